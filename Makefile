@@ -1,0 +1,42 @@
+# zcopy's build and test entry points. `make deps test` is what CI runs.
+GO ?= go
+PKGS := $(shell sed -e 's/\#.*//' .ci/packages.txt)
+
+.PHONY: all build test test-short deps check cross bench clean
+
+all: build
+
+build:
+	$(GO) build -o bin/zcopy ./cmd/zcopy
+
+# deps installs what the tests need (Debian/Ubuntu, as root).
+deps:
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(PKGS)
+
+# test runs every test, including the large-file and whole-binary ones, under
+# the race detector.
+test:
+	$(GO) test -race -count=1 -timeout 30m ./...
+
+# test-short skips the multi-GiB cases.
+test-short:
+	$(GO) test -short -count=1 ./...
+
+# check is what a reviewer runs before reading the code.
+check:
+	test -z "$$(gofmt -l .)" || { gofmt -l .; exit 1; }
+	$(GO) vet ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
+
+# cross builds every package for the systems zcopy supports.
+cross:
+	for os in linux darwin freebsd windows; do for arch in amd64 arm64; do \
+		echo "GOOS=$$os GOARCH=$$arch"; GOOS=$$os GOARCH=$$arch $(GO) build ./... || exit 1; \
+	done; done
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime 3x ./zerocopy
+
+clean:
+	rm -rf bin

@@ -1,0 +1,146 @@
+// Package cli is zcopy's command line: it parses flags and wires them to the
+// packages that do the work. Main is the whole program, so tests can run it
+// in-process.
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+)
+
+// Exit codes.
+const (
+	exitOK    = 0
+	exitFail  = 1 // the operation failed
+	exitUsage = 2 // the command line was wrong
+)
+
+// env is what a command sees of the process.
+type env struct {
+	ctx    context.Context
+	stdout io.Writer
+	stderr io.Writer
+}
+
+// command is one subcommand.
+type command struct {
+	name     string
+	order    int    // position in the help listing
+	synopsis string // one usage line, without "zcopy "
+	summary  string // one sentence for the command list
+	help     string // what the command does, for --help
+	run      func(e *env, args []string) int
+}
+
+var commands = map[string]*command{}
+
+func register(c *command) { commands[c.name] = c }
+
+// Main runs zcopy with args (without the program name) and returns the exit
+// status. ctx is cancelled on SIGINT or SIGTERM by the caller.
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	e := &env{ctx: ctx, stdout: stdout, stderr: stderr}
+	if len(args) == 0 {
+		usage(stderr)
+		return exitUsage
+	}
+	name := args[0]
+	switch name {
+	case "help", "-h", "-help", "--help":
+		if len(args) > 1 {
+			if c, ok := commands[args[1]]; ok {
+				return c.run(e, []string{"--help"})
+			}
+		}
+		usage(stdout)
+		return exitOK
+	}
+	c, ok := commands[name]
+	if !ok {
+		fmt.Fprintf(stderr, "zcopy: unknown command %q\n\n", name)
+		usage(stderr)
+		return exitUsage
+	}
+	return c.run(e, args[1:])
+}
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, "zcopy moves file data over TCP with as few copies, system calls and\ncontext switches as the kernel allows, and measures what each method costs.\n\nUsage:\n")
+	list := make([]*command, 0, len(commands))
+	for _, c := range commands {
+		list = append(list, c)
+	}
+	sort.Slice(list, func(i, j int) bool { return list[i].order < list[j].order })
+	for _, c := range list {
+		fmt.Fprintf(w, "  zcopy %s\n        %s\n", c.synopsis, c.summary)
+	}
+	fmt.Fprint(w, "\nRun 'zcopy COMMAND --help' for a command's flags.\n")
+}
+
+// newFlagSet makes a FlagSet that reports errors through parse rather than
+// printing them itself.
+func newFlagSet(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	return fs
+}
+
+// parse parses args for command c, accepting flags before, between and after
+// positional arguments ("--" ends the flags). On --help it prints the
+// command's help to stdout; on a bad flag it prints the error to stderr. ok
+// is false when the command should return code.
+func parse(e *env, c *command, fs *flag.FlagSet, args []string) (pos []string, code int, ok bool) {
+	for {
+		err := fs.Parse(args)
+		if errors.Is(err, flag.ErrHelp) {
+			printHelp(e.stdout, c, fs)
+			return nil, exitOK, false
+		}
+		if err != nil {
+			return nil, usageError(e, c, "%v", err), false
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return pos, 0, true
+		}
+		if used := len(args) - len(rest); used > 0 && args[used-1] == "--" {
+			return append(pos, rest...), 0, true
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+}
+
+// usageError reports a command-line mistake and returns exitUsage.
+func usageError(e *env, c *command, format string, a ...any) int {
+	fmt.Fprintf(e.stderr, "zcopy %s: %s\nusage: zcopy %s\nRun 'zcopy %s --help' for more.\n", c.name, fmt.Sprintf(format, a...), c.synopsis, c.name)
+	return exitUsage
+}
+
+// fail reports a failed operation and returns exitFail.
+func fail(e *env, c *command, err error) int {
+	fmt.Fprintf(e.stderr, "zcopy %s: %v\n", c.name, err)
+	return exitFail
+}
+
+func printHelp(w io.Writer, c *command, fs *flag.FlagSet) {
+	fmt.Fprintf(w, "usage: zcopy %s\n\n%s\n", c.synopsis, strings.TrimSpace(c.help))
+	fmt.Fprint(w, "\nFlags (-flag and --flag are the same):\n")
+	fs.VisitAll(func(f *flag.Flag) {
+		name, use := flag.UnquoteUsage(f)
+		fmt.Fprintf(w, "  --%s", f.Name)
+		if name != "" {
+			fmt.Fprintf(w, " %s", name)
+		}
+		fmt.Fprintf(w, "\n        %s", strings.ReplaceAll(use, "\n", "\n        "))
+		if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "0" {
+			fmt.Fprintf(w, " (default %s)", f.DefValue)
+		}
+		fmt.Fprintln(w)
+	})
+}

@@ -1,0 +1,10 @@
+//go:build darwin || freebsd || openbsd || dragonfly
+
+package zerocopy
+
+import "golang.org/x/sys/unix"
+
+// corkOption is the socket option that holds partial segments back. Unlike
+// Linux's TCP_CORK, clearing TCP_NOPUSH on some systems does not push what is
+// queued at once; restoring TCP_NODELAY afterwards does.
+const corkOption = unix.TCP_NOPUSH

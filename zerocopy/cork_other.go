@@ -1,0 +1,10 @@
+//go:build !(linux || darwin || freebsd || openbsd || dragonfly)
+
+package zerocopy
+
+import "errors"
+
+// cork is unavailable here: the send goes on uncorked.
+func (t *transfer) cork() (uncork func(), err error) {
+	return nil, errors.ErrUnsupported
+}

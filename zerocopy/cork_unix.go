@@ -1,0 +1,60 @@
+//go:build linux || darwin || freebsd || openbsd || dragonfly
+
+package zerocopy
+
+import (
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+// cork holds back partial TCP segments until uncork is called, so that a
+// header, the body and a trailer leave in full segments. TCP_NODELAY is
+// cleared first (the two do not mix, as nginx learned) and restored by
+// uncork. On any failure the socket is left as it was and the send goes on
+// uncorked.
+func (t *transfer) cork() (uncork func(), err error) {
+	var nodelay int
+	var serr error
+	err = t.conn.Control(func(fd uintptr) {
+		s := int(fd)
+		nodelay, serr = unix.GetsockoptInt(s, unix.IPPROTO_TCP, unix.TCP_NODELAY)
+		t.stats.Syscalls++
+		if serr != nil {
+			serr = os.NewSyscallError("getsockopt TCP_NODELAY", serr)
+			return
+		}
+		if nodelay != 0 {
+			serr = unix.SetsockoptInt(s, unix.IPPROTO_TCP, unix.TCP_NODELAY, 0)
+			t.stats.Syscalls++
+			if serr != nil {
+				serr = os.NewSyscallError("setsockopt TCP_NODELAY", serr)
+				return
+			}
+		}
+		if serr = unix.SetsockoptInt(s, unix.IPPROTO_TCP, corkOption, 1); serr != nil {
+			serr = os.NewSyscallError("setsockopt cork", serr)
+			if nodelay != 0 {
+				unix.SetsockoptInt(s, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
+			}
+		}
+		t.stats.Syscalls++
+	})
+	if err == nil {
+		err = serr
+	}
+	if err != nil {
+		return nil, err
+	}
+	return func() {
+		t.conn.Control(func(fd uintptr) {
+			s := int(fd)
+			unix.SetsockoptInt(s, unix.IPPROTO_TCP, corkOption, 0)
+			t.stats.Syscalls++
+			if nodelay != 0 {
+				unix.SetsockoptInt(s, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
+				t.stats.Syscalls++
+			}
+		})
+	}, nil
+}

@@ -1,0 +1,19 @@
+//go:build !linux
+
+package zerocopy
+
+import "runtime"
+
+type lease struct{}
+
+func acquireLease(t *transfer, onBreak func()) (*lease, error) {
+	return nil, errNoLeases
+}
+
+func (l *lease) release(t *transfer) {}
+
+var errNoLeases = leaseError("no lease: file leases are a Linux feature, not available on " + runtime.GOOS)
+
+type leaseError string
+
+func (e leaseError) Error() string { return string(e) }

@@ -1,0 +1,108 @@
+package zerocopy
+
+import (
+	"errors"
+	"time"
+)
+
+// Default sizes. They bound memory per transfer: a transfer never holds more
+// than one buffer, one mapping window or one pipe, whatever the file size.
+const (
+	// DefaultBufferSize is the ReadWrite buffer size.
+	DefaultBufferSize = 256 << 10
+	// DefaultChunkSize bounds one sendfile or splice call and one mmap window.
+	DefaultChunkSize = 4 << 20
+	// MaxChunkSize is the most Linux moves in one sendfile or splice call
+	// (MAX_RW_COUNT); larger chunk sizes are clamped to it.
+	MaxChunkSize = 0x7ffff000
+)
+
+// ErrTruncated reports that the source file shrank, or was opened for writing
+// by another process while a lease was held, during a send: fewer bytes than
+// asked were moved and the data must not pass for complete.
+var ErrTruncated = errors.New("file was truncated during the transfer")
+
+// SendOptions tune SendFile. The zero value is ready to use: Auto method,
+// default sizes, a lease where the kernel grants one, corking when a header
+// or trailer is given.
+type SendOptions struct {
+	// Method is the transfer method; Auto picks one.
+	Method Method
+	// BufferSize is the ReadWrite buffer size (DefaultBufferSize if 0).
+	BufferSize int
+	// ChunkSize bounds each sendfile and splice call and each mmap window
+	// (DefaultChunkSize if 0, clamped to MaxChunkSize). Smaller chunks notice
+	// cancellation and lease breaks sooner; larger ones issue fewer calls.
+	ChunkSize int64
+	// Header and Trailer, if set, are written before and after the body. On
+	// a TCP socket the three are corked together (TCP_CORK, TCP_NOPUSH) so
+	// that they leave in full segments.
+	Header, Trailer []byte
+	// NoCork disables corking around Header and Trailer.
+	NoCork bool
+	// NoLease disables the read lease on Linux.
+	NoLease bool
+	// Progress, if set, is called with the body bytes moved so far after
+	// each step of the transfer, from the calling goroutine.
+	Progress func(done int64)
+}
+
+// ReceiveOptions tune ReceiveFile. The zero value is ready to use.
+type ReceiveOptions struct {
+	// Method is the receive method: Auto, ReadWrite or Splice.
+	Method Method
+	// BufferSize is the ReadWrite buffer size (DefaultBufferSize if 0).
+	BufferSize int
+	// ChunkSize bounds each splice call (DefaultChunkSize if 0); it is
+	// further limited by the pipe's capacity.
+	ChunkSize int64
+	// Progress, if set, is called with the bytes received so far after each
+	// step of the transfer, from the calling goroutine.
+	Progress func(done int64)
+}
+
+// Stats describes one finished (or failed) transfer.
+type Stats struct {
+	// Bytes is the number of body bytes moved (headers and trailers are not
+	// counted).
+	Bytes int64 `json:"bytes"`
+	// Method is the method that moved the body.
+	Method Method `json:"method"`
+	// Syscalls counts the system calls the engine issued for this transfer,
+	// including those that returned EAGAIN. A Write on a destination that has
+	// no file descriptor counts as one.
+	Syscalls int64 `json:"syscalls"`
+	// Fallbacks counts methods that were tried and refused before Method.
+	Fallbacks int `json:"fallbacks"`
+	// FallbackReason says why the last refused method was refused.
+	FallbackReason string `json:"fallback_reason,omitempty"`
+	// Lease reports whether a read lease was held during the send.
+	Lease bool `json:"lease"`
+	// LeaseNote says why no lease was held, when one was wanted.
+	LeaseNote string `json:"lease_note,omitempty"`
+	// Corked reports whether header, body and trailer were corked together.
+	Corked bool `json:"corked"`
+	// Duration is the wall time of the transfer.
+	Duration time.Duration `json:"-"`
+}
+
+func (o *SendOptions) chunk() int64 { return clampChunk(o.ChunkSize) }
+
+func (o *ReceiveOptions) chunk() int64 { return clampChunk(o.ChunkSize) }
+
+func clampChunk(c int64) int64 {
+	switch {
+	case c <= 0:
+		return DefaultChunkSize
+	case c > MaxChunkSize:
+		return MaxChunkSize
+	}
+	return c
+}
+
+func bufferSize(n int) int {
+	if n <= 0 {
+		return DefaultBufferSize
+	}
+	return n
+}

@@ -1,0 +1,194 @@
+//go:build unix
+
+package zerocopy
+
+import (
+	"errors"
+	"io"
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+// haveRawIO reports whether the engine issues its own system calls on this
+// platform (through syscall.RawConn) rather than going through io.Writer.
+const haveRawIO = true
+
+// withFile runs f with t.fd set to the file's descriptor, which is kept from
+// being closed meanwhile.
+func (t *transfer) withFile(f func() error) error {
+	rc, err := t.file.SyscallConn()
+	if err != nil {
+		return err
+	}
+	t.frc = rc
+	var ferr error
+	if err := rc.Control(func(fd uintptr) {
+		t.fd = int(fd)
+		ferr = f()
+	}); err != nil {
+		return err
+	}
+	return ferr
+}
+
+// readFile reads up to len(p) bytes of the file at off (pread), or at the
+// file's own position when it cannot seek. It returns 0, nil at end of file.
+func (t *transfer) readFile(p []byte, off int64) (int, error) {
+	for {
+		var n int
+		var err error
+		if t.seq {
+			n, err = unix.Read(t.fd, p)
+		} else {
+			n, err = unix.Pread(t.fd, p, off)
+		}
+		t.stats.Syscalls++
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err == unix.ESPIPE && !t.seq:
+			// A pipe or FIFO: read it in order from where it is.
+			t.seq = true
+			continue
+		case err != nil:
+			name := "pread"
+			if t.seq {
+				name = "read"
+			}
+			return 0, os.NewSyscallError(name, err)
+		}
+		return max(n, 0), nil
+	}
+}
+
+// writeFile writes all of p to the file at off, or at its own position when
+// off < 0. It waits on the poller if the file is a non-blocking pipe.
+func (t *transfer) writeFile(p []byte, off int64) (int, error) {
+	done := 0
+	var werr error
+	err := t.frc.Write(func(fd uintptr) bool {
+		for done < len(p) {
+			var n int
+			var err error
+			if off < 0 {
+				n, err = unix.Write(int(fd), p[done:])
+			} else {
+				n, err = unix.Pwrite(int(fd), p[done:], off+int64(done))
+			}
+			t.stats.Syscalls++
+			done += max(n, 0)
+			switch {
+			case err == unix.EINTR:
+			case err == unix.EAGAIN:
+				return false
+			case err != nil:
+				werr = os.NewSyscallError("write", err)
+				return true
+			case n == 0:
+				werr = io.ErrShortWrite
+				return true
+			}
+		}
+		return true
+	})
+	if werr == nil {
+		werr = err
+	}
+	return done, werr
+}
+
+// writePeer writes all of p to the peer, waiting on the poller when its
+// socket buffer is full.
+func (t *transfer) writePeer(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	if t.conn == nil {
+		t.stats.Syscalls++
+		return t.w.Write(p)
+	}
+	done := 0
+	var werr error
+	err := t.conn.Write(func(fd uintptr) bool {
+		for done < len(p) {
+			n, err := unix.Write(int(fd), p[done:])
+			t.stats.Syscalls++
+			done += max(n, 0)
+			switch {
+			case err == unix.EINTR:
+			case err == unix.EAGAIN:
+				return false
+			case err != nil:
+				werr = os.NewSyscallError("write", err)
+				return true
+			case n == 0:
+				werr = io.ErrShortWrite
+				return true
+			}
+		}
+		return true
+	})
+	if werr == nil {
+		werr = err
+	}
+	return done, werr
+}
+
+// readPeer reads once from the peer into p, waiting on the poller while the
+// socket is empty. It returns 0, io.EOF at end of stream.
+func (t *transfer) readPeer(p []byte) (int, error) {
+	if t.conn == nil {
+		t.stats.Syscalls++
+		return t.r.Read(p)
+	}
+	var n int
+	var rerr error
+	err := t.conn.Read(func(fd uintptr) bool {
+		for {
+			var err error
+			n, err = unix.Read(int(fd), p)
+			t.stats.Syscalls++
+			switch {
+			case err == unix.EINTR:
+				continue
+			case err == unix.EAGAIN:
+				return false
+			case err != nil:
+				n, rerr = 0, os.NewSyscallError("read", err)
+			case n == 0 && len(p) > 0:
+				rerr = io.EOF
+			}
+			return true
+		}
+	})
+	if rerr == nil {
+		rerr = err
+	}
+	return n, rerr
+}
+
+// fileSize returns the file's current size (fstat).
+func (t *transfer) fileSize() (int64, error) {
+	var st unix.Stat_t
+	err := unix.Fstat(t.fd, &st)
+	t.stats.Syscalls++
+	if err != nil {
+		return 0, os.NewSyscallError("fstat", err)
+	}
+	return st.Size, nil
+}
+
+// isRefusal reports whether err is a kernel's way of saying that a file or
+// socket does not support an operation (see fallbackable).
+func isRefusal(err error) bool {
+	var errno unix.Errno
+	if !errors.As(err, &errno) {
+		return false
+	}
+	switch errno {
+	case unix.ENOSYS, unix.EINVAL, unix.EOPNOTSUPP, unix.ENODEV:
+		return true
+	}
+	return false
+}

@@ -1,0 +1,94 @@
+package zerocopy
+
+import (
+	"fmt"
+	"io"
+)
+
+// sendReadWrite is the classic loop: pread into one reusable buffer, write
+// it to the peer. It never refuses a file or peer.
+func (t *transfer) sendReadWrite(off, n int64) (bool, error) {
+	bp := getBuf(t.bufSize)
+	defer putBuf(bp)
+	buf := *bp
+	var written int64
+	for n < 0 || written < n {
+		if err := t.ctx.Err(); err != nil {
+			return true, err
+		}
+		p := buf
+		if n >= 0 && n-written < int64(len(p)) {
+			p = p[:n-written]
+		}
+		k, err := t.readFile(p, off+written)
+		if err != nil {
+			return true, err
+		}
+		if k == 0 {
+			if n < 0 {
+				return true, nil
+			}
+			return true, t.truncated(off, n)
+		}
+		w, err := t.writePeer(p[:k])
+		written += int64(w)
+		t.advance(int64(w))
+		if err != nil {
+			return true, err
+		}
+	}
+	return true, nil
+}
+
+// receiveReadWrite reads from the peer into one reusable buffer and writes
+// it to the file, at off (or at the file's own position when off < 0),
+// until n bytes (or, for n < 0, end of stream).
+func (t *transfer) receiveReadWrite(off, n int64) (bool, error) {
+	bp := getBuf(t.bufSize)
+	defer putBuf(bp)
+	buf := *bp
+	var got int64
+	for n < 0 || got < n {
+		if err := t.ctx.Err(); err != nil {
+			return true, err
+		}
+		p := buf
+		if n >= 0 && n-got < int64(len(p)) {
+			p = p[:n-got]
+		}
+		k, rerr := t.readPeer(p)
+		if k > 0 {
+			w, err := t.writeFile(p[:k], advanceOffset(off, got))
+			got += int64(w)
+			t.advance(int64(w))
+			if err != nil {
+				return true, err
+			}
+		}
+		if rerr == io.EOF {
+			return true, t.earlyEOF(got, n)
+		}
+		if rerr != nil {
+			return true, rerr
+		}
+	}
+	return true, nil
+}
+
+// earlyEOF is the error for a stream that ended after got of n bytes: none
+// when n < 0 (receive to end of stream) or when all n arrived.
+func (t *transfer) earlyEOF(got, n int64) error {
+	if n < 0 || got >= n {
+		return nil
+	}
+	return fmt.Errorf("%w: the peer closed after %d of %d bytes", io.ErrUnexpectedEOF, got, n)
+}
+
+// advanceOffset returns off+k, or a negative offset (write at the file's own
+// position) unchanged.
+func advanceOffset(off, k int64) int64 {
+	if off < 0 {
+		return off
+	}
+	return off + k
+}

@@ -1,0 +1,181 @@
+package zerocopy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"syscall"
+	"time"
+)
+
+// SendFile writes n bytes of src, starting at offset off, to dst, by the
+// method opts asks for (Auto when opts is nil). It never moves src's own file
+// position, so several senders may share one file.
+//
+// If n is negative, SendFile sends to the end of the file as it is when the
+// call starts; for a file that is not regular (a /proc file, a character
+// device) it sends until the file reports end of file.
+//
+// The fast paths need dst to expose a file descriptor (syscall.Conn, as
+// *net.TCPConn, *net.UnixConn and *os.File do); any other writer is served
+// by ReadWrite, and Auto picks it. If dst has a SetWriteDeadline method,
+// cancelling ctx or a broken lease wakes a send parked on a full socket
+// buffer by setting a write deadline in the past, which SendFile leaves in
+// place: reset it before writing to dst again.
+//
+// SendFile returns the statistics of the transfer even when it fails. The
+// error matches ErrTruncated when the file shrank or a writer broke the
+// lease, ctx's error when ctx was cancelled, and errors.ErrUnsupported when
+// the method does not exist on this platform.
+func SendFile(ctx context.Context, dst io.Writer, src *os.File, off, n int64, opts *SendOptions) (st Stats, err error) {
+	var o SendOptions
+	if opts != nil {
+		o = *opts
+	}
+	start := time.Now()
+	st.Method = o.Method
+	defer func() { st.Duration = time.Since(start) }()
+
+	if off < 0 {
+		return st, fmt.Errorf("send %s: negative offset %d", src.Name(), off)
+	}
+	if !Supported(o.Method, true) {
+		return st, fmt.Errorf("send %s: %w", src.Name(), unsupported(o.Method))
+	}
+	fi, err := src.Stat()
+	st.Syscalls++
+	if err != nil {
+		return st, fmt.Errorf("send: %w", err)
+	}
+	regular := fi.Mode().IsRegular()
+	if regular {
+		size := fi.Size()
+		switch {
+		case off > size:
+			return st, fmt.Errorf("send %s: %w: offset %d is past the end (%d bytes)", src.Name(), ErrTruncated, off, size)
+		case n < 0:
+			n = size - off
+		case off+n > size:
+			return st, fmt.Errorf("send %s: %w: the range %d+%d ends past the end (%d bytes)", src.Name(), ErrTruncated, off, n, size)
+		}
+	}
+
+	parent := ctx
+	ctx, cancel := context.WithCancelCause(parent)
+	defer cancel(nil)
+	t := &transfer{
+		ctx:      ctx,
+		stats:    &st,
+		auto:     o.Method == Auto,
+		file:     src,
+		regular:  regular,
+		chunk:    o.chunk(),
+		bufSize:  bufferSize(o.BufferSize),
+		progress: o.Progress,
+	}
+	t.conn = rawConn(dst)
+	if t.conn == nil {
+		t.w = dst
+	}
+	if d, ok := dst.(interface{ SetWriteDeadline(time.Time) error }); ok {
+		defer wakeOnCancel(ctx, d.SetWriteDeadline)()
+	}
+
+	err = t.withFile(func() error {
+		if regular && !o.NoLease && n > 0 {
+			l, err := acquireLease(t, func() { cancel(errLeaseBroken) })
+			if err != nil {
+				st.LeaseNote = err.Error()
+			} else {
+				st.Lease = true
+				defer l.release(t)
+			}
+		}
+		if (len(o.Header) > 0 || len(o.Trailer) > 0) && !o.NoCork && t.conn != nil {
+			if uncork, err := t.cork(); err == nil {
+				st.Corked = true
+				defer uncork()
+			}
+		}
+		if _, err := t.writePeer(o.Header); err != nil {
+			return fmt.Errorf("header: %w", err)
+		}
+		if err := t.sendBody(o.Method, off, n); err != nil {
+			return err
+		}
+		if _, err := t.writePeer(o.Trailer); err != nil {
+			return fmt.Errorf("trailer: %w", err)
+		}
+		return nil
+	})
+	st.Bytes = t.done
+	if err != nil {
+		err = t.cancelError(parent, err, n)
+		return st, fmt.Errorf("send %s by %v: %w", src.Name(), st.Method, err)
+	}
+	return st, nil
+}
+
+// sendBody moves the body by method m, or for Auto by the first of the
+// platform's candidates that does not refuse it.
+func (t *transfer) sendBody(m Method, off, n int64) error {
+	candidates := []Method{m}
+	if m == Auto {
+		candidates = t.autoSendMethods()
+	}
+	for i, c := range candidates {
+		t.stats.Method = c
+		handled, err := t.sendBy(c, off, n)
+		if handled {
+			return err
+		}
+		if !t.auto || i == len(candidates)-1 {
+			return err
+		}
+		t.noteFallback(c, err)
+	}
+	return nil
+}
+
+// autoSendMethods lists the methods Auto tries, best first.
+func (t *transfer) autoSendMethods() []Method {
+	if t.conn != nil && haveSendfile {
+		return []Method{Sendfile, ReadWrite}
+	}
+	return []Method{ReadWrite}
+}
+
+// sendBy sends the body by one method. handled is false only when the
+// method refused the file or peer before moving anything; err then says why.
+func (t *transfer) sendBy(m Method, off, n int64) (handled bool, err error) {
+	switch m {
+	case ReadWrite:
+		return t.sendReadWrite(off, n)
+	case MMap:
+		return t.sendMMap(off, n)
+	case Sendfile:
+		return t.sendSendfile(off, n)
+	case Splice:
+		return t.sendSplice(off, n)
+	}
+	return false, fmt.Errorf("%v: %w", m, errors.ErrUnsupported)
+}
+
+// rawConn returns the RawConn of a peer that has a usable file descriptor,
+// or nil.
+func rawConn(peer any) syscall.RawConn {
+	if !haveRawIO {
+		return nil
+	}
+	sc, ok := peer.(syscall.Conn)
+	if !ok {
+		return nil
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return nil
+	}
+	return rc
+}

@@ -1,0 +1,72 @@
+//go:build darwin || freebsd
+
+package zerocopy
+
+import (
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+const haveSendfile = true
+
+// sendSendfile loops sendfile(2) on Darwin and FreeBSD. Neither updates the
+// offset through x/sys/unix, so the loop keeps its own. Both may return
+// EAGAIN having moved bytes (Go's internal/poll notes this for Darwin), so
+// the count is taken before the error is looked at.
+func (t *transfer) sendSendfile(off, n int64) (bool, error) {
+	if t.conn == nil {
+		return false, errNoDescriptor
+	}
+	var written int64
+	for n < 0 || written < n {
+		if err := t.ctx.Err(); err != nil {
+			return true, err
+		}
+		want := t.chunk
+		if n >= 0 {
+			want = min(want, n-written)
+		}
+		var m int
+		var serr error
+		err := t.conn.Write(func(fd uintptr) bool {
+			for {
+				pos := off + written
+				k, err := unix.Sendfile(int(fd), t.fd, &pos, int(want))
+				t.stats.Syscalls++
+				if k > 0 {
+					m += k
+					written += int64(k)
+					t.advance(int64(k))
+				}
+				switch err {
+				case unix.EINTR:
+					continue
+				case unix.EAGAIN:
+					if k > 0 {
+						return true
+					}
+					return false
+				}
+				serr = err
+				return true
+			}
+		})
+		if err != nil {
+			return true, err
+		}
+		if serr != nil {
+			if written == 0 && isRefusal(serr) {
+				return false, os.NewSyscallError("sendfile", serr)
+			}
+			return true, os.NewSyscallError("sendfile", serr)
+		}
+		if m <= 0 {
+			if n < 0 {
+				return true, nil
+			}
+			return true, t.truncated(off, n)
+		}
+	}
+	return true, nil
+}

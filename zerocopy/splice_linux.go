@@ -1,0 +1,261 @@
+package zerocopy
+
+import (
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+const haveSplice = true
+
+// sendSplice moves the body file -> pipe -> socket. Each round fills the
+// pipe from the file at an explicit offset (the file position never moves)
+// and drains it into the socket, waiting on the poller when the socket is
+// full.
+func (t *transfer) sendSplice(off, n int64) (bool, error) {
+	if t.conn == nil {
+		return false, errNoDescriptor
+	}
+	p, err := t.getPipe()
+	if err != nil {
+		return false, err
+	}
+	defer putPipe(p)
+	var written int64
+	for n < 0 || written < n {
+		if err := t.ctx.Err(); err != nil {
+			return true, err
+		}
+		want := min(int64(p.size), t.chunk)
+		if n >= 0 {
+			want = min(want, n-written)
+		}
+		in, err := t.fillPipe(p, off+written, want)
+		if err != nil {
+			if written == 0 && isRefusal(err) {
+				return false, err
+			}
+			return true, err
+		}
+		if in == 0 {
+			if n < 0 {
+				return true, nil
+			}
+			return true, t.truncated(off, n)
+		}
+		for p.data > 0 {
+			m, err := t.drainPipe(p)
+			written += int64(m)
+			t.advance(int64(m))
+			if err != nil {
+				if written == 0 && isRefusal(err) {
+					return false, err
+				}
+				return true, err
+			}
+		}
+	}
+	return true, nil
+}
+
+// fillPipe splices up to want bytes of the file at off into the empty pipe.
+func (t *transfer) fillPipe(p *pipe, off, want int64) (int, error) {
+	for {
+		pos := off
+		n, err := unix.Splice(t.fd, &pos, p.w, nil, int(want), unix.SPLICE_F_MOVE)
+		t.stats.Syscalls++
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return 0, os.NewSyscallError("splice", err)
+		}
+		p.data += int(n)
+		return int(n), nil
+	}
+}
+
+// drainPipe splices what the pipe holds into the socket, once it is
+// writable.
+func (t *transfer) drainPipe(p *pipe) (int, error) {
+	var m int
+	var serr error
+	err := t.conn.Write(func(fd uintptr) bool {
+		for {
+			n, err := unix.Splice(p.r, nil, int(fd), nil, p.data, unix.SPLICE_F_MOVE|unix.SPLICE_F_NONBLOCK)
+			t.stats.Syscalls++
+			switch err {
+			case unix.EINTR:
+				continue
+			case unix.EAGAIN:
+				return false
+			case nil:
+				m = int(n)
+				p.data -= m
+			default:
+				serr = os.NewSyscallError("splice", err)
+			}
+			return true
+		}
+	})
+	if serr == nil {
+		serr = err
+	}
+	return m, serr
+}
+
+// receiveSplice moves data socket -> pipe -> file. The pipe is filled from
+// the socket (waiting on the poller while it is empty) and pumped into the
+// file at off, or at the file's position when off < 0.
+func (t *transfer) receiveSplice(off, n int64) (bool, error) {
+	if t.conn == nil {
+		return false, errNoDescriptor
+	}
+	p, err := t.getPipe()
+	if err != nil {
+		return false, err
+	}
+	defer putPipe(p)
+	var got int64
+	for n < 0 || got < n {
+		if err := t.ctx.Err(); err != nil {
+			return true, err
+		}
+		want := min(int64(p.size), t.chunk)
+		if n >= 0 {
+			want = min(want, n-got)
+		}
+		in, err := t.pipeFromPeer(p, want)
+		if err != nil {
+			if got == 0 && isRefusal(err) {
+				return false, err
+			}
+			return true, err
+		}
+		if in == 0 {
+			return true, t.earlyEOF(got, n)
+		}
+		for p.data > 0 {
+			m, err := t.pipeToFile(p, advanceOffset(off, got))
+			got += int64(m)
+			t.advance(int64(m))
+			if err == nil {
+				continue
+			}
+			if got == 0 && t.auto && isRefusal(err) {
+				// The file refuses splice (O_APPEND, a terminal). The pipe
+				// holds bytes already taken from the socket: copy them out,
+				// then let ReadWrite carry on.
+				t.noteFallback(Splice, err)
+				t.stats.Method = ReadWrite
+				k, err := t.copyPipeToFile(p, off)
+				got += int64(k)
+				t.advance(int64(k))
+				if err != nil {
+					return true, err
+				}
+				if n >= 0 && got >= n {
+					return true, nil
+				}
+				rest := n
+				if n >= 0 {
+					rest = n - got
+				}
+				return t.receiveReadWrite(advanceOffset(off, got), rest)
+			}
+			return true, err
+		}
+	}
+	return true, nil
+}
+
+// pipeFromPeer splices up to want bytes from the socket into the empty
+// pipe, waiting while the socket is empty. It returns 0, nil at end of
+// stream.
+func (t *transfer) pipeFromPeer(p *pipe, want int64) (int, error) {
+	var m int
+	var serr error
+	err := t.conn.Read(func(fd uintptr) bool {
+		for {
+			n, err := unix.Splice(int(fd), nil, p.w, nil, int(want), unix.SPLICE_F_MOVE|unix.SPLICE_F_NONBLOCK)
+			t.stats.Syscalls++
+			switch err {
+			case unix.EINTR:
+				continue
+			case unix.EAGAIN:
+				return false
+			case nil:
+				m = int(n)
+				p.data += m
+			default:
+				serr = os.NewSyscallError("splice", err)
+			}
+			return true
+		}
+	})
+	if serr == nil {
+		serr = err
+	}
+	return m, serr
+}
+
+// pipeToFile splices what the pipe holds into the file at off (or at its
+// own position), waiting on the poller if the file is a non-blocking pipe.
+func (t *transfer) pipeToFile(p *pipe, off int64) (int, error) {
+	var m int
+	var serr error
+	err := t.frc.Write(func(fd uintptr) bool {
+		for {
+			var n int64
+			var err error
+			if off < 0 {
+				n, err = unix.Splice(p.r, nil, int(fd), nil, p.data, unix.SPLICE_F_MOVE|unix.SPLICE_F_NONBLOCK)
+			} else {
+				pos := off
+				n, err = unix.Splice(p.r, nil, int(fd), &pos, p.data, unix.SPLICE_F_MOVE|unix.SPLICE_F_NONBLOCK)
+			}
+			t.stats.Syscalls++
+			switch err {
+			case unix.EINTR:
+				continue
+			case unix.EAGAIN:
+				return false
+			case nil:
+				m = int(n)
+				p.data -= m
+			default:
+				serr = os.NewSyscallError("splice", err)
+			}
+			return true
+		}
+	})
+	if serr == nil {
+		serr = err
+	}
+	return m, serr
+}
+
+// copyPipeToFile empties the pipe into the file by read and write.
+func (t *transfer) copyPipeToFile(p *pipe, off int64) (int, error) {
+	bp := getBuf(t.bufSize)
+	defer putBuf(bp)
+	buf := *bp
+	done := 0
+	for p.data > 0 {
+		k, err := unix.Read(p.r, buf[:min(len(buf), p.data)])
+		t.stats.Syscalls++
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return done, os.NewSyscallError("read", err)
+		}
+		p.data -= k
+		w, err := t.writeFile(buf[:k], advanceOffset(off, int64(done)))
+		done += w
+		if err != nil {
+			return done, err
+		}
+	}
+	return done, nil
+}

@@ -1,0 +1,127 @@
+package zerocopy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// transfer is the state of one SendFile or ReceiveFile call. Every method
+// implementation works on it; the per-OS files supply its I/O primitives.
+type transfer struct {
+	ctx      context.Context
+	stats    *Stats
+	auto     bool            // the caller asked for Auto: fallbacks are allowed
+	conn     syscall.RawConn // the peer's descriptor; nil when it has none
+	w        io.Writer       // the peer when conn is nil (send)
+	r        io.Reader       // the peer when conn is nil (receive)
+	file     *os.File
+	frc      syscall.RawConn // file's RawConn (unix), for writes that may see EAGAIN
+	fd       int             // file's descriptor while withFile runs (unix)
+	regular  bool            // file is a regular file: its size is known
+	seq      bool            // file is read or written at its own position (no pread/pwrite)
+	chunk    int64
+	bufSize  int
+	progress func(int64)
+	done     int64 // body bytes moved so far
+}
+
+// advance records k more body bytes moved.
+func (t *transfer) advance(k int64) {
+	if k <= 0 {
+		return
+	}
+	t.done += k
+	if t.progress != nil {
+		t.progress(t.done)
+	}
+}
+
+// truncated builds the error for a send that found the file shorter than
+// the size taken at the start.
+func (t *transfer) truncated(off, n int64) error {
+	size, err := t.fileSize()
+	if err != nil {
+		return fmt.Errorf("%w: %d of %d bytes sent", ErrTruncated, t.done, n)
+	}
+	return fmt.Errorf("%w: %d of %d bytes sent, the file now ends at %d (the range ends at %d)",
+		ErrTruncated, t.done, n, size, off+n)
+}
+
+// noteFallback records that method m was refused for reason err.
+func (t *transfer) noteFallback(m Method, err error) {
+	t.stats.Fallbacks++
+	t.stats.FallbackReason = fmt.Sprintf("%v refused: %v", m, err)
+}
+
+// errNoDescriptor is the reason a fast path refuses a peer that has no file
+// descriptor (a TLS connection, a bytes.Buffer, a wrapped writer).
+var errNoDescriptor = errors.New("the peer has no file descriptor")
+
+// errLeaseBroken is the cancellation cause when a writer breaks our lease.
+var errLeaseBroken = errors.New("lease broken")
+
+// aLongTimeAgo is a deadline in the past, used to wake a goroutine parked on
+// the netpoller when its context is cancelled or its lease is broken.
+var aLongTimeAgo = time.Unix(1, 0)
+
+// wakeOnCancel arranges for set (a SetReadDeadline or SetWriteDeadline
+// method) to be called with a past deadline when ctx is done, so that a
+// goroutine parked in the netpoller returns. The returned stop function
+// waits until set has finished if it started, so the caller may reset the
+// deadline afterwards.
+func wakeOnCancel(ctx context.Context, set func(time.Time) error) (stop func()) {
+	if ctx.Done() == nil {
+		return func() {}
+	}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	stopAfter := context.AfterFunc(ctx, func() {
+		defer wg.Done()
+		_ = set(aLongTimeAgo)
+	})
+	return func() {
+		if stopAfter() {
+			wg.Done()
+		}
+		wg.Wait()
+	}
+}
+
+// cancelError turns an error seen while ctx was being cancelled into the
+// error the caller should see: ErrTruncated for a broken lease, the
+// context's error for a cancellation. Other errors are returned as they are.
+func (t *transfer) cancelError(parent context.Context, err error, n int64) error {
+	if err == nil || t.ctx.Err() == nil {
+		return err
+	}
+	if errors.Is(context.Cause(t.ctx), errLeaseBroken) {
+		return fmt.Errorf("%w: another process opened the file for writing or truncated it (lease broken) after %d of %d bytes", ErrTruncated, t.done, n)
+	}
+	if perr := parent.Err(); perr != nil {
+		return fmt.Errorf("%w after %d bytes", context.Cause(parent), t.done)
+	}
+	return err
+}
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, DefaultBufferSize); return &b }}
+
+// getBuf returns a buffer of size n, from a pool when n is the default.
+func getBuf(n int) *[]byte {
+	if n == DefaultBufferSize {
+		return bufPool.Get().(*[]byte)
+	}
+	b := make([]byte, n)
+	return &b
+}
+
+func putBuf(b *[]byte) {
+	if len(*b) == DefaultBufferSize {
+		bufPool.Put(b)
+	}
+}
