@@ -24,7 +24,7 @@ var errMappingFault = errors.New("the mapping lost its pages")
 // space. Both become ErrTruncated.
 func (t *transfer) sendMMap(off, n int64) (bool, error) {
 	if !t.regular {
-		return false, errors.New("mmap needs a regular file")
+		return false, errors.New("mmap needs a regular file of known size")
 	}
 	page := int64(os.Getpagesize())
 	var written int64

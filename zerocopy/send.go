@@ -15,8 +15,9 @@ import (
 // position, so several senders may share one file.
 //
 // If n is negative, SendFile sends to the end of the file as it is when the
-// call starts; for a file that is not regular (a /proc file, a character
-// device) it sends until the file reports end of file.
+// call starts; for a file that is not regular (a character device, a pipe)
+// or that reports size 0 (a /proc file) it sends until the file reports end
+// of file.
 //
 // The fast paths need dst to expose a file descriptor (syscall.Conn, as
 // *net.TCPConn, *net.UnixConn and *os.File do); any other writer is served
@@ -49,7 +50,10 @@ func SendFile(ctx context.Context, dst io.Writer, src *os.File, off, n int64, op
 	if err != nil {
 		return st, fmt.Errorf("send: %w", err)
 	}
-	regular := fi.Mode().IsRegular()
+	// A regular file of size 0 may be a procfs or sysfs file whose size is
+	// unknown until read (os.ReadFile copes with them the same way): sent
+	// whole, it is streamed until end of file.
+	regular := fi.Mode().IsRegular() && !(fi.Size() == 0 && n < 0)
 	if regular {
 		size := fi.Size()
 		switch {

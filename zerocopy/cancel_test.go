@@ -1,0 +1,100 @@
+package zerocopy
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+// TestSendCancel cancels a send parked on a full socket buffer: it must
+// return ctx's error promptly, with the bytes it moved, and leave no
+// goroutine behind.
+func TestSendCancel(t *testing.T) {
+	defer goleak.VerifyNone(t, leakOpts...)
+	path, _ := makeFile(t, 32<<20)
+	for _, m := range SendMethods() {
+		t.Run(m.String(), func(t *testing.T) {
+			c, _ := tcpPair(t) // the server end never reads
+			ctx, cancel := context.WithCancel(context.Background())
+			time.AfterFunc(100*time.Millisecond, cancel)
+			st, err := SendFile(ctx, c, openFile(t, path), 0, -1, &SendOptions{Method: m})
+			if !errors.Is(err, context.Canceled) {
+				t.Fatalf("err = %v, want context.Canceled", err)
+			}
+			if st.Bytes == 0 || st.Bytes >= 32<<20 {
+				t.Errorf("moved %d bytes before the cancel; want some, not all", st.Bytes)
+			}
+			t.Log(err)
+		})
+	}
+}
+
+// TestReceiveCancel cancels a receive waiting on a silent peer.
+func TestReceiveCancel(t *testing.T) {
+	defer goleak.VerifyNone(t, leakOpts...)
+	for _, m := range ReceiveMethods() {
+		t.Run(m.String(), func(t *testing.T) {
+			c, s := tcpPair(t)
+			c.Write([]byte("some bytes, then silence"))
+			f, err := os.Create(filepath.Join(t.TempDir(), "out"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+			defer cancel()
+			st, err := ReceiveFile(ctx, f, s, 0, -1, &ReceiveOptions{Method: m})
+			if !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("err = %v, want context.DeadlineExceeded", err)
+			}
+			if st.Bytes != 24 {
+				t.Errorf("received %d bytes, want 24", st.Bytes)
+			}
+		})
+	}
+}
+
+// TestPeerClosesMidSend has the receiver read a little and close: the send
+// must fail with the socket's error (EPIPE or ECONNRESET), not hang, and
+// leave no goroutine behind.
+func TestPeerClosesMidSend(t *testing.T) {
+	defer goleak.VerifyNone(t, leakOpts...)
+	path, _ := makeFile(t, 64<<20)
+	for _, m := range SendMethods() {
+		t.Run(m.String(), func(t *testing.T) {
+			c, s := tcpPair(t)
+			go func() {
+				io.CopyN(io.Discard, s, 1<<20)
+				s.Close()
+			}()
+			st, err := SendFile(context.Background(), c, openFile(t, path), 0, -1, &SendOptions{Method: m})
+			if err == nil {
+				t.Fatal("send to a closed peer succeeded")
+			}
+			if errors.Is(err, ErrTruncated) {
+				t.Errorf("a closed peer reported as truncation: %v", err)
+			}
+			if st.Bytes >= 64<<20 {
+				t.Errorf("moved all %d bytes", st.Bytes)
+			}
+			t.Log(err)
+		})
+	}
+}
+
+// TestDeadline shows that the connection's own write deadline applies.
+func TestDeadline(t *testing.T) {
+	path, _ := makeFile(t, 32<<20)
+	c, _ := tcpPair(t)
+	c.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
+	_, err := SendFile(context.Background(), c, openFile(t, path), 0, -1, nil)
+	if !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("err = %v, want os.ErrDeadlineExceeded", err)
+	}
+}

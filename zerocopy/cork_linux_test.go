@@ -1,0 +1,75 @@
+package zerocopy
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+// dataSegsOut returns the data segments c has sent (TCP_INFO).
+func dataSegsOut(t *testing.T, c *net.TCPConn) (segs uint32, nodelay, cork int) {
+	t.Helper()
+	rc, err := c.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc.Control(func(fd uintptr) {
+		info, e := unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO)
+		if e != nil {
+			err = e
+			return
+		}
+		segs = info.Data_segs_out
+		nodelay, _ = unix.GetsockoptInt(int(fd), unix.IPPROTO_TCP, unix.TCP_NODELAY)
+		cork, _ = unix.GetsockoptInt(int(fd), unix.IPPROTO_TCP, unix.TCP_CORK)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return segs, nodelay, cork
+}
+
+// TestCorkSegments shows that a small header plus a 64 KiB body leave in
+// fewer TCP segments corked than uncorked, for every send method, and that
+// the socket's TCP_NODELAY is restored afterwards.
+func TestCorkSegments(t *testing.T) {
+	path, data := makeFile(t, 64<<10)
+	header := bytes.Repeat([]byte("H"), 100)
+	trailer := []byte("T\n")
+	want := append(append(append([]byte{}, header...), data...), trailer...)
+	for _, m := range SendMethods() {
+		t.Run(m.String(), func(t *testing.T) {
+			segs := map[bool]uint32{}
+			for _, corked := range []bool{false, true} {
+				c, s := tcpPair(t)
+				got := readAllAsync(s)
+				before, _, _ := dataSegsOut(t, c)
+				st, err := SendFile(context.Background(), c, openFile(t, path), 0, -1, &SendOptions{
+					Method: m, Header: header, Trailer: trailer, NoCork: !corked,
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if st.Corked != corked {
+					t.Errorf("Stats.Corked = %v, want %v", st.Corked, corked)
+				}
+				after, nodelay, cork := dataSegsOut(t, c)
+				if nodelay != 1 || cork != 0 {
+					t.Errorf("after the send TCP_NODELAY=%d TCP_CORK=%d, want 1 and 0", nodelay, cork)
+				}
+				c.CloseWrite()
+				if b := <-got; !bytes.Equal(b, want) {
+					t.Fatalf("received %d bytes, want %d", len(b), len(want))
+				}
+				segs[corked] = after - before
+			}
+			t.Logf("data segments: uncorked %d, corked %d", segs[false], segs[true])
+			if segs[true] >= segs[false] {
+				t.Errorf("corked send used %d segments, uncorked %d: want fewer", segs[true], segs[false])
+			}
+		})
+	}
+}
