@@ -185,3 +185,10 @@ func firstLine(s string) string {
 	sc.Scan()
 	return sc.Text()
 }
+
+// readAll reads r until an error, returning what it read.
+func readAll(r *bufio.Reader) ([]byte, error) {
+	var b bytes.Buffer
+	_, err := b.ReadFrom(r)
+	return b.Bytes(), err
+}

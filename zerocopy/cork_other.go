@@ -2,9 +2,16 @@
 
 package zerocopy
 
-import "errors"
+import (
+	"errors"
+	"syscall"
+)
 
 // cork is unavailable here: the send goes on uncorked.
 func (t *transfer) cork() (uncork func(), err error) {
+	return nil, errors.ErrUnsupported
+}
+
+func corkConn(rc syscall.RawConn, syscalls *int64) (uncork func(), err error) {
 	return nil, errors.ErrUnsupported
 }

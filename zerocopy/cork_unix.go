@@ -4,6 +4,7 @@ package zerocopy
 
 import (
 	"os"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -14,19 +15,25 @@ import (
 // uncork. On any failure the socket is left as it was and the send goes on
 // uncorked.
 func (t *transfer) cork() (uncork func(), err error) {
+	return corkConn(t.conn, &t.stats.Syscalls)
+}
+
+// corkConn corks the socket behind rc, counting its system calls in
+// syscalls.
+func corkConn(rc syscall.RawConn, syscalls *int64) (uncork func(), err error) {
 	var nodelay int
 	var serr error
-	err = t.conn.Control(func(fd uintptr) {
+	err = rc.Control(func(fd uintptr) {
 		s := int(fd)
 		nodelay, serr = unix.GetsockoptInt(s, unix.IPPROTO_TCP, unix.TCP_NODELAY)
-		t.stats.Syscalls++
+		*syscalls++
 		if serr != nil {
 			serr = os.NewSyscallError("getsockopt TCP_NODELAY", serr)
 			return
 		}
 		if nodelay != 0 {
 			serr = unix.SetsockoptInt(s, unix.IPPROTO_TCP, unix.TCP_NODELAY, 0)
-			t.stats.Syscalls++
+			*syscalls++
 			if serr != nil {
 				serr = os.NewSyscallError("setsockopt TCP_NODELAY", serr)
 				return
@@ -38,7 +45,7 @@ func (t *transfer) cork() (uncork func(), err error) {
 				unix.SetsockoptInt(s, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
 			}
 		}
-		t.stats.Syscalls++
+		*syscalls++
 	})
 	if err == nil {
 		err = serr
@@ -47,13 +54,13 @@ func (t *transfer) cork() (uncork func(), err error) {
 		return nil, err
 	}
 	return func() {
-		t.conn.Control(func(fd uintptr) {
+		rc.Control(func(fd uintptr) {
 			s := int(fd)
 			unix.SetsockoptInt(s, unix.IPPROTO_TCP, corkOption, 0)
-			t.stats.Syscalls++
+			*syscalls++
 			if nodelay != 0 {
 				unix.SetsockoptInt(s, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
-				t.stats.Syscalls++
+				*syscalls++
 			}
 		})
 	}, nil

@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"time"
+
+	"github.com/zcopy/zcopy/internal/session"
 
 	"github.com/zcopy/zcopy/internal/bytesize"
 	"github.com/zcopy/zcopy/internal/rawxfer"
@@ -15,11 +18,23 @@ func init() {
 	register(&command{
 		name:     "recv",
 		order:    30,
-		synopsis: "recv --raw [--method M] (--listen ADDR | --from ADDR) -o FILE",
-		summary:  "receive a file over TCP (the seed's receiver)",
-		help: `Recv receives one file over one TCP connection. With --listen it waits for
-one sender on ADDR (port 0 picks one, printed on stderr); with --from it
-connects to a sender at ADDR.
+		synopsis: "recv [--method M] (--listen ADDR | --from ADDR) (--dir DIR | --raw -o FILE)",
+		summary:  "receive files and trees over TCP (serve for push, or fetch by pull)",
+		help: `Recv receives what 'zcopy send' sends and writes it under --dir DIR. With
+--listen it waits on ADDR (port 0 picks one, printed on stderr) for senders
+(push): one, or with --keep many at once until SIGINT/SIGTERM, after which it
+lets the transfers in flight finish and exits 0. With --from it fetches from
+a sender serving on ADDR (pull).
+
+Everything is written through an os.Root confined to DIR: absolute paths,
+"..", names with NUL and paths through symlinks are refused. Each file is
+written as NAME.zcopy-part and renamed to NAME only when complete (after an
+fsync with --fsync, after its hash matched with --verify); an interrupted
+transfer leaves the .zcopy-part, which --resume continues so that only the
+missing bytes cross the wire. A file already present with the same size and
+mtime is skipped; one that differs is refused unless --overwrite. Modes and
+mtimes are kept. --token SECRET (or $ZCOPY_TOKEN) refuses senders that do
+not prove the same secret; the stream itself is NOT encrypted.
 
 --raw stores every byte that arrives until the sender closes, so any TCP
 tool can send:   nc 127.0.0.1 1033 < data.bin
@@ -38,7 +53,16 @@ readwrite where the output refuses splice), readwrite, splice.`,
 func runRecv(e *env, args []string) int {
 	c := commands["recv"]
 	fs := newFlagSet(c.name)
-	raw := fs.Bool("raw", false, "store the stream's bytes as they are (nc-compatible)")
+	raw := fs.Bool("raw", false, "store the stream's bytes as they are in -o FILE (nc-compatible)")
+	dir := fs.String("dir", "", "write what arrives under `DIR` (framed mode)")
+	keep := fs.Bool("keep", false, "with --listen: serve senders until SIGINT or SIGTERM")
+	verify := fs.Bool("verify", false, "hash every file at both ends (XXH3-128) and fail mismatches")
+	token := fs.String("token", os.Getenv("ZCOPY_TOKEN"), "shared `SECRET` senders must prove (default $ZCOPY_TOKEN)")
+	resume := fs.Bool("resume", false, "continue files from their .zcopy-part")
+	overwrite := fs.Bool("overwrite", false, "replace existing files that differ")
+	fsync := fs.Bool("fsync", false, "fsync each file before renaming it into place")
+	idle := fs.Duration("idle-timeout", 60*time.Second, "give up on a peer silent this long")
+	headerTimeout := fs.Duration("header-timeout", 10*time.Second, "give up on a peer that has not finished the handshake by then")
 	method := fs.String("method", "auto", "receive `method`: auto, readwrite, splice")
 	listen := fs.String("listen", "", "listen on `ADDR` and receive from the first sender that connects")
 	from := fs.String("from", "", "connect to a sender at `ADDR`")
@@ -56,9 +80,28 @@ func runRecv(e *env, args []string) int {
 	if err != nil {
 		return usageError(e, c, "%v", err)
 	}
+	if !*raw {
+		switch {
+		case len(pos) != 0:
+			return usageError(e, c, "unexpected arguments %q", pos)
+		case *dir == "":
+			return usageError(e, c, "--dir DIR is required (or --raw -o FILE)")
+		case *out != "":
+			return usageError(e, c, "-o goes with --raw; framed mode writes under --dir")
+		case *keep && *listen == "":
+			return usageError(e, c, "--keep goes with --listen")
+		case (*listen == "") == (*from == ""):
+			return usageError(e, c, "give exactly one of --listen ADDR and --from ADDR")
+		case !zerocopy.Supported(m, false):
+			return usageError(e, c, "method %v cannot receive on this system (have %v)", m, zerocopy.ReceiveMethods())
+		}
+		opts := session.Options{Method: m, Verify: *verify, Token: *token, Resume: *resume,
+			Overwrite: *overwrite, Fsync: *fsync, IdleTimeout: *idle, HeaderTimeout: *headerTimeout}
+		return framedRecv(e, c, *dir, *listen, *from, *keep, opts, *asJSON, *quiet)
+	}
 	switch {
-	case !*raw:
-		return usageError(e, c, "only --raw mode exists so far (zcopy's framed protocol is issue 3)")
+	case *dir != "" || *keep || *resume || *overwrite || *verify || *token != "":
+		return usageError(e, c, "--raw stores one stream in -o FILE: --dir, --keep, --resume, --overwrite, --verify and --token need the framed protocol")
 	case len(pos) != 0:
 		return usageError(e, c, "unexpected arguments %q", pos)
 	case *out == "":

@@ -3,6 +3,10 @@ package cli
 import (
 	"fmt"
 	"net"
+	"os"
+	"time"
+
+	"github.com/zcopy/zcopy/internal/session"
 
 	"github.com/zcopy/zcopy/internal/bytesize"
 	"github.com/zcopy/zcopy/internal/rawxfer"
@@ -13,11 +17,20 @@ func init() {
 	register(&command{
 		name:     "send",
 		order:    20,
-		synopsis: "send --raw [--method M] (--listen ADDR | --to ADDR) FILE",
-		summary:  "send a file over TCP (the seed's sender)",
-		help: `Send sends FILE over one TCP connection. With --listen it waits for one
-receiver on ADDR (host:port; port 0 picks one, printed on stderr), sends,
-closes and exits; with --to it connects to a receiver at ADDR.
+		synopsis: "send [--raw] [--method M] (--listen ADDR | --to ADDR) PATH...",
+		summary:  "send files and directory trees over TCP (push, or serve for pull)",
+		help: `Send sends files and directory trees over TCP to 'zcopy recv'. With --to
+it connects to a receiver at ADDR (push); with --listen it waits on ADDR
+(host:port; port 0 picks one, printed on stderr) for receivers that fetch
+(pull), one and exit, or with --keep one after another until SIGINT/SIGTERM.
+
+zcopy's framed protocol (docs/PROTOCOL.md) sends each PATH under its base
+name: a file as itself, a directory with everything under it (symlinks as
+links, never followed; devices, FIFOs and sockets left out with a warning).
+Bodies go by sendfile unless --method says otherwise. --verify adds an
+end-to-end XXH3-128 hash per file. --token SECRET (or $ZCOPY_TOKEN) proves
+a shared secret by challenge and response; the stream itself is NOT
+encrypted. The receiver decides about existing files, resume and fsync.
 
 --raw sends the file's bytes and nothing else, so any TCP tool can receive:
   zcopy send --raw --listen 127.0.0.1:1033 data.bin   and   nc 127.0.0.1 1033 > out
@@ -36,7 +49,11 @@ writes the file stop the send at once instead of being held up to 45 s.`,
 func runSend(e *env, args []string) int {
 	c := commands["send"]
 	fs := newFlagSet(c.name)
-	raw := fs.Bool("raw", false, "send the file's bytes only, with no framing (nc-compatible)")
+	raw := fs.Bool("raw", false, "send one file's bytes only, with no framing (nc-compatible)")
+	keep := fs.Bool("keep", false, "with --listen: serve receivers until SIGINT or SIGTERM")
+	verify := fs.Bool("verify", false, "hash every file at both ends (XXH3-128) and fail mismatches")
+	token := fs.String("token", os.Getenv("ZCOPY_TOKEN"), "shared `SECRET` the receiver must also have (default $ZCOPY_TOKEN)")
+	idle := fs.Duration("idle-timeout", 60*time.Second, "give up on a peer silent this long")
 	method := fs.String("method", "auto", "transfer `method`: auto, readwrite, mmap, sendfile, splice")
 	listen := fs.String("listen", "", "listen on `ADDR` and send to the first receiver that connects")
 	to := fs.String("to", "", "connect to a receiver at `ADDR`")
@@ -55,14 +72,22 @@ func runSend(e *env, args []string) int {
 		return usageError(e, c, "%v", err)
 	}
 	switch {
-	case !*raw:
-		return usageError(e, c, "only --raw mode exists so far (zcopy's framed protocol is issue 3)")
-	case len(pos) != 1:
-		return usageError(e, c, "want one FILE, got %d arguments", len(pos))
+	case len(pos) == 0:
+		return usageError(e, c, "want at least one PATH to send")
+	case *raw && len(pos) != 1:
+		return usageError(e, c, "--raw sends one FILE, got %d arguments", len(pos))
+	case *raw && (*keep || *verify || *token != ""):
+		return usageError(e, c, "--raw has no framing: --keep, --verify and --token need the framed protocol")
+	case *keep && *listen == "":
+		return usageError(e, c, "--keep goes with --listen")
 	case (*listen == "") == (*to == ""):
 		return usageError(e, c, "give exactly one of --listen ADDR and --to ADDR")
 	case !zerocopy.Supported(m, true):
 		return usageError(e, c, "method %v is not available on this system (have %v)", m, zerocopy.SendMethods())
+	}
+	if !*raw {
+		opts := session.Options{Method: m, Verify: *verify, Token: *token, IdleTimeout: *idle}
+		return framedSend(e, c, pos, *listen, *to, *keep, opts, *asJSON, *quiet)
 	}
 	conn, err := rawxfer.Connect(e.ctx, rawxfer.Endpoint{
 		Listen:   *listen,

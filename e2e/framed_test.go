@@ -1,0 +1,382 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"math/rand/v2"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/zcopy/zcopy/internal/proto"
+)
+
+// makeTree builds the acceptance tree: nested directories, an empty
+// directory, an empty file, many small files, names with spaces and
+// non-ASCII characters, a symlink, odd modes, and one big file.
+func makeTree(t *testing.T, root string, small int, big int64) {
+	t.Helper()
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(os.MkdirAll(filepath.Join(root, "a/b/c d/ünïcødé ✓"), 0o755))
+	must(os.MkdirAll(filepath.Join(root, "empty dir"), 0o700))
+	must(os.WriteFile(filepath.Join(root, "empty file"), nil, 0o600))
+	rng := rand.New(rand.NewPCG(7, 7))
+	for i := range small {
+		dir := filepath.Join(root, "small", fmt.Sprintf("%02d", i%10))
+		must(os.MkdirAll(dir, 0o755))
+		b := make([]byte, rng.IntN(8192))
+		for j := range b {
+			b[j] = byte(rng.Uint32())
+		}
+		must(os.WriteFile(filepath.Join(dir, fmt.Sprintf("file %d ✓.bin", i)), b, 0o644))
+	}
+	must(os.WriteFile(filepath.Join(root, "a/b/c d/ünïcødé ✓/nested.txt"), []byte("deep\n"), 0o640))
+	must(os.WriteFile(filepath.Join(root, "a/run.sh"), []byte("#!/bin/sh\n"), 0o755))
+	must(os.Symlink("a/run.sh", filepath.Join(root, "link to run")))
+	if big > 0 {
+		if code, _, stderr := run(t, "gen", filepath.Join(root, "big.bin"), "--size", fmt.Sprint(big)); code != 0 {
+			t.Fatal(stderr)
+		}
+	}
+	old := time.Date(2001, 2, 3, 4, 5, 6, 7000, time.UTC)
+	must(os.Chtimes(filepath.Join(root, "a/run.sh"), old, old))
+	must(os.Chtimes(filepath.Join(root, "empty dir"), old, old))
+}
+
+// sameTree compares two trees: kinds, contents, permission bits, mtimes of
+// files and directories, and symlink targets.
+func sameTree(t *testing.T, want, got string) {
+	t.Helper()
+	n := 0
+	err := filepath.WalkDir(want, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(want, p)
+		q := filepath.Join(got, rel)
+		wi, _ := os.Lstat(p)
+		gi, err := os.Lstat(q)
+		if err != nil {
+			return fmt.Errorf("missing %s: %v", rel, err)
+		}
+		n++
+		if wi.Mode() != gi.Mode() {
+			return fmt.Errorf("%s: mode %v, want %v", rel, gi.Mode(), wi.Mode())
+		}
+		switch {
+		case wi.Mode()&fs.ModeSymlink != 0:
+			wt, _ := os.Readlink(p)
+			gt, _ := os.Readlink(q)
+			if wt != gt {
+				return fmt.Errorf("%s: link to %q, want %q", rel, gt, wt)
+			}
+			return nil
+		case wi.Mode().IsRegular():
+			wb, _ := os.ReadFile(p)
+			gb, _ := os.ReadFile(q)
+			if !bytes.Equal(wb, gb) {
+				return fmt.Errorf("%s: contents differ (%d vs %d bytes)", rel, len(gb), len(wb))
+			}
+		}
+		if rel != "." && !wi.ModTime().Equal(gi.ModTime()) {
+			return fmt.Errorf("%s: mtime %v, want %v", rel, gi.ModTime(), wi.ModTime())
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	extra := 0
+	filepath.WalkDir(got, func(p string, d fs.DirEntry, err error) error { extra++; return nil })
+	if extra != n {
+		t.Fatalf("%s has %d entries, %s has %d", got, extra, want, n)
+	}
+}
+
+type result struct {
+	Files     int
+	Bytes     int64
+	BytesSent int64 `json:"bytes_sent"`
+	Skipped   int
+	Seconds   float64
+	Method    string
+	Streams   int
+	Failed    []string
+}
+
+func parseResult(t *testing.T, s string) result {
+	t.Helper()
+	var r result
+	if err := json.Unmarshal([]byte(firstLine(s)), &r); err != nil {
+		t.Fatalf("JSON %q: %v", s, err)
+	}
+	return r
+}
+
+// TestTreePushPull sends the acceptance tree push and pull and compares.
+func TestTreePushPull(t *testing.T) {
+	big := int64(1 << 30)
+	if testing.Short() {
+		big = 16 << 20
+	}
+	src := filepath.Join(t.TempDir(), "tree")
+	makeTree(t, src, 1000, big)
+	for _, mode := range []string{"push", "pull"} {
+		t.Run(mode, func(t *testing.T) {
+			dst := t.TempDir()
+			var s, r *proc
+			if mode == "push" {
+				r = start(t, "recv", "--listen", "127.0.0.1:0", "--dir", dst, "--json")
+				s = start(t, "send", "--to", r.addr(t), "--json", "--verify", src)
+			} else {
+				s = start(t, "send", "--listen", "127.0.0.1:0", "--json", src)
+				r = start(t, "recv", "--from", s.addr(t), "--dir", dst, "--json", "--verify")
+			}
+			for name, p := range map[string]*proc{"send": s, "recv": r} {
+				if code, stderr := p.wait(t); code != 0 {
+					t.Fatalf("%s exited %d: %s", name, code, stderr)
+				}
+			}
+			sameTree(t, src, filepath.Join(dst, "tree"))
+			res := parseResult(t, s.stdout.String())
+			if res.Files != 1004 || res.BytesSent != res.Bytes || res.Streams != 1 || res.Method != "sendfile" {
+				t.Errorf("sender's summary %+v", res)
+			}
+			rr := parseResult(t, r.stdout.String())
+			if rr.Method != "splice" || rr.BytesSent != res.BytesSent {
+				t.Errorf("receiver's summary %+v", rr)
+			}
+			// Again: everything is there already, nothing crosses.
+			r2 := start(t, "recv", "--listen", "127.0.0.1:0", "--dir", dst)
+			code, out, stderr := run(t, "send", "--to", r2.addr(t), "--json", src)
+			r2.wait(t)
+			if code != 0 {
+				t.Fatalf("second send: %s", stderr)
+			}
+			if res := parseResult(t, out); res.Skipped != 1004 || res.BytesSent != 0 {
+				t.Errorf("second send moved %d bytes, skipped %d", res.BytesSent, res.Skipped)
+			}
+		})
+	}
+}
+
+// TestResumeAfterKill kills the sender with SIGKILL halfway through a 2 GiB
+// file; --resume completes it with less than 60% of it on the wire.
+func TestResumeAfterKill(t *testing.T) {
+	size := int64(2 << 30)
+	if testing.Short() {
+		size = 256 << 20
+	}
+	dir := t.TempDir()
+	src := filepath.Join(dir, "big.bin")
+	if code, _, stderr := run(t, "gen", src, "--size", fmt.Sprint(size)); code != 0 {
+		t.Fatal(stderr)
+	}
+	dst := filepath.Join(dir, "dst")
+	r := start(t, "recv", "--listen", "127.0.0.1:0", "--dir", dst)
+	s := start(t, "send", "--method", "readwrite", "--to", r.addr(t), src)
+	part := filepath.Join(dst, "big.bin.zcopy-part")
+	for deadline := time.Now().Add(60 * time.Second); ; {
+		if fi, err := os.Stat(part); err == nil && fi.Size() >= size/2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the part never reached half the file")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	s.cmd.Process.Signal(syscall.SIGKILL)
+	<-s.done
+	code, stderr := r.wait(t)
+	if code != 1 {
+		t.Errorf("receiver of a killed sender exited %d: %s", code, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(dst, "big.bin")); err == nil {
+		t.Fatal("a final file exists after the sender was killed")
+	}
+	fi, err := os.Stat(part)
+	if err != nil {
+		t.Fatalf("no part kept: %v", err)
+	}
+	t.Logf("killed with %d of %d bytes in the part; receiver said: %s", fi.Size(), size, strings.TrimSpace(stderr))
+
+	r = start(t, "recv", "--listen", "127.0.0.1:0", "--dir", dst, "--resume")
+	code, out, serr := run(t, "send", "--to", r.addr(t), "--json", "--verify", src)
+	if code != 0 {
+		t.Fatalf("resume: exit %d: %s", code, serr)
+	}
+	r.wait(t)
+	res := parseResult(t, out)
+	t.Logf("resumed: %+v", res)
+	if res.BytesSent >= size*6/10 || res.Files != 1 {
+		t.Errorf("resume sent %d of %d bytes; want under 60%%", res.BytesSent, size)
+	}
+	want, _ := os.ReadFile(src)
+	sameFile(t, filepath.Join(dst, "big.bin"), want)
+}
+
+// TestHostilePeers feeds a --keep receiver garbage, a stalled connection
+// and a manifest that tries to escape; each gets a clear error, nothing is
+// written outside DIR, and an honest transfer afterwards succeeds.
+func TestHostilePeers(t *testing.T) {
+	base := t.TempDir()
+	dst := filepath.Join(base, "dst")
+	r := start(t, "recv", "--listen", "127.0.0.1:0", "--dir", dst, "--keep", "--header-timeout", "1s", "--idle-timeout", "2s")
+	addr := r.addr(t)
+
+	// 1 MiB of random bytes.
+	garbage := make([]byte, 1<<20)
+	for i := range garbage {
+		garbage[i] = byte(rand.Uint32())
+	}
+	if c, err := net.Dial("tcp", addr); err == nil {
+		c.Write(garbage)
+		c.Close()
+	}
+	// A connection that says nothing.
+	stalled, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stalled.Close()
+	// A well-formed handshake, then a manifest entry named ../escape, and
+	// one that is absolute.
+	for _, name := range []string{"../escape", "/tmp/escape-abs", "ok/../../escape"} {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		br := bufio.NewReader(c)
+		h := proto.Hello{Version: proto.Version, Role: proto.RoleSender}
+		c.Write(h.Append(nil))
+		proto.ReadHello(br)
+		c.Write((&proto.Verdict{OK: true}).Append(nil))
+		proto.ReadVerdict(br)
+		e := proto.Entry{Kind: proto.KindFile, Path: name, Mode: 0o644, Size: 5}
+		c.Write(e.Append(nil))
+		c.Write((&proto.Entry{Kind: proto.KindEnd}).Append(nil))
+		c.Write((&proto.DataHeader{Index: 0, Length: 5}).Append(nil))
+		c.Write([]byte("owned"))
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		rest, _ := readAll(br)
+		c.Close()
+		t.Logf("%s: the receiver answered %d bytes and closed", name, len(rest))
+	}
+
+	// An honest transfer still works.
+	src := filepath.Join(base, "honest.txt")
+	os.WriteFile(src, []byte("honest\n"), 0o644)
+	if code, _, stderr := run(t, "send", "--to", addr, src); code != 0 {
+		t.Fatalf("honest send: %s", stderr)
+	}
+	sameFile(t, filepath.Join(dst, "honest.txt"), []byte("honest\n"))
+
+	time.Sleep(1500 * time.Millisecond) // the stalled peer's header timeout
+	r.cmd.Process.Signal(syscall.SIGTERM)
+	code, log := r.wait(t)
+	t.Logf("receiver log:\n%s", log)
+	if code != 0 {
+		t.Errorf("receiver exited %d after SIGTERM", code)
+	}
+	for _, want := range []string{"not a zcopy peer", "i/o timeout", `"../escape"`, `"/tmp/escape-abs"`, `"ok/../../escape"`} {
+		if !strings.Contains(log, want) {
+			t.Errorf("log lacks %q", want)
+		}
+	}
+	for _, p := range []string{filepath.Join(base, "escape"), "/tmp/escape-abs", filepath.Join(dst, "escape")} {
+		if _, err := os.Lstat(p); err == nil {
+			t.Errorf("%s was written", p)
+		}
+	}
+	entries, _ := os.ReadDir(dst)
+	if len(entries) != 1 {
+		t.Errorf("DIR holds %v, want only honest.txt", entries)
+	}
+}
+
+// TestKeepDrains stops a --keep receiver with SIGTERM in the middle of a
+// transfer: the transfer finishes and the receiver exits 0.
+func TestKeepDrains(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "f.bin")
+	if code, _, stderr := run(t, "gen", src, "--size", "512MiB"); code != 0 {
+		t.Fatal(stderr)
+	}
+	dst := filepath.Join(dir, "dst")
+	r := start(t, "recv", "--listen", "127.0.0.1:0", "--dir", dst, "--keep")
+	s := start(t, "send", "--method", "readwrite", "--to", r.addr(t), src)
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(time.Millisecond) {
+		if fi, err := os.Stat(filepath.Join(dst, "f.bin.zcopy-part")); err == nil && fi.Size() > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the transfer never started")
+		}
+	}
+	r.cmd.Process.Signal(syscall.SIGTERM)
+	if code, stderr := r.wait(t); code != 0 {
+		t.Fatalf("receiver exited %d: %s", code, stderr)
+	}
+	if code, stderr := s.wait(t); code != 0 {
+		t.Fatalf("sender exited %d: %s", code, stderr)
+	}
+	want, _ := os.ReadFile(src)
+	sameFile(t, filepath.Join(dst, "f.bin"), want)
+}
+
+// TestToken: matching tokens work; a wrong or missing token is refused at
+// both ends with a clear error.
+func TestToken(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "f.txt")
+	os.WriteFile(src, []byte("secret stuff\n"), 0o644)
+	for _, tc := range []struct {
+		name, recvTok, sendTok string
+		ok                     bool
+		want                   string
+	}{
+		{"match", "s3cret", "s3cret", true, ""},
+		{"wrong", "s3cret", "guess", false, "authentication failed"},
+		{"missing", "s3cret", "", false, "token mismatch"},
+		{"unexpected", "", "s3cret", false, "token mismatch"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dst := filepath.Join(t.TempDir(), "dst")
+			args := []string{"recv", "--listen", "127.0.0.1:0", "--dir", dst}
+			if tc.recvTok != "" {
+				args = append(args, "--token", tc.recvTok)
+			}
+			r := start(t, args...)
+			sargs := []string{"send", "--to", r.addr(t), src}
+			if tc.sendTok != "" {
+				sargs = append(sargs, "--token", tc.sendTok)
+			}
+			code, _, serr := run(t, sargs...)
+			rcode, rerr := r.wait(t)
+			if tc.ok {
+				if code != 0 || rcode != 0 {
+					t.Fatalf("send %d %s; recv %d %s", code, serr, rcode, rerr)
+				}
+				return
+			}
+			if code != 1 || rcode != 1 || !strings.Contains(serr, tc.want) || !strings.Contains(rerr, tc.want) {
+				t.Errorf("send exit %d %q; recv exit %d %q; want 1 and %q at both", code, serr, rcode, rerr, tc.want)
+			}
+			if _, err := os.Stat(filepath.Join(dst, "f.txt")); err == nil {
+				t.Error("the file arrived without the right token")
+			}
+		})
+	}
+}

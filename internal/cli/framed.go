@@ -1,0 +1,161 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"sync"
+
+	"github.com/zcopy/zcopy/internal/bytesize"
+	"github.com/zcopy/zcopy/internal/rawxfer"
+	"github.com/zcopy/zcopy/internal/server"
+	"github.com/zcopy/zcopy/internal/session"
+	"github.com/zcopy/zcopy/internal/tree"
+)
+
+// framedSend wires zcopy send (framed) to the tree walker and the session.
+func framedSend(e *env, c *command, paths []string, listen, to string, keep bool, o session.Options, asJSON, quiet bool) int {
+	warn := func(s string) { fmt.Fprintf(e.stderr, "zcopy send: %s\n", s) }
+	o.Warn = warn
+	walk := func() ([]tree.Item, error) { return tree.Walk(paths, warn) }
+	if _, err := walk(); err != nil {
+		return fail(e, c, err)
+	}
+	run := func(ctx context.Context, conn net.Conn) (session.Result, error) {
+		defer conn.Close()
+		items, err := walk()
+		if err != nil {
+			return session.Result{}, err
+		}
+		p := newProgress(e, "send", quiet || asJSON)
+		o.Progress = p.update
+		res, err := session.Send(ctx, conn, items, o)
+		p.done()
+		return res, err
+	}
+	if to != "" {
+		conn, err := rawxfer.Connect(e.ctx, rawxfer.Endpoint{Dial: to})
+		if err != nil {
+			return fail(e, c, err)
+		}
+		res, err := run(e.ctx, conn)
+		return finish(e, c, "sent", res, err, asJSON, quiet)
+	}
+	return serveFramed(e, c, listen, keep, "sent", run, asJSON, quiet)
+}
+
+// framedRecv wires zcopy recv (framed) to the session, confined to dir.
+func framedRecv(e *env, c *command, dir, listen, from string, keep bool, o session.Options, asJSON, quiet bool) int {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fail(e, c, err)
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return fail(e, c, err)
+	}
+	defer root.Close()
+	run := func(ctx context.Context, conn net.Conn) (session.Result, error) {
+		defer conn.Close()
+		peer := conn.RemoteAddr().String()
+		oc := o
+		oc.Warn = func(s string) { fmt.Fprintf(e.stderr, "zcopy recv: %s: %s\n", peer, s) }
+		p := newProgress(e, "recv", quiet || asJSON || keep)
+		oc.Progress = p.update
+		res, err := session.Receive(ctx, conn, root, oc)
+		p.done()
+		return res, err
+	}
+	if from != "" {
+		conn, err := rawxfer.Connect(e.ctx, rawxfer.Endpoint{Dial: from})
+		if err != nil {
+			return fail(e, c, err)
+		}
+		res, err := run(e.ctx, conn)
+		return finish(e, c, "received", res, err, asJSON, quiet)
+	}
+	return serveFramed(e, c, listen, keep, "received", run, asJSON, quiet)
+}
+
+// serveFramed listens on addr and runs one session per connection: the
+// first only, or with keep every one until the context ends. With keep,
+// each session's outcome is logged and the exit status is 0 after a clean
+// shutdown; without, it is the session's.
+func serveFramed(e *env, c *command, addr string, keep bool, verb string, run func(context.Context, net.Conn) (session.Result, error), asJSON, quiet bool) int {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fail(e, c, err)
+	}
+	fmt.Fprintf(e.stderr, "zcopy %s: listening on %s\n", c.name, ln.Addr())
+	var mu sync.Mutex
+	code := exitOK
+	// Under --keep a signal stops the accepting, not the sessions in
+	// flight: they run to their end (or their own timeouts).
+	sessionCtx := e.ctx
+	if keep {
+		sessionCtx = context.WithoutCancel(e.ctx)
+	}
+	handle := func(conn net.Conn) {
+		peer := conn.RemoteAddr().String()
+		res, err := run(sessionCtx, conn)
+		mu.Lock()
+		defer mu.Unlock()
+		if !keep {
+			code = finish(e, c, verb, res, err, asJSON, quiet)
+			return
+		}
+		if err != nil {
+			fmt.Fprintf(e.stderr, "zcopy %s: %s: %v\n", c.name, peer, err)
+		} else if !quiet {
+			fmt.Fprintf(e.stderr, "zcopy %s: %s: %s\n", c.name, peer, describe(verb, res))
+		}
+		if asJSON {
+			printJSON(e, res)
+		}
+	}
+	logErr := func(err error) { fmt.Fprintf(e.stderr, "zcopy %s: accept: %v (retrying)\n", c.name, err) }
+	if err := server.Serve(e.ctx, ln, !keep, handle, logErr); err != nil {
+		return fail(e, c, err)
+	}
+	if keep {
+		fmt.Fprintf(e.stderr, "zcopy %s: stopped; transfers in flight finished\n", c.name)
+	}
+	return code
+}
+
+// finish reports a session's outcome and returns the exit status.
+func finish(e *env, c *command, verb string, res session.Result, err error, asJSON, quiet bool) int {
+	if asJSON {
+		printJSON(e, res)
+	} else if !quiet && (err == nil || errors.Is(err, session.ErrFailed)) {
+		fmt.Fprintf(e.stderr, "zcopy %s: %s\n", c.name, describe(verb, res))
+	}
+	if err != nil {
+		return fail(e, c, err)
+	}
+	return exitOK
+}
+
+func describe(verb string, r session.Result) string {
+	s := fmt.Sprintf("%s %d files (%s), %s on the wire, in %.2f s", verb, r.Files, bytesize.Format(r.Bytes), bytesize.Format(r.BytesSent), r.Seconds)
+	if r.Seconds > 0 {
+		s += fmt.Sprintf(" (%.2f GB/s)", float64(r.BytesSent)/r.Seconds/1e9)
+	}
+	if r.Skipped > 0 {
+		s += fmt.Sprintf(", %d already there", r.Skipped)
+	}
+	if len(r.Failed) > 0 {
+		s += fmt.Sprintf(", %d failed", len(r.Failed))
+	}
+	if r.Verified {
+		s += ", verified"
+	}
+	return s
+}
+
+func printJSON(e *env, r session.Result) {
+	b, _ := json.Marshal(r)
+	fmt.Fprintf(e.stdout, "%s\n", b)
+}

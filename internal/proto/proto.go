@@ -1,0 +1,468 @@
+// Package proto is zcopy's wire format for framed transfers: the records
+// that the two ends exchange, each with an encoder and a decoder that checks
+// every length and value before it trusts it. docs/PROTOCOL.md describes the
+// same format for readers of the wire.
+//
+// Decoders read from a *bufio.Reader and return an error wrapping
+// ErrMalformed for anything that is not a valid record; they never allocate
+// more than the limits below, whatever the input.
+package proto
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// Version is the protocol version this package speaks.
+const Version = 1
+
+// Limits on what a decoder accepts.
+const (
+	MaxPath    = 4096     // bytes in a relative path or a symlink target
+	MaxName    = 255      // bytes in one path component
+	MaxMessage = 4096     // bytes in a message
+	MaxEntries = 10000000 // entries in one manifest
+)
+
+// Magic numbers that open records and let a reader notice that it has lost
+// its place in the stream (a sender that lied about a size).
+var (
+	HelloMagic   = [4]byte{'Z', 'C', 'P', 'Y'}
+	DataMagic    = [4]byte{'Z', 'D', 'A', 'T'}
+	TrailerMagic = [4]byte{'Z', 'E', 'N', 'D'}
+	FinMagic     = [4]byte{'Z', 'F', 'I', 'N'}
+)
+
+// ErrMalformed reports a record that does not follow the protocol.
+var ErrMalformed = errors.New("malformed record")
+
+func malformed(format string, a ...any) error {
+	return fmt.Errorf("%w: %s", ErrMalformed, fmt.Sprintf(format, a...))
+}
+
+// Role says which end of a transfer a side is.
+type Role uint8
+
+// The two roles.
+const (
+	RoleSender   Role = 1
+	RoleReceiver Role = 2
+)
+
+func (r Role) String() string {
+	switch r {
+	case RoleSender:
+		return "sender"
+	case RoleReceiver:
+		return "receiver"
+	}
+	return fmt.Sprintf("role %d", uint8(r))
+}
+
+// Hello flags.
+const (
+	FlagVerify = 1 << 0 // the side wants end-to-end hashes
+	FlagAuth   = 1 << 1 // the side has a token and will prove it
+)
+
+// HelloSize is the encoded size of a Hello.
+const HelloSize = 32
+
+// Hello opens a connection; both sides send one.
+type Hello struct {
+	Version uint16
+	Role    Role
+	Flags   uint8
+	Nonce   [16]byte
+}
+
+// Append appends h's encoding to b.
+func (h *Hello) Append(b []byte) []byte {
+	b = append(b, HelloMagic[:]...)
+	b = binary.BigEndian.AppendUint16(b, h.Version)
+	b = append(b, byte(h.Role), h.Flags)
+	b = append(b, h.Nonce[:]...)
+	return append(b, make([]byte, 8)...)
+}
+
+// ReadHello decodes a Hello. It checks the magic only: the caller decides
+// what versions and roles it accepts.
+func ReadHello(r *bufio.Reader) (Hello, error) {
+	var b [HelloSize]byte
+	if _, err := io.ReadFull(r, b[:]); err != nil {
+		return Hello{}, eof(err)
+	}
+	if [4]byte(b[:4]) != HelloMagic {
+		return Hello{}, malformed("not a zcopy peer (bad magic %q)", b[:4])
+	}
+	h := Hello{Version: binary.BigEndian.Uint16(b[4:]), Role: Role(b[6]), Flags: b[7]}
+	copy(h.Nonce[:], b[8:24])
+	return h, nil
+}
+
+// ProofSize is the size of an authentication proof (HMAC-SHA256).
+const ProofSize = 32
+
+// Verdict ends the handshake: each side says whether it accepts the other.
+type Verdict struct {
+	OK      bool
+	Message string
+}
+
+// Append appends v's encoding to b.
+func (v *Verdict) Append(b []byte) []byte {
+	ok := byte(1)
+	if v.OK {
+		ok = 0
+	}
+	return appendString(append(b, ok), v.Message, MaxMessage)
+}
+
+// ReadVerdict decodes a Verdict.
+func ReadVerdict(r *bufio.Reader) (Verdict, error) {
+	ok, err := r.ReadByte()
+	if err != nil {
+		return Verdict{}, eof(err)
+	}
+	if ok > 1 {
+		return Verdict{}, malformed("verdict %d", ok)
+	}
+	msg, err := readString(r, MaxMessage)
+	return Verdict{OK: ok == 0, Message: msg}, err
+}
+
+// Kind is the kind of a manifest entry.
+type Kind uint8
+
+// Entry kinds. KindEnd closes the manifest.
+const (
+	KindEnd     Kind = 0
+	KindFile    Kind = 1
+	KindDir     Kind = 2
+	KindSymlink Kind = 3
+)
+
+func (k Kind) String() string {
+	switch k {
+	case KindEnd:
+		return "end"
+	case KindFile:
+		return "file"
+	case KindDir:
+		return "dir"
+	case KindSymlink:
+		return "symlink"
+	}
+	return fmt.Sprintf("kind %d", uint8(k))
+}
+
+// Entry is one item of the manifest the sender sends first.
+type Entry struct {
+	Kind   Kind
+	Path   string // relative, '/'-separated; checked by CheckPath
+	Mode   uint32 // permission bits (0o7777)
+	MTime  int64  // modification time, Unix nanoseconds
+	Size   int64  // files only
+	Target string // symlinks only
+}
+
+// Append appends e's encoding to b.
+func (e *Entry) Append(b []byte) []byte {
+	b = append(b, byte(e.Kind))
+	if e.Kind == KindEnd {
+		return b
+	}
+	b = appendString(b, e.Path, MaxPath)
+	b = binary.BigEndian.AppendUint32(b, e.Mode)
+	b = binary.BigEndian.AppendUint64(b, uint64(e.MTime))
+	b = binary.BigEndian.AppendUint64(b, uint64(e.Size))
+	if e.Kind == KindSymlink {
+		b = appendString(b, e.Target, MaxPath)
+	}
+	return b
+}
+
+// ReadEntry decodes an Entry and checks its path.
+func ReadEntry(r *bufio.Reader) (Entry, error) {
+	k, err := r.ReadByte()
+	if err != nil {
+		return Entry{}, eof(err)
+	}
+	e := Entry{Kind: Kind(k)}
+	switch e.Kind {
+	case KindEnd:
+		return e, nil
+	case KindFile, KindDir, KindSymlink:
+	default:
+		return Entry{}, malformed("unknown entry kind %d", k)
+	}
+	if e.Path, err = readString(r, MaxPath); err != nil {
+		return Entry{}, err
+	}
+	if err := CheckPath(e.Path); err != nil {
+		return Entry{}, err
+	}
+	var b [20]byte
+	if _, err := io.ReadFull(r, b[:]); err != nil {
+		return Entry{}, eof(err)
+	}
+	e.Mode = binary.BigEndian.Uint32(b[:])
+	e.MTime = int64(binary.BigEndian.Uint64(b[4:]))
+	e.Size = int64(binary.BigEndian.Uint64(b[12:]))
+	if e.Mode&^0o7777 != 0 {
+		return Entry{}, malformed("%s: mode %#o has more than permission bits", e.Path, e.Mode)
+	}
+	if e.Size < 0 || (e.Kind != KindFile && e.Size != 0) {
+		return Entry{}, malformed("%s: size %d for a %v", e.Path, e.Size, e.Kind)
+	}
+	if e.Kind == KindSymlink {
+		if e.Target, err = readString(r, MaxPath); err != nil {
+			return Entry{}, err
+		}
+		if e.Target == "" || containsNUL(e.Target) {
+			return Entry{}, malformed("%s: bad symlink target", e.Path)
+		}
+	}
+	return e, nil
+}
+
+// Action is the receiver's plan for one entry.
+type Action uint8
+
+// Plan actions.
+const (
+	ActionSend   Action = 0 // send the file from Offset
+	ActionSkip   Action = 1 // the receiver has it already (same size and mtime)
+	ActionRefuse Action = 2 // it exists and differs; overwrite was not asked
+	ActionFail   Action = 3 // the receiver cannot take it; Message says why
+	ActionDone   Action = 4 // a directory or symlink, made by the receiver
+)
+
+func (a Action) String() string {
+	switch a {
+	case ActionSend:
+		return "send"
+	case ActionSkip:
+		return "skip"
+	case ActionRefuse:
+		return "refuse"
+	case ActionFail:
+		return "fail"
+	case ActionDone:
+		return "done"
+	}
+	return fmt.Sprintf("action %d", uint8(a))
+}
+
+// Plan is the receiver's answer to one manifest entry, in manifest order.
+type Plan struct {
+	Action  Action
+	Offset  int64
+	Message string
+}
+
+// Append appends p's encoding to b.
+func (p *Plan) Append(b []byte) []byte {
+	b = append(b, byte(p.Action))
+	b = binary.BigEndian.AppendUint64(b, uint64(p.Offset))
+	return appendString(b, p.Message, MaxMessage)
+}
+
+// ReadPlan decodes a Plan.
+func ReadPlan(r *bufio.Reader) (Plan, error) {
+	var b [9]byte
+	if _, err := io.ReadFull(r, b[:]); err != nil {
+		return Plan{}, eof(err)
+	}
+	p := Plan{Action: Action(b[0]), Offset: int64(binary.BigEndian.Uint64(b[1:]))}
+	if p.Action > ActionDone {
+		return Plan{}, malformed("unknown action %d", b[0])
+	}
+	if p.Offset < 0 || (p.Action != ActionSend && p.Offset != 0) {
+		return Plan{}, malformed("offset %d for %v", p.Offset, p.Action)
+	}
+	var err error
+	p.Message, err = readString(r, MaxMessage)
+	return p, err
+}
+
+// DataHeaderSize is the encoded size of a DataHeader.
+const DataHeaderSize = 24
+
+// DataHeader precedes a file's body in the data phase.
+type DataHeader struct {
+	Index  uint32 // the entry's position in the manifest
+	Offset int64  // where in the file the body starts
+	Length int64  // the body's length
+}
+
+// Append appends h's encoding to b.
+func (h *DataHeader) Append(b []byte) []byte {
+	b = append(b, DataMagic[:]...)
+	b = binary.BigEndian.AppendUint32(b, h.Index)
+	b = binary.BigEndian.AppendUint64(b, uint64(h.Offset))
+	return binary.BigEndian.AppendUint64(b, uint64(h.Length))
+}
+
+// ReadDataHeader decodes a DataHeader; fin reports the FinMagic that ends
+// the data phase instead.
+func ReadDataHeader(r *bufio.Reader) (h DataHeader, fin bool, err error) {
+	m, err := r.Peek(4)
+	if err != nil {
+		return h, false, eof(err)
+	}
+	if [4]byte(m) == FinMagic {
+		r.Discard(4)
+		return h, true, nil
+	}
+	var b [DataHeaderSize]byte
+	if _, err := io.ReadFull(r, b[:]); err != nil {
+		return h, false, eof(err)
+	}
+	if [4]byte(b[:4]) != DataMagic {
+		return h, false, malformed("expected a data header, got %q", b[:4])
+	}
+	h = DataHeader{
+		Index:  binary.BigEndian.Uint32(b[4:]),
+		Offset: int64(binary.BigEndian.Uint64(b[8:])),
+		Length: int64(binary.BigEndian.Uint64(b[16:])),
+	}
+	if h.Offset < 0 || h.Length < 0 || h.Offset+h.Length < 0 {
+		return h, false, malformed("data header offset %d length %d", h.Offset, h.Length)
+	}
+	return h, false, nil
+}
+
+// Trailer statuses.
+const (
+	StatusOK        uint8 = 0 // the body is the file's bytes
+	StatusTruncated uint8 = 1 // the source shrank: the body was padded and is not the file
+	StatusReadError uint8 = 2 // the source could not be read: the body was padded
+)
+
+// TrailerSize is the encoded size of a Trailer.
+const TrailerSize = 21
+
+// Trailer follows a file's body.
+type Trailer struct {
+	Status uint8
+	Hash   [16]byte // XXH3-128 of the whole file when verifying, else zero
+}
+
+// Append appends t's encoding to b.
+func (t *Trailer) Append(b []byte) []byte {
+	b = append(b, TrailerMagic[:]...)
+	b = append(b, t.Status)
+	return append(b, t.Hash[:]...)
+}
+
+// ReadTrailer decodes a Trailer. A wrong magic means the body was not the
+// length its header declared.
+func ReadTrailer(r *bufio.Reader) (Trailer, error) {
+	var b [TrailerSize]byte
+	if _, err := io.ReadFull(r, b[:]); err != nil {
+		return Trailer{}, eof(err)
+	}
+	if [4]byte(b[:4]) != TrailerMagic {
+		return Trailer{}, malformed("the body did not end where its header said (got %q where a trailer belongs)", b[:4])
+	}
+	t := Trailer{Status: b[4]}
+	if t.Status > StatusReadError {
+		return Trailer{}, malformed("trailer status %d", t.Status)
+	}
+	copy(t.Hash[:], b[5:])
+	return t, nil
+}
+
+// Failure names one entry that the receiver could not complete.
+type Failure struct {
+	Index   uint32
+	Message string
+}
+
+// Summary is the receiver's last word: what failed.
+type Summary struct {
+	Failures []Failure
+}
+
+// MaxFailures bounds the failures one Summary may list.
+const MaxFailures = MaxEntries
+
+// Append appends s's encoding to b.
+func (s *Summary) Append(b []byte) []byte {
+	b = binary.BigEndian.AppendUint32(b, uint32(len(s.Failures)))
+	for _, f := range s.Failures {
+		b = binary.BigEndian.AppendUint32(b, f.Index)
+		b = appendString(b, f.Message, MaxMessage)
+	}
+	return b
+}
+
+// ReadSummary decodes a Summary.
+func ReadSummary(r *bufio.Reader) (Summary, error) {
+	var b [4]byte
+	if _, err := io.ReadFull(r, b[:]); err != nil {
+		return Summary{}, eof(err)
+	}
+	n := binary.BigEndian.Uint32(b[:])
+	if n > MaxFailures {
+		return Summary{}, malformed("%d failures", n)
+	}
+	var s Summary
+	for range n {
+		if _, err := io.ReadFull(r, b[:]); err != nil {
+			return Summary{}, eof(err)
+		}
+		msg, err := readString(r, MaxMessage)
+		if err != nil {
+			return Summary{}, err
+		}
+		s.Failures = append(s.Failures, Failure{Index: binary.BigEndian.Uint32(b[:]), Message: msg})
+	}
+	return s, nil
+}
+
+// appendString appends a length-prefixed string, cut to max bytes.
+func appendString(b []byte, s string, max int) []byte {
+	if len(s) > max {
+		s = s[:max]
+	}
+	b = binary.BigEndian.AppendUint16(b, uint16(len(s)))
+	return append(b, s...)
+}
+
+func readString(r *bufio.Reader, max int) (string, error) {
+	var b [2]byte
+	if _, err := io.ReadFull(r, b[:]); err != nil {
+		return "", eof(err)
+	}
+	n := int(binary.BigEndian.Uint16(b[:]))
+	if n > max {
+		return "", malformed("string of %d bytes (at most %d)", n, max)
+	}
+	s := make([]byte, n)
+	if _, err := io.ReadFull(r, s); err != nil {
+		return "", eof(err)
+	}
+	return string(s), nil
+}
+
+// eof turns a clean EOF in the middle of a record into io.ErrUnexpectedEOF.
+func eof(err error) error {
+	if err == io.EOF {
+		return io.ErrUnexpectedEOF
+	}
+	return err
+}
+
+func containsNUL(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] == 0 {
+			return true
+		}
+	}
+	return false
+}

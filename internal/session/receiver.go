@@ -1,0 +1,380 @@
+package session
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/zcopy/zcopy/internal/proto"
+	"github.com/zcopy/zcopy/internal/tree"
+	"github.com/zcopy/zcopy/zerocopy"
+)
+
+// SessionFailure is the index a Summary failure carries when the session
+// as a whole failed rather than one entry.
+const SessionFailure = ^uint32(0)
+
+// PartSuffix marks a file that is still arriving (or was interrupted).
+const PartSuffix = ".zcopy-part"
+
+// Receive runs the receiver's side of a session over conn, writing under
+// root. It does not close conn. The error is ErrFailed (wrapped) when the
+// session ran to its end with some files failed, and any other error when
+// the session itself failed (the peer broke the protocol, went silent or
+// went away).
+func Receive(ctx context.Context, conn net.Conn, root *os.Root, o Options) (res Result, err error) {
+	start := time.Now()
+	res = Result{Streams: 1, Method: o.Method}
+	defer func() { res.Seconds = time.Since(start).Seconds() }()
+	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+
+	br := bufio.NewReaderSize(conn, 256<<10)
+	verify, err := handshake(conn, br, proto.RoleReceiver, &o)
+	if err != nil {
+		return res, err
+	}
+	res.Verified = verify
+	r := &receiver{ctx: ctx, conn: conn, br: br, root: root, o: &o, verify: verify, res: &res}
+
+	// The whole manifest first (so the sender never waits on us while we
+	// wait on it), then the plan.
+	for {
+		conn.SetReadDeadline(time.Now().Add(o.idleTimeout()))
+		e, err := proto.ReadEntry(br)
+		if err != nil {
+			return res, ctxErr(ctx, fmt.Errorf("reading the manifest: %w", err))
+		}
+		if e.Kind == proto.KindEnd {
+			break
+		}
+		if len(r.entries) == proto.MaxEntries {
+			return res, fmt.Errorf("reading the manifest: more than %d entries", proto.MaxEntries)
+		}
+		r.entries = append(r.entries, e)
+	}
+	r.plans = make([]proto.Plan, len(r.entries))
+	bw := bufio.NewWriterSize(conn, 64<<10)
+	var rec []byte
+	for i := range r.entries {
+		r.plans[i] = r.plan(&r.entries[i])
+		if p := r.plans[i]; p.Action == proto.ActionSend {
+			r.total += r.entries[i].Size - p.Offset
+		}
+		rec = r.plans[i].Append(rec[:0])
+		bw.Write(rec)
+	}
+	conn.SetWriteDeadline(time.Now().Add(o.idleTimeout()))
+	if err := bw.Flush(); err != nil {
+		return res, ctxErr(ctx, fmt.Errorf("sending the plan: %w", err))
+	}
+
+	// The bodies.
+	if err := r.receiveData(); err != nil {
+		r.fail(-1, err.Error())
+		r.sendSummary()
+		return res, ctxErr(ctx, err)
+	}
+	r.finishDirs()
+	if err := r.sendSummary(); err != nil {
+		return res, ctxErr(ctx, fmt.Errorf("sending the summary: %w", err))
+	}
+	if len(res.Failed) > 0 {
+		return res, fmt.Errorf("%w: %d of %d entries", ErrFailed, len(res.Failed), len(r.entries))
+	}
+	return res, nil
+}
+
+type receiver struct {
+	ctx      context.Context
+	conn     net.Conn
+	br       *bufio.Reader
+	root     *os.Root
+	o        *Options
+	verify   bool
+	res      *Result
+	entries  []proto.Entry
+	plans    []proto.Plan
+	got      []bool // bodies received, by entry
+	total    int64
+	done     int64
+	failures []proto.Failure
+}
+
+// fail records that entry i (or the session, i < 0) failed.
+func (r *receiver) fail(i int, msg string) {
+	name := "session"
+	idx := SessionFailure
+	if i >= 0 {
+		name = r.entries[i].Path
+		idx = uint32(i)
+	}
+	r.failures = append(r.failures, proto.Failure{Index: idx, Message: msg})
+	r.res.Failed = append(r.res.Failed, name+": "+msg)
+	r.o.warn(name + ": " + msg)
+}
+
+// plan decides what to do with one manifest entry, making directories and
+// symlinks on the spot.
+func (r *receiver) plan(e *proto.Entry) proto.Plan {
+	failPlan := func(err error) proto.Plan {
+		msg := err.Error()
+		r.o.warn(e.Path + ": " + msg)
+		r.res.Failed = append(r.res.Failed, e.Path+": "+msg)
+		return proto.Plan{Action: proto.ActionFail, Message: msg}
+	}
+	if strings.HasSuffix(e.Path, PartSuffix) {
+		return failPlan(fmt.Errorf("names ending in %s are reserved", PartSuffix))
+	}
+	if dir := path.Dir(e.Path); dir != "." {
+		if err := r.root.MkdirAll(dir, 0o755); err != nil {
+			return failPlan(err)
+		}
+	}
+	fi, lerr := r.root.Lstat(e.Path)
+	exists := lerr == nil
+	switch e.Kind {
+	case proto.KindDir:
+		if exists && !fi.IsDir() {
+			return failPlan(fmt.Errorf("exists and is not a directory"))
+		}
+		if err := r.root.Mkdir(e.Path, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
+			return failPlan(err)
+		}
+		r.res.Dirs++
+		return proto.Plan{Action: proto.ActionDone}
+	case proto.KindSymlink:
+		if exists {
+			if t, err := r.root.Readlink(e.Path); err == nil && t == e.Target {
+				r.res.Symlinks++
+				return proto.Plan{Action: proto.ActionDone}
+			}
+			if !r.o.Overwrite || fi.IsDir() {
+				return proto.Plan{Action: proto.ActionRefuse, Message: "exists (use --overwrite to replace it)"}
+			}
+			if err := r.root.Remove(e.Path); err != nil {
+				return failPlan(err)
+			}
+		}
+		if err := r.root.Symlink(e.Target, e.Path); err != nil {
+			return failPlan(err)
+		}
+		r.res.Symlinks++
+		return proto.Plan{Action: proto.ActionDone}
+	}
+	// A file.
+	if exists {
+		switch {
+		case !fi.Mode().IsRegular():
+			return failPlan(fmt.Errorf("exists and is a %v, not a file", fi.Mode().Type()))
+		case fi.Size() == e.Size && fi.ModTime().UnixNano() == e.MTime:
+			r.res.Skipped++
+			r.res.Files++
+			r.res.Bytes += e.Size
+			r.o.warn(e.Path + ": skipped, already here (same size and mtime)")
+			return proto.Plan{Action: proto.ActionSkip}
+		case !r.o.Overwrite:
+			r.o.warn(e.Path + ": refused: exists and differs (use --overwrite to replace it)")
+			r.res.Failed = append(r.res.Failed, e.Path+": exists and differs")
+			return proto.Plan{Action: proto.ActionRefuse, Message: "exists and differs (use --overwrite to replace it)"}
+		}
+	}
+	var off int64
+	if r.o.Resume {
+		if pfi, err := r.root.Lstat(e.Path + PartSuffix); err == nil && pfi.Mode().IsRegular() && pfi.Size() <= e.Size {
+			off = pfi.Size()
+		}
+	}
+	return proto.Plan{Action: proto.ActionSend, Offset: off}
+}
+
+// receiveData reads every body until the sender's FinMagic. An error ends
+// the session.
+func (r *receiver) receiveData() error {
+	r.got = make([]bool, len(r.entries))
+	for {
+		r.conn.SetReadDeadline(time.Now().Add(r.o.idleTimeout()))
+		h, fin, err := proto.ReadDataHeader(r.br)
+		if err != nil {
+			return fmt.Errorf("reading a data header: %w", err)
+		}
+		if fin {
+			break
+		}
+		i := int(h.Index)
+		if i >= len(r.entries) || r.plans[i].Action != proto.ActionSend || r.got[i] {
+			return fmt.Errorf("%w: data for entry %d, which was not asked for", proto.ErrMalformed, i)
+		}
+		e := &r.entries[i]
+		if h.Offset != r.plans[i].Offset || h.Length != e.Size-h.Offset {
+			return fmt.Errorf("%w: %s: data at %d+%d, want %d+%d", proto.ErrMalformed, e.Path, h.Offset, h.Length, r.plans[i].Offset, e.Size-r.plans[i].Offset)
+		}
+		r.got[i] = true
+		if err := r.receiveFile(i, h); err != nil {
+			return err
+		}
+	}
+	for i, p := range r.plans {
+		if p.Action == proto.ActionSend && !r.got[i] {
+			r.fail(i, "the sender never sent it")
+		}
+	}
+	return nil
+}
+
+// receiveFile writes one body to NAME.zcopy-part, reads its trailer, and
+// renames the part into place if all is well. A file that cannot be
+// written ends the session (the rest of its body cannot be accounted for);
+// the part is kept for --resume.
+func (r *receiver) receiveFile(i int, h proto.DataHeader) error {
+	e := &r.entries[i]
+	part := e.Path + PartSuffix
+	flags := os.O_RDWR | os.O_CREATE
+	if h.Offset == 0 {
+		flags |= os.O_TRUNC
+	}
+	f, err := r.root.OpenFile(part, flags, 0o600)
+	if err != nil {
+		return fmt.Errorf("%s: %w", e.Path, err)
+	}
+	defer func() {
+		if f != nil {
+			f.Close()
+		}
+	}()
+	if h.Offset > 0 {
+		// The part may be longer than the offset we planned on if it
+		// grew since: cut it back so no stale byte survives.
+		if err := f.Truncate(h.Offset); err != nil {
+			return fmt.Errorf("%s: %w", e.Path, err)
+		}
+	}
+	// Bytes already buffered with the header go first; the rest comes
+	// straight from the socket by the engine.
+	var k int64
+	if n := min(int64(r.br.Buffered()), h.Length); n > 0 {
+		b, _ := r.br.Peek(int(n))
+		if _, err := f.WriteAt(b, h.Offset); err != nil {
+			return fmt.Errorf("%s: writing: %w (the part is kept for --resume)", e.Path, err)
+		}
+		r.br.Discard(int(n))
+		k = n
+		r.progress(n)
+	}
+	if rest := h.Length - k; rest > 0 {
+		before := r.done
+		st, err := zerocopy.ReceiveFile(r.ctx, f, r.conn, h.Offset+k, rest, &zerocopy.ReceiveOptions{
+			Method: r.o.Method,
+			Progress: func(n int64) {
+				r.conn.SetReadDeadline(time.Now().Add(r.o.idleTimeout()))
+				r.done = before + n
+				if r.o.Progress != nil {
+					r.o.Progress(r.done, r.total)
+				}
+			},
+		})
+		r.done = before + st.Bytes
+		r.res.Method = st.Method
+		if err != nil {
+			return fmt.Errorf("%s: %w (the part is kept for --resume)", e.Path, err)
+		}
+	}
+	r.res.BytesSent += h.Length
+
+	r.conn.SetReadDeadline(time.Now().Add(r.o.idleTimeout()))
+	tr, err := proto.ReadTrailer(r.br)
+	if err != nil {
+		return fmt.Errorf("%s: %w", e.Path, err)
+	}
+	fail := func(msg string) error {
+		f.Close()
+		f = nil
+		r.root.Remove(part)
+		r.fail(i, msg)
+		return nil
+	}
+	switch tr.Status {
+	case proto.StatusTruncated:
+		return fail("the source file was truncated while it was sent")
+	case proto.StatusReadError:
+		return fail("the sender could not read the file")
+	}
+	if r.verify {
+		sum, err := hashFile(f, e.Size)
+		if err != nil {
+			return fail("hashing: " + err.Error())
+		}
+		if sum != tr.Hash {
+			return fail(fmt.Sprintf("hash mismatch: received %x, the sender has %x", sum, tr.Hash))
+		}
+	}
+	if err := f.Chmod(tree.FileMode(e.Mode)); err != nil {
+		return fail(err.Error())
+	}
+	if r.o.Fsync {
+		if err := f.Sync(); err != nil {
+			return fmt.Errorf("%s: fsync: %w (the part is kept for --resume)", e.Path, err)
+		}
+	}
+	if err := f.Close(); err != nil {
+		f = nil
+		return fmt.Errorf("%s: close: %w (the part is kept for --resume)", e.Path, err)
+	}
+	f = nil
+	mt := time.Unix(0, e.MTime)
+	if err := r.root.Chtimes(part, mt, mt); err != nil {
+		return fail(err.Error())
+	}
+	if err := r.root.Rename(part, e.Path); err != nil {
+		return fail(err.Error())
+	}
+	r.res.Files++
+	r.res.Bytes += e.Size
+	return nil
+}
+
+func (r *receiver) progress(n int64) {
+	r.done += n
+	if r.o.Progress != nil {
+		r.o.Progress(r.done, r.total)
+	}
+}
+
+// finishDirs sets directories' modes and mtimes, deepest first, once their
+// contents have stopped changing them.
+func (r *receiver) finishDirs() {
+	var dirs []int
+	for i, e := range r.entries {
+		if e.Kind == proto.KindDir && r.plans[i].Action == proto.ActionDone {
+			dirs = append(dirs, i)
+		}
+	}
+	sort.Slice(dirs, func(a, b int) bool {
+		return strings.Count(r.entries[dirs[a]].Path, "/") > strings.Count(r.entries[dirs[b]].Path, "/")
+	})
+	for _, i := range dirs {
+		e := &r.entries[i]
+		if err := r.root.Chmod(e.Path, tree.FileMode(e.Mode)); err != nil {
+			r.fail(i, err.Error())
+			continue
+		}
+		mt := time.Unix(0, e.MTime)
+		if err := r.root.Chtimes(e.Path, mt, mt); err != nil {
+			r.fail(i, err.Error())
+		}
+	}
+}
+
+func (r *receiver) sendSummary() error {
+	s := proto.Summary{Failures: r.failures}
+	r.conn.SetWriteDeadline(time.Now().Add(r.o.idleTimeout()))
+	_, err := r.conn.Write(s.Append(nil))
+	return err
+}

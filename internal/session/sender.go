@@ -1,0 +1,259 @@
+package session
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"time"
+
+	"github.com/zcopy/zcopy/internal/proto"
+	"github.com/zcopy/zcopy/internal/tree"
+	"github.com/zcopy/zcopy/zerocopy"
+)
+
+// leaseMin is the smallest body worth a lease: a smaller one leaves in
+// microseconds, and a truncation still shows as a short count.
+const leaseMin = 1 << 20
+
+// Send runs the sender's side of a session over conn: it offers items,
+// sends the bodies the receiver asks for, and reports what the receiver
+// made of them. It does not close conn.
+func Send(ctx context.Context, conn net.Conn, items []tree.Item, o Options) (res Result, err error) {
+	start := time.Now()
+	res = Result{Streams: 1, Method: o.Method}
+	defer func() { res.Seconds = time.Since(start).Seconds() }()
+	if len(items) > proto.MaxEntries {
+		return res, fmt.Errorf("%d entries: at most %d in one transfer", len(items), proto.MaxEntries)
+	}
+	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+
+	br := bufio.NewReaderSize(conn, 64<<10)
+	verify, err := handshake(conn, br, proto.RoleSender, &o)
+	if err != nil {
+		return res, err
+	}
+	res.Verified = verify
+
+	// The manifest, then the receiver's plan for every entry.
+	bw := bufio.NewWriterSize(conn, 256<<10)
+	var rec []byte
+	for i := range items {
+		rec = items[i].Append(rec[:0])
+		bw.Write(rec)
+	}
+	bw.Write((&proto.Entry{Kind: proto.KindEnd}).Append(rec[:0]))
+	conn.SetWriteDeadline(time.Now().Add(o.idleTimeout()))
+	if err := bw.Flush(); err != nil {
+		return res, ctxErr(ctx, fmt.Errorf("sending the manifest: %w", err))
+	}
+	plans := make([]proto.Plan, len(items))
+	var total int64
+	for i := range plans {
+		conn.SetReadDeadline(time.Now().Add(o.idleTimeout()))
+		p, err := proto.ReadPlan(br)
+		if err != nil {
+			return res, ctxErr(ctx, fmt.Errorf("reading the receiver's plan: %w", err))
+		}
+		it := &items[i]
+		if p.Action == proto.ActionSend && (it.Kind != proto.KindFile || p.Offset > it.Size) {
+			return res, fmt.Errorf("receiver's plan for %s: offset %d of a %v of %d bytes", it.Path, p.Offset, it.Kind, it.Size)
+		}
+		plans[i] = p
+		switch p.Action {
+		case proto.ActionSend:
+			total += it.Size - p.Offset
+		case proto.ActionSkip:
+			res.Skipped++
+		case proto.ActionRefuse, proto.ActionFail:
+			res.Failed = append(res.Failed, fmt.Sprintf("%s: %s", it.Path, p.Message))
+			o.warn(fmt.Sprintf("%s: the receiver %sd it: %s", it.Path, p.Action, p.Message))
+		}
+	}
+	conn.SetDeadline(time.Time{})
+
+	// The bodies, corked as one stream: each file's header leaves with
+	// the previous file's trailer and its own first bytes.
+	uncork := func() {}
+	if u, err := zerocopy.Cork(conn); err == nil {
+		uncork = u
+	}
+	s := &sender{ctx: ctx, conn: conn, o: &o, verify: verify, total: total, res: &res}
+	var pending []byte
+	for i := range items {
+		if plans[i].Action != proto.ActionSend {
+			continue
+		}
+		pending, err = s.sendFile(uint32(i), &items[i], plans[i].Offset, pending)
+		if err != nil {
+			uncork()
+			return res, s.explain(br, ctxErr(ctx, err))
+		}
+	}
+	pending = append(pending, proto.FinMagic[:]...)
+	err = s.write(pending)
+	uncork() // push the last partial segment now, not in 200 ms
+	if err != nil {
+		return res, s.explain(br, ctxErr(ctx, err))
+	}
+
+	// The receiver's summary.
+	conn.SetReadDeadline(time.Now().Add(o.idleTimeout() + verifyTime(verify, total)))
+	sum, err := proto.ReadSummary(br)
+	if err != nil {
+		return res, ctxErr(ctx, fmt.Errorf("reading the receiver's summary: %w", err))
+	}
+	failed := map[uint32]bool{}
+	for _, f := range sum.Failures {
+		if f.Index == SessionFailure {
+			return res, fmt.Errorf("the receiver failed: %s", f.Message)
+		}
+		if int(f.Index) >= len(items) {
+			return res, fmt.Errorf("receiver's summary names entry %d of %d", f.Index, len(items))
+		}
+		failed[f.Index] = true
+		res.Failed = append(res.Failed, fmt.Sprintf("%s: %s", items[f.Index].Path, f.Message))
+		o.warn(fmt.Sprintf("%s: failed at the receiver: %s", items[f.Index].Path, f.Message))
+	}
+	for i := range items {
+		it := &items[i]
+		if failed[uint32(i)] {
+			continue
+		}
+		switch plans[i].Action {
+		case proto.ActionSend, proto.ActionSkip:
+			if it.Kind == proto.KindFile {
+				res.Files++
+				res.Bytes += it.Size
+			}
+		case proto.ActionDone:
+			if it.Kind == proto.KindDir {
+				res.Dirs++
+			} else {
+				res.Symlinks++
+			}
+		}
+	}
+	if len(res.Failed) > 0 {
+		return res, fmt.Errorf("%w: %d of %d entries", ErrFailed, len(res.Failed), len(items))
+	}
+	return res, nil
+}
+
+// verifyTime is how long the receiver may take to hash what it received
+// before it answers (a generous 200 MB/s).
+func verifyTime(verify bool, total int64) time.Duration {
+	if !verify {
+		return 0
+	}
+	return time.Duration(total/200e6+1) * time.Second
+}
+
+type sender struct {
+	ctx    context.Context
+	conn   net.Conn
+	o      *Options
+	verify bool
+	total  int64
+	done   int64
+	res    *Result
+}
+
+func (s *sender) write(b []byte) error {
+	s.conn.SetWriteDeadline(time.Now().Add(s.o.idleTimeout()))
+	_, err := s.conn.Write(b)
+	return err
+}
+
+// sendFile sends one file's header and body and returns its trailer, to be
+// written with the next header. A file that cannot be read whole is padded
+// to its declared length and marked in the trailer, so the stream stays in
+// step; only a connection error ends the session.
+func (s *sender) sendFile(index uint32, it *tree.Item, off int64, pending []byte) ([]byte, error) {
+	length := it.Size - off
+	h := proto.DataHeader{Index: index, Offset: off, Length: length}
+	if err := s.write(h.Append(pending)); err != nil {
+		return nil, err
+	}
+	tr := proto.Trailer{Status: proto.StatusOK}
+	var sent int64
+	f, err := os.Open(it.Local)
+	if err == nil {
+		var st zerocopy.Stats
+		st, err = zerocopy.SendFile(s.ctx, s.conn, f, off, length, &zerocopy.SendOptions{
+			Method:  s.o.Method,
+			NoCork:  true,
+			NoLease: length < leaseMin,
+			Progress: func(n int64) {
+				s.conn.SetWriteDeadline(time.Now().Add(s.o.idleTimeout()))
+				if s.o.Progress != nil {
+					s.o.Progress(s.done+n, s.total)
+				}
+			},
+		})
+		sent = st.Bytes
+		s.res.Method = st.Method
+		if err == nil && s.verify {
+			tr.Hash, err = hashFile(f, it.Size)
+			if err != nil {
+				tr.Status = proto.StatusReadError
+			}
+		}
+		f.Close()
+	}
+	s.done += sent
+	s.res.BytesSent += sent
+	if err != nil {
+		switch {
+		case errors.Is(err, zerocopy.ErrTruncated):
+			tr.Status = proto.StatusTruncated
+		case isFileError(err):
+			tr.Status = proto.StatusReadError
+		default:
+			return nil, err
+		}
+		if tr.Status != proto.StatusOK {
+			s.o.warn(fmt.Sprintf("%s: %v", it.Local, err))
+			// A broken lease leaves a past write deadline: reset it, then
+			// pad the body to the length the header promised.
+			s.conn.SetWriteDeadline(time.Now().Add(s.o.idleTimeout()))
+			if _, err := io.CopyN(s.conn, zeros{}, length-sent); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if s.o.Progress != nil {
+		s.o.Progress(s.done, s.total)
+	}
+	return tr.Append(nil), nil
+}
+
+// isFileError reports an error about the source file rather than the
+// connection: a failed open or read.
+func isFileError(err error) bool {
+	var pe *os.PathError
+	return errors.As(err, &pe)
+}
+
+// explain adds the receiver's reason to a failed data phase: a receiver
+// that gives up (disk full, a protocol error) sends its summary before it
+// closes.
+func (s *sender) explain(br *bufio.Reader, err error) error {
+	s.conn.SetReadDeadline(time.Now().Add(time.Second))
+	if sum, rerr := proto.ReadSummary(br); rerr == nil && len(sum.Failures) > 0 {
+		return fmt.Errorf("%w; the receiver said: %s", err, sum.Failures[len(sum.Failures)-1].Message)
+	}
+	return err
+}
+
+// ctxErr prefers the context's error when the context ended the session.
+func ctxErr(ctx context.Context, err error) error {
+	if cerr := ctx.Err(); cerr != nil {
+		return cerr
+	}
+	return err
+}

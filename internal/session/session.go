@@ -1,0 +1,92 @@
+// Package session runs one framed zcopy transfer over one connection: the
+// handshake (versions, roles, the optional token), the manifest the sender
+// sends, the plan the receiver answers with, the file bodies moved by the
+// zerocopy engine, and the receiver's summary. docs/PROTOCOL.md describes
+// the wire; package proto encodes and decodes it.
+//
+// The receiver treats the sender as hostile: every record is checked before
+// use, every file is written through an os.Root as NAME.zcopy-part and
+// renamed into place only when complete (and verified, with Verify), and a
+// connection that breaks the protocol is dropped without touching anything
+// outside the root.
+package session
+
+import (
+	"errors"
+	"time"
+
+	"github.com/zcopy/zcopy/zerocopy"
+)
+
+// Options configure either end of a session.
+type Options struct {
+	// Method moves file bodies (a send method for the sender, a receive
+	// method for the receiver).
+	Method zerocopy.Method
+	// Verify asks for an end-to-end XXH3-128 hash of every file, computed
+	// by both ends; a mismatch fails the file. Either end may ask.
+	Verify bool
+	// Token, if set, must be proved by the peer (HMAC-SHA256 challenge and
+	// response; the token never crosses the wire). Both ends need the same.
+	Token string
+	// HeaderTimeout bounds the handshake (10 s if zero).
+	HeaderTimeout time.Duration
+	// IdleTimeout bounds any wait for the peer once the handshake is done
+	// (60 s if zero).
+	IdleTimeout time.Duration
+
+	// Receiver only.
+
+	// Resume continues files whose NAME.zcopy-part the receiver holds.
+	Resume bool
+	// Overwrite replaces existing files that differ in size or mtime.
+	Overwrite bool
+	// Fsync syncs each file before it is renamed into place.
+	Fsync bool
+
+	// Progress, if set, is called with the body bytes moved so far in
+	// this session and the total expected.
+	Progress func(done, total int64)
+	// Warn, if set, receives one line for each file that failed or was
+	// left out, as it happens.
+	Warn func(string)
+}
+
+func (o *Options) headerTimeout() time.Duration {
+	if o.HeaderTimeout > 0 {
+		return o.HeaderTimeout
+	}
+	return 10 * time.Second
+}
+
+func (o *Options) idleTimeout() time.Duration {
+	if o.IdleTimeout > 0 {
+		return o.IdleTimeout
+	}
+	return 60 * time.Second
+}
+
+func (o *Options) warn(msg string) {
+	if o.Warn != nil {
+		o.Warn(msg)
+	}
+}
+
+// Result is what a session did.
+type Result struct {
+	Files     int             `json:"files"`      // files now complete at the receiver (sent or already there)
+	Bytes     int64           `json:"bytes"`      // bytes of those files
+	BytesSent int64           `json:"bytes_sent"` // body bytes that crossed the wire
+	Skipped   int             `json:"skipped"`    // files the receiver already had
+	Dirs      int             `json:"dirs"`       // directories made or present
+	Symlinks  int             `json:"symlinks"`   // symlinks made
+	Failed    []string        `json:"failed,omitempty"`
+	Seconds   float64         `json:"seconds"`
+	Method    zerocopy.Method `json:"method"` // the method that moved the last body
+	Streams   int             `json:"streams"`
+	Verified  bool            `json:"verified"`
+}
+
+// ErrFailed reports a session that ran to its end but in which some files
+// failed; Result.Failed lists them.
+var ErrFailed = errors.New("some files failed")

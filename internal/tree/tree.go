@@ -1,0 +1,128 @@
+// Package tree turns the paths a user names on the command line into the
+// manifest a framed transfer sends: every file, directory and symlink under
+// them, with relative '/'-separated names, modes, sizes and mtimes.
+// Symlinks are listed as links and never followed; devices, FIFOs and
+// sockets are left out with a warning.
+package tree
+
+import (
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+
+	"github.com/zcopy/zcopy/internal/proto"
+)
+
+// Item is one manifest entry and the local path it came from.
+type Item struct {
+	proto.Entry
+	Local string // path on this machine
+}
+
+// Walk lists the items under each root. A root that is a file is sent under
+// its base name; a directory is sent with its base name as the top of its
+// tree (as cp -r and scp -r do). warn is called for each item left out.
+func Walk(roots []string, warn func(string)) ([]Item, error) {
+	var items []Item
+	seen := map[string]string{}
+	for _, root := range roots {
+		clean := filepath.Clean(root)
+		base := filepath.Base(clean)
+		if base == "/" || base == "." || base == ".." {
+			abs, err := filepath.Abs(clean)
+			if err != nil {
+				return nil, err
+			}
+			base = filepath.Base(abs)
+			if base == "/" {
+				return nil, fmt.Errorf("%s: cannot send the whole file system root", root)
+			}
+		}
+		if prev, ok := seen[base]; ok {
+			return nil, fmt.Errorf("%s and %s would both arrive as %q", prev, root, base)
+		}
+		seen[base] = root
+		err := filepath.WalkDir(clean, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			rel, err := filepath.Rel(clean, p)
+			if err != nil {
+				return err
+			}
+			name := base
+			if rel != "." {
+				name = path.Join(base, filepath.ToSlash(rel))
+			}
+			if err := proto.CheckPath(name); err != nil {
+				warn(fmt.Sprintf("%s: left out: %v", p, err))
+				if d.IsDir() {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+			info, err := d.Info()
+			if err != nil {
+				return err
+			}
+			it := Item{Local: p, Entry: proto.Entry{
+				Path:  name,
+				Mode:  modeBits(info.Mode()),
+				MTime: info.ModTime().UnixNano(),
+			}}
+			switch {
+			case info.Mode().IsRegular():
+				it.Kind, it.Size = proto.KindFile, info.Size()
+			case info.IsDir():
+				it.Kind = proto.KindDir
+			case info.Mode()&fs.ModeSymlink != 0:
+				target, err := os.Readlink(p)
+				if err != nil {
+					return err
+				}
+				it.Kind, it.Target = proto.KindSymlink, target
+			default:
+				warn(fmt.Sprintf("%s: left out: a %v is not a file, directory or symlink", p, info.Mode().Type()))
+				return nil
+			}
+			items = append(items, it)
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return items, nil
+}
+
+// modeBits turns an fs.FileMode into Unix permission bits (0o7777).
+func modeBits(m fs.FileMode) uint32 {
+	b := uint32(m.Perm())
+	if m&fs.ModeSetuid != 0 {
+		b |= 0o4000
+	}
+	if m&fs.ModeSetgid != 0 {
+		b |= 0o2000
+	}
+	if m&fs.ModeSticky != 0 {
+		b |= 0o1000
+	}
+	return b
+}
+
+// FileMode turns Unix permission bits back into an fs.FileMode.
+func FileMode(b uint32) fs.FileMode {
+	m := fs.FileMode(b & 0o777)
+	if b&0o4000 != 0 {
+		m |= fs.ModeSetuid
+	}
+	if b&0o2000 != 0 {
+		m |= fs.ModeSetgid
+	}
+	if b&0o1000 != 0 {
+		m |= fs.ModeSticky
+	}
+	return m
+}
