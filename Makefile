@@ -2,7 +2,7 @@
 GO ?= go
 PKGS := $(shell sed -e 's/\#.*//' .ci/packages.txt)
 
-.PHONY: all build test test-short deps check cross bench clean
+.PHONY: all build test test-short deps check cross bench fuzz clean
 
 all: build
 
@@ -34,6 +34,13 @@ cross:
 	for os in linux darwin freebsd windows; do for arch in amd64 arm64; do \
 		echo "GOOS=$$os GOARCH=$$arch"; GOOS=$$os GOARCH=$$arch $(GO) build ./... || exit 1; \
 	done; done
+
+# fuzz runs each protocol decoder's fuzz target briefly (FUZZTIME each).
+FUZZTIME ?= 10s
+fuzz:
+	for f in $$($(GO) test -list '^Fuzz' ./internal/proto | grep '^Fuzz'); do \
+		$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) ./internal/proto || exit 1; \
+	done
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./zerocopy
