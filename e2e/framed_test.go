@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -378,5 +379,41 @@ func TestToken(t *testing.T) {
 				t.Error("the file arrived without the right token")
 			}
 		})
+	}
+}
+
+// TestDiskFull sends a file larger than the receiver's disk (a small tmpfs
+// the test mounts): a clear error naming the file at both ends, the part
+// kept for --resume, and the --keep receiver goes on serving.
+func TestDiskFull(t *testing.T) {
+	needRoot(t)
+	mnt := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", mnt).CombinedOutput(); err != nil {
+		t.Fatalf("mount tmpfs: %v: %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("umount", mnt).Run() })
+	dir := t.TempDir()
+	src, _ := randomFile(t, dir, "big.bin", 16<<20)
+	r := start(t, "recv", "--listen", "127.0.0.1:0", "--dir", mnt, "--keep")
+	code, _, serr := run(t, "send", "--to", r.addr(t), src)
+	if code != 1 || !strings.Contains(serr, "big.bin") || !strings.Contains(serr, "no space left on device") {
+		t.Errorf("send exited %d: %q; want 1 naming the file and the full disk", code, serr)
+	}
+	if fi, err := os.Stat(filepath.Join(mnt, "big.bin.zcopy-part")); err != nil || fi.Size() == 0 {
+		t.Errorf("part not kept: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(mnt, "big.bin")); err == nil {
+		t.Error("a final file exists on a full disk")
+	}
+	os.Remove(filepath.Join(mnt, "big.bin.zcopy-part"))
+	small, want := randomFile(t, dir, "small.bin", 4096)
+	if code, _, serr := run(t, "send", "--to", r.addr(t), small); code != 0 {
+		t.Fatalf("after the full disk, a small send failed: %s", serr)
+	}
+	sameFile(t, filepath.Join(mnt, "small.bin"), want)
+	r.cmd.Process.Signal(syscall.SIGTERM)
+	code, log := r.wait(t)
+	if code != 0 || !strings.Contains(log, "big.bin") || !strings.Contains(log, "no space left on device") {
+		t.Errorf("receiver exited %d, log %q", code, log)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -54,6 +55,7 @@ func needTool(t testing.TB, name string) string {
 
 // proc is a running zcopy.
 type proc struct {
+	listen string // the address it listens on, once known
 	cmd    *exec.Cmd
 	stdout bytes.Buffer
 	stderr *stderrWatch
@@ -62,14 +64,24 @@ type proc struct {
 }
 
 type stderrWatch struct {
+	mu   sync.Mutex
 	buf  bytes.Buffer
 	addr chan string
+}
+
+// String returns what was written so far.
+func (b *stderrWatch) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 var listenRE = regexp.MustCompile(`listening on (\S+)`)
 
 // Write records stderr and reports the first "listening on ADDR" line.
 func (b *stderrWatch) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	b.buf.Write(p)
 	if m := listenRE.FindSubmatch(b.buf.Bytes()); m != nil && b.addr != nil {
 		b.addr <- string(m[1])
@@ -103,13 +115,17 @@ func start(t testing.TB, args ...string) *proc {
 // addr waits for the "listening on" line and returns the address.
 func (p *proc) addr(t testing.TB) string {
 	t.Helper()
+	if p.listen != "" {
+		return p.listen
+	}
 	select {
 	case a := <-p.stderr.addr:
+		p.listen = a
 		return a
 	case <-p.done:
-		t.Fatalf("zcopy exited before listening: %v\n%s", p.err, p.stderr.buf.String())
+		t.Fatalf("zcopy exited before listening: %v\n%s", p.err, p.stderr.String())
 	case <-time.After(20 * time.Second):
-		t.Fatal("zcopy did not start listening")
+		t.Fatalf("zcopy did not start listening; stderr so far: %q", p.stderr.String())
 	}
 	return ""
 }
@@ -124,9 +140,9 @@ func (p *proc) wait(t testing.TB) (int, string) {
 	}
 	st := p.cmd.ProcessState
 	if !st.Exited() {
-		t.Fatalf("zcopy ended by %v, not by exiting\n%s", st, p.stderr.buf.String())
+		t.Fatalf("zcopy ended by %v, not by exiting\n%s", st, p.stderr.String())
 	}
-	return st.ExitCode(), p.stderr.buf.String()
+	return st.ExitCode(), p.stderr.String()
 }
 
 // run runs zcopy to completion.
@@ -191,4 +207,17 @@ func readAll(r *bufio.Reader) ([]byte, error) {
 	var b bytes.Buffer
 	_, err := b.ReadFrom(r)
 	return b.Bytes(), err
+}
+
+// needRoot fails the test under CI=true, and skips it elsewhere, unless it
+// runs as root (mounts, network namespaces).
+func needRoot(t testing.TB) {
+	t.Helper()
+	if os.Geteuid() == 0 {
+		return
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal("this test needs root under CI=true")
+	}
+	t.Skip("needs root")
 }

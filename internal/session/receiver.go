@@ -118,7 +118,9 @@ func (r *receiver) fail(i int, msg string) {
 	}
 	r.failures = append(r.failures, proto.Failure{Index: idx, Message: msg})
 	r.res.Failed = append(r.res.Failed, name+": "+msg)
-	r.o.warn(name + ": " + msg)
+	if i >= 0 {
+		r.o.warn(name + ": " + msg) // a session failure is the caller's to report
+	}
 }
 
 // plan decides what to do with one manifest entry, making directories and
