@@ -1,51 +1,52 @@
 package cli
 
 import (
-	"fmt"
 	"io"
 	"os"
 	"time"
 
-	"github.com/zcopy/zcopy/internal/bytesize"
+	"github.com/schollz/progressbar/v3"
 )
 
-// progress draws one status line on a terminal: bytes, rate and ETA. It
-// draws nothing when stderr is not a terminal or when off.
+// progress draws a live progress bar (bytes, rate, ETA) on a terminal,
+// with github.com/schollz/progressbar. It draws nothing when stderr is not a
+// terminal or when off.
 type progress struct {
-	w     io.Writer
-	verb  string
-	on    bool
-	start time.Time
-	last  time.Time
-	drawn bool
+	bar *progressbar.ProgressBar
 }
 
 func newProgress(e *env, verb string, off bool) *progress {
-	return &progress{w: e.stderr, verb: verb, on: !off && isTerminal(e.stderr), start: time.Now()}
+	if off || !isTerminal(e.stderr) {
+		return &progress{}
+	}
+	return &progress{bar: progressbar.NewOptions64(-1,
+		progressbar.OptionSetWriter(e.stderr),
+		progressbar.OptionSetDescription(verb),
+		progressbar.OptionShowBytes(true),
+		progressbar.OptionShowTotalBytes(true),
+		progressbar.OptionUseIECUnits(true),
+		progressbar.OptionSetPredictTime(true),
+		progressbar.OptionThrottle(200*time.Millisecond),
+		progressbar.OptionClearOnFinish(),
+		progressbar.OptionFullWidth(),
+	)}
 }
 
+// update moves the bar to done of total bytes.
 func (p *progress) update(done, total int64) {
-	if !p.on || time.Since(p.last) < 200*time.Millisecond {
+	if p.bar == nil {
 		return
 	}
-	p.last = time.Now()
-	el := time.Since(p.start).Seconds()
-	rate := float64(done) / el
-	eta := "?"
-	if rate > 0 && total >= done {
-		eta = time.Duration(float64(total-done) / rate * float64(time.Second)).Round(time.Second).String()
+	if p.bar.GetMax64() != total {
+		p.bar.ChangeMax64(total)
 	}
-	pct := 100.0
-	if total > 0 {
-		pct = 100 * float64(done) / float64(total)
-	}
-	fmt.Fprintf(p.w, "\r%s %5.1f%% %s of %s, %s/s, ETA %s   ", p.verb, pct, bytesize.Format(done), bytesize.Format(total), bytesize.Format(int64(rate)), eta)
-	p.drawn = true
+	p.bar.Set64(done)
 }
 
+// done clears the bar.
 func (p *progress) done() {
-	if p.drawn {
-		fmt.Fprint(p.w, "\r\033[K")
+	if p.bar != nil {
+		p.bar.Finish()
 	}
 }
 
