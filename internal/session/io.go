@@ -26,6 +26,9 @@ func hashFile(f *os.File, size int64) ([16]byte, error) {
 	return h.Sum128().Bytes(), nil
 }
 
+// xxh3Sum returns the XXH3-128 of b.
+func xxh3Sum(b []byte) [16]byte { return xxh3.Hash128(b).Bytes() }
+
 // zeros is a source of padding for bodies that could not be sent whole.
 type zeros struct{}
 

@@ -42,7 +42,9 @@ func Receive(ctx context.Context, conn net.Conn, root *os.Root, o Options) (res 
 		return res, err
 	}
 	res.Verified = verify
-	r := &receiver{ctx: ctx, conn: conn, br: br, root: root, o: &o, verify: verify, res: &res}
+	r := &receiver{ctx: ctx, conn: conn, br: br, root: root, o: &o, verify: verify, res: &res, made: map[string]bool{}, methods: methodTally{}}
+	defer func() { res.Method = r.methods.top(o.Method) }()
+	defer r.closeDirs()
 
 	// The whole manifest first (so the sender never waits on us while we
 	// wait on it), then the plan.
@@ -106,6 +108,45 @@ type receiver struct {
 	total    int64
 	done     int64
 	failures []proto.Failure
+	dirs     map[string]*os.Root // open sub-roots by directory, so that each
+	// operation is one system call instead of a walk from the top
+	made    map[string]bool // directories known to exist
+	methods methodTally
+}
+
+// maxOpenDirs bounds the sub-roots a session keeps open.
+const maxOpenDirs = 128
+
+// at returns the root of p's directory (opened once per session, within
+// r.root, so it can no more escape than r.root can) and p's last element.
+func (r *receiver) at(p string) (*os.Root, string, error) {
+	dir, base := path.Split(p)
+	if dir == "" {
+		return r.root, base, nil
+	}
+	dir = dir[:len(dir)-1]
+	if d, ok := r.dirs[dir]; ok {
+		return d, base, nil
+	}
+	if len(r.dirs) >= maxOpenDirs {
+		r.closeDirs()
+	}
+	d, err := r.root.OpenRoot(dir)
+	if err != nil {
+		return nil, "", err
+	}
+	if r.dirs == nil {
+		r.dirs = map[string]*os.Root{}
+	}
+	r.dirs[dir] = d
+	return d, base, nil
+}
+
+func (r *receiver) closeDirs() {
+	for k, d := range r.dirs {
+		d.Close()
+		delete(r.dirs, k)
+	}
 }
 
 // fail records that entry i (or the session, i < 0) failed.
@@ -135,37 +176,43 @@ func (r *receiver) plan(e *proto.Entry) proto.Plan {
 	if strings.HasSuffix(e.Path, PartSuffix) {
 		return failPlan(fmt.Errorf("names ending in %s are reserved", PartSuffix))
 	}
-	if dir := path.Dir(e.Path); dir != "." {
+	if dir := path.Dir(e.Path); dir != "." && !r.made[dir] {
 		if err := r.root.MkdirAll(dir, 0o755); err != nil {
 			return failPlan(err)
 		}
+		r.made[dir] = true
 	}
-	fi, lerr := r.root.Lstat(e.Path)
+	d, base, err := r.at(e.Path)
+	if err != nil {
+		return failPlan(err)
+	}
+	fi, lerr := d.Lstat(base)
 	exists := lerr == nil
 	switch e.Kind {
 	case proto.KindDir:
 		if exists && !fi.IsDir() {
 			return failPlan(fmt.Errorf("exists and is not a directory"))
 		}
-		if err := r.root.Mkdir(e.Path, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
+		if err := d.Mkdir(base, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
 			return failPlan(err)
 		}
+		r.made[e.Path] = true
 		r.res.Dirs++
 		return proto.Plan{Action: proto.ActionDone}
 	case proto.KindSymlink:
 		if exists {
-			if t, err := r.root.Readlink(e.Path); err == nil && t == e.Target {
+			if t, err := d.Readlink(base); err == nil && t == e.Target {
 				r.res.Symlinks++
 				return proto.Plan{Action: proto.ActionDone}
 			}
 			if !r.o.Overwrite || fi.IsDir() {
 				return proto.Plan{Action: proto.ActionRefuse, Message: "exists (use --overwrite to replace it)"}
 			}
-			if err := r.root.Remove(e.Path); err != nil {
+			if err := d.Remove(base); err != nil {
 				return failPlan(err)
 			}
 		}
-		if err := r.root.Symlink(e.Target, e.Path); err != nil {
+		if err := d.Symlink(e.Target, base); err != nil {
 			return failPlan(err)
 		}
 		r.res.Symlinks++
@@ -190,7 +237,7 @@ func (r *receiver) plan(e *proto.Entry) proto.Plan {
 	}
 	var off int64
 	if r.o.Resume {
-		if pfi, err := r.root.Lstat(e.Path + PartSuffix); err == nil && pfi.Mode().IsRegular() && pfi.Size() <= e.Size {
+		if pfi, err := d.Lstat(base + PartSuffix); err == nil && pfi.Mode().IsRegular() && pfi.Size() <= e.Size {
 			off = pfi.Size()
 		}
 	}
@@ -237,12 +284,16 @@ func (r *receiver) receiveData() error {
 // the part is kept for --resume.
 func (r *receiver) receiveFile(i int, h proto.DataHeader) error {
 	e := &r.entries[i]
-	part := e.Path + PartSuffix
+	d, base, err := r.at(e.Path)
+	if err != nil {
+		return fmt.Errorf("%s: %w", e.Path, err)
+	}
+	part := base + PartSuffix
 	flags := os.O_RDWR | os.O_CREATE
 	if h.Offset == 0 {
 		flags |= os.O_TRUNC
 	}
-	f, err := r.root.OpenFile(part, flags, 0o600)
+	f, err := d.OpenFile(part, flags, 0o600)
 	if err != nil {
 		return fmt.Errorf("%s: %w", e.Path, err)
 	}
@@ -267,6 +318,7 @@ func (r *receiver) receiveFile(i int, h proto.DataHeader) error {
 			return fmt.Errorf("%s: writing: %w (the part is kept for --resume)", e.Path, err)
 		}
 		r.br.Discard(int(n))
+		r.methods.add(zerocopy.ReadWrite, n)
 		k = n
 		r.progress(n)
 	}
@@ -283,7 +335,7 @@ func (r *receiver) receiveFile(i int, h proto.DataHeader) error {
 			},
 		})
 		r.done = before + st.Bytes
-		r.res.Method = st.Method
+		r.methods.add(st.Method, st.Bytes)
 		if err != nil {
 			return fmt.Errorf("%s: %w (the part is kept for --resume)", e.Path, err)
 		}
@@ -298,7 +350,7 @@ func (r *receiver) receiveFile(i int, h proto.DataHeader) error {
 	fail := func(msg string) error {
 		f.Close()
 		f = nil
-		r.root.Remove(part)
+		d.Remove(part)
 		r.fail(i, msg)
 		return nil
 	}
@@ -331,10 +383,10 @@ func (r *receiver) receiveFile(i int, h proto.DataHeader) error {
 	}
 	f = nil
 	mt := time.Unix(0, e.MTime)
-	if err := r.root.Chtimes(part, mt, mt); err != nil {
+	if err := d.Chtimes(part, mt, mt); err != nil {
 		return fail(err.Error())
 	}
-	if err := r.root.Rename(part, e.Path); err != nil {
+	if err := d.Rename(part, base); err != nil {
 		return fail(err.Error())
 	}
 	r.res.Files++

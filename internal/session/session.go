@@ -82,9 +82,26 @@ type Result struct {
 	Symlinks  int             `json:"symlinks"`   // symlinks made
 	Failed    []string        `json:"failed,omitempty"`
 	Seconds   float64         `json:"seconds"`
-	Method    zerocopy.Method `json:"method"` // the method that moved the last body
+	Method    zerocopy.Method `json:"method"` // the method that moved the most bytes
 	Streams   int             `json:"streams"`
 	Verified  bool            `json:"verified"`
+}
+
+// methodTally counts bytes by the method that moved them.
+type methodTally map[zerocopy.Method]int64
+
+// add records n bytes moved by m.
+func (t methodTally) add(m zerocopy.Method, n int64) { t[m] += n }
+
+// top returns the method that moved the most bytes, or def if none did.
+func (t methodTally) top(def zerocopy.Method) zerocopy.Method {
+	best, most := def, int64(-1)
+	for m, n := range t {
+		if n > most || (n == most && m > best) {
+			best, most = m, n
+		}
+	}
+	return best
 }
 
 // ErrFailed reports a session that ran to its end but in which some files
