@@ -1,0 +1,176 @@
+package bench
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/zcopy/zcopy/internal/bytesize"
+	"github.com/zcopy/zcopy/zerocopy"
+)
+
+// Defaults. The default run (every method, one 512 MiB file, one warm-up
+// round and five measured rounds) takes 15-25 s on a 2-core VM.
+const (
+	DefaultSize   = 512 << 20
+	DefaultReps   = 5
+	DefaultWarmup = 1
+	// DefaultPort is the port --serve listens on when ADDR has none: the
+	// seed's sfl port.
+	DefaultPort = "1033"
+)
+
+// Sizes below trialBytes are sent several times per trial, over one
+// connection, so that a trial is long enough to measure; never more than
+// maxTransfers times.
+const (
+	trialBytes   = 32 << 20
+	maxTransfers = 1024
+)
+
+// Config says what to measure and how.
+type Config struct {
+	// Sizes are the file sizes to measure, in order; each gets a fresh file
+	// of random bytes.
+	Sizes []int64
+	// Methods are the send methods, in table order.
+	Methods []zerocopy.Method
+	// RecvMethod is the receiver's method (ReadWrite or Splice).
+	RecvMethod zerocopy.Method
+	// Reps is the number of measured rounds, Warmup of rounds thrown away.
+	Reps, Warmup int
+	// Cold drops the file from the page cache before every trial.
+	Cold bool
+	// NoPin lets the scheduler place the workers. By default, on loopback
+	// with two CPUs or more (Linux), the sender runs on one CPU and the
+	// receiver on another, as on two hosts: sharing a CPU changes who pays
+	// for the receive path and how often the sender finds the socket full.
+	NoPin bool
+	// Dir is where the data files are made (the system's temporary
+	// directory if empty). They are removed afterwards.
+	Dir string
+	// To is a Serve address to run the receivers on; empty for loopback.
+	To string
+	// Command runs a worker when its arguments are appended: typically the
+	// zcopy executable and its hidden worker subcommand. Env is added to
+	// the workers' environment.
+	Command []string
+	Env     []string
+	// Seed selects the data files' random bytes.
+	Seed uint64
+	// Timeout bounds how long a worker waits for its peer to connect.
+	Timeout time.Duration
+	// Progress, if set, receives a one-line progress display redrawn with
+	// carriage returns (meant for a terminal).
+	Progress io.Writer
+}
+
+// DefaultConfig returns the configuration of a bare `zcopy bench`: every
+// send method of this platform into a ReadWrite receiver (which copies into
+// user space as a real receiver does) over loopback.
+func DefaultConfig() Config {
+	return Config{
+		Sizes:      []int64{DefaultSize},
+		Methods:    zerocopy.SendMethods(),
+		RecvMethod: zerocopy.ReadWrite,
+		Reps:       DefaultReps,
+		Warmup:     DefaultWarmup,
+		Seed:       1,
+		Timeout:    time.Minute,
+	}
+}
+
+// Validate reports the first thing wrong with c.
+func (c *Config) Validate() error {
+	switch {
+	case len(c.Sizes) == 0:
+		return errors.New("no sizes")
+	case len(c.Methods) == 0:
+		return errors.New("no methods")
+	case c.Reps < 1:
+		return errors.New("reps must be at least 1")
+	case c.Warmup < 0:
+		return errors.New("warm-up rounds cannot be negative")
+	case len(c.Command) == 0:
+		return errors.New("no worker command")
+	case c.Cold && !canDropCache:
+		return fmt.Errorf("--cold: dropping a file from the page cache: %w on this system", errors.ErrUnsupported)
+	}
+	for _, s := range c.Sizes {
+		if s < 1 {
+			return fmt.Errorf("size %d: must be at least one byte", s)
+		}
+	}
+	for _, m := range c.Methods {
+		if m == zerocopy.Auto || !zerocopy.Supported(m, true) {
+			return fmt.Errorf("send method %v: not one of this system's %v", m, zerocopy.SendMethods())
+		}
+	}
+	// A remote server checks the receive method itself.
+	if c.To == "" && (c.RecvMethod == zerocopy.Auto || !zerocopy.Supported(c.RecvMethod, false)) {
+		return fmt.Errorf("receive method %v: not one of this system's %v", c.RecvMethod, zerocopy.ReceiveMethods())
+	}
+	return nil
+}
+
+// transfersFor returns how many times a file of size bytes is sent per
+// trial.
+func transfersFor(size int64) int {
+	n := (trialBytes + size - 1) / size
+	return int(max(1, min(n, maxTransfers)))
+}
+
+// ParseSizes reads a comma-separated list of sizes such as
+// "4KiB,64KiB,1MiB".
+func ParseSizes(s string) ([]int64, error) {
+	var out []int64
+	for f := range strings.SplitSeq(s, ",") {
+		if strings.TrimSpace(f) == "" {
+			continue
+		}
+		n, err := bytesize.Parse(f)
+		if err != nil {
+			return nil, err
+		}
+		if n < 1 {
+			return nil, fmt.Errorf("size %q: must be at least one byte", f)
+		}
+		out = append(out, n)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no sizes in %q", s)
+	}
+	return out, nil
+}
+
+// ParseMethods reads a comma-separated list of send methods, or "all" for
+// every method this platform has.
+func ParseMethods(s string) ([]zerocopy.Method, error) {
+	if strings.TrimSpace(s) == "all" {
+		return zerocopy.SendMethods(), nil
+	}
+	var out []zerocopy.Method
+	for f := range strings.SplitSeq(s, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		m, err := zerocopy.ParseMethod(f)
+		if err != nil {
+			return nil, err
+		}
+		if m == zerocopy.Auto {
+			return nil, errors.New("auto is not a method to measure: name the methods (or all)")
+		}
+		if !zerocopy.Supported(m, true) {
+			return nil, fmt.Errorf("method %v cannot send on this system (have %v)", m, zerocopy.SendMethods())
+		}
+		out = append(out, m)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no methods in %q", s)
+	}
+	return out, nil
+}

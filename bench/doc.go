@@ -1,0 +1,58 @@
+// Package bench measures what each zerocopy send method costs on the machine
+// at hand: throughput, CPU time per GiB on each side, system calls and
+// context switches, beside what the seed article's model predicts for the
+// method. It is what `zcopy bench` runs.
+//
+// # How a measurement is made
+//
+// Each trial runs the sender and the receiver as two separate processes,
+// the zcopy binary re-executed as a worker (Config.Command), so that the
+// kernel accounts each side's CPU time and context switches apart. The
+// parent starts the receiver, which listens and prints its address as a
+// JSON line; then the sender, which connects and sends the file over that
+// one connection: once for large files, many times for small ones, so that
+// a trial is long enough to measure.
+// Each worker prints one more JSON line with the engine's figures
+// (zerocopy.Stats: bytes, system calls, the method that actually ran) and
+// with its own getrusage taken just before the first transfer. When the
+// worker has exited, the parent takes the kernel's accounting of the whole
+// finished process (wait4, through os.ProcessState.SysUsage) and subtracts
+// that snapshot, so process start-up and connection set-up are not charged
+// to the method.
+//
+// Throughput is the bytes moved divided by the receiver's wall time from the
+// start of its first receive to the end of its last: the data has arrived,
+// not merely been queued. The receiver writes to /dev/null so that only the
+// network path is measured.
+//
+// On loopback the sender and the receiver are confined to a CPU each
+// (Linux, two CPUs or more), as they would be on two hosts. Left to the
+// scheduler they sometimes share one, and then who pays for the receive
+// path, and how often the sender finds the socket full, changes from run
+// to run: sendfile's system calls per GiB varied threefold that way.
+//
+// A sweep runs, for each size, Config.Warmup rounds of every method that
+// are thrown away, then Config.Reps rounds in which the order of the
+// methods rotates, so that drift (a neighbour's load, thermal state, page
+// cache) hits every method alike. Figures are reported as the median of
+// the repetitions with their minimum and maximum.
+//
+// # Remote
+//
+// Serve answers a client started with Config.To, like iperf3's server: over
+// one control connection (newline-delimited JSON) the client asks for a
+// receiver per trial, the server starts a receiver worker on the address
+// the control connection arrived at and sends back its figures when it has
+// finished, so the report has both ends' numbers and both hosts'
+// descriptions. The sender always runs on the client, beside the file.
+//
+// # The seed's model
+//
+// Model gives the copies (and how many the CPU does), system calls and
+// user/kernel mode switches per GiB that the seed article predicts for each
+// method, with the engine's default buffer and chunk sizes. The model's
+// "context switches" are mode switches (two per system call); the measured
+// ctxsw figures are the scheduler's voluntary and involuntary context
+// switches from getrusage, which is what a process actually pays for
+// blocking.
+package bench

@@ -1,0 +1,281 @@
+package bench
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// startServer runs `zcopy bench --serve addr` (under prefix, e.g. ip netns
+// exec) and returns the address it listens on and a function that stops
+// it and returns its stderr.
+func startServer(t *testing.T, prefix []string, addr string) (string, func() string) {
+	t.Helper()
+	argv := append(append([]string(nil), prefix...), zcopyBin, "bench", "--serve", addr)
+	cmd := exec.Command(argv[0], argv[1:]...)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var (
+		mu  sync.Mutex
+		log strings.Builder
+	)
+	bound := make(chan string, 1)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			mu.Lock()
+			fmt.Fprintln(&log, sc.Text())
+			mu.Unlock()
+			if a, ok := strings.CutPrefix(sc.Text(), "zcopy bench: serving on "); ok {
+				bound <- a
+			}
+		}
+	}()
+	stopped := false
+	stop := func() string {
+		if !stopped {
+			stopped = true
+			cmd.Process.Signal(syscall.SIGTERM)
+			<-done
+			if err := cmd.Wait(); err != nil {
+				t.Errorf("the server exited with %v", err)
+			}
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		return log.String()
+	}
+	t.Cleanup(func() { stop() })
+	select {
+	case a := <-bound:
+		return a, stop
+	case <-time.After(30 * time.Second):
+		cmd.Process.Kill()
+		t.Fatalf("the server did not say where it listens; stderr:\n%s", stop())
+	}
+	return "", nil
+}
+
+// checkRemote runs the client against a server at addr (under prefix) and
+// checks that the results have both ends' figures.
+func checkRemote(t *testing.T, prefix []string, addr string, size int64) {
+	t.Helper()
+	argv := append(append([]string(nil), prefix...), zcopyBin, "bench", "--to", addr,
+		"--size", fmt.Sprint(size), "--reps", "2", "--warmup", "0", "--json")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, argv[0], argv[1:]...).Output()
+	if err != nil {
+		t.Fatalf("%q: %v\n%s", argv, err, stderrOf(err))
+	}
+	var res []Result
+	if err := json.Unmarshal(out, &res); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, out)
+	}
+	if len(res) != len(DefaultConfig().Methods) {
+		t.Errorf("%d results, want one per method", len(res))
+	}
+	for _, r := range res {
+		t.Logf("%-9s %.2f GB/s, sender %.3f, receiver %.3f CPU s/GiB, %.0f and %.0f syscalls/GiB", r.Method, r.GBps, r.SenderCPU, r.ReceiverCPU, r.Syscalls, r.ReceiverSyscalls)
+		if r.Bytes != size || r.MethodUsed != r.Method {
+			t.Errorf("%s: %d bytes by %s", r.Method, r.Bytes, r.MethodUsed)
+		}
+		if !(r.SenderCPU > 0) || !(r.ReceiverCPU > 0) || !(r.Syscalls > 0) || !(r.ReceiverSyscalls > 0) || !(r.GBps > 0) {
+			t.Errorf("%s: missing figures: %+v", r.Method, r)
+		}
+	}
+	// The table names both hosts.
+	argv = argv[:len(argv)-1]
+	out, err = exec.CommandContext(ctx, argv[0], argv[1:]...).Output()
+	if err != nil {
+		t.Fatalf("%q: %v\n%s", argv, err, stderrOf(err))
+	}
+	if !strings.Contains(string(out), "receiver: ") || !strings.Contains(string(out), "at "+addr) {
+		t.Errorf("the table does not describe the receiving host at %s:\n%s", addr, out)
+	}
+}
+
+func stderrOf(err error) string {
+	if ee, ok := err.(*exec.ExitError); ok {
+		return string(ee.Stderr)
+	}
+	return ""
+}
+
+// TestRemoteLoopback runs --serve and --to as two processes on loopback.
+func TestRemoteLoopback(t *testing.T) {
+	addr, stop := startServer(t, nil, "127.0.0.1:0")
+	checkRemote(t, nil, addr, 2<<20)
+	if log := stop(); !strings.Contains(log, "trials") {
+		t.Errorf("the server did not log its client:\n%s", log)
+	}
+}
+
+// TestRemoteNetns is acceptance 4: --serve and --to across two network
+// namespaces joined by a veth pair, with benchmarking-range addresses
+// (RFC 2544). It needs root and iproute2.
+func TestRemoteNetns(t *testing.T) {
+	need(t, os.Geteuid() == 0, "root (to make network namespaces)")
+	_, err := exec.LookPath("ip")
+	need(t, err == nil, "the ip tool (iproute2)")
+
+	pid := os.Getpid()
+	srv, cli := fmt.Sprintf("zcopy-srv-%d", pid), fmt.Sprintf("zcopy-cli-%d", pid)
+	ip := func(args ...string) {
+		t.Helper()
+		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
+			t.Fatalf("ip %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	t.Cleanup(func() {
+		// Deleting a namespace deletes the veth end in it, and so the pair.
+		for _, ns := range []string{srv, cli} {
+			exec.Command("ip", "netns", "del", ns).Run()
+		}
+	})
+	ip("netns", "add", srv)
+	ip("netns", "add", cli)
+	vs, vc := fmt.Sprintf("vzs%d", pid), fmt.Sprintf("vzc%d", pid)
+	ip("link", "add", vs, "netns", srv, "type", "veth", "peer", "name", vc, "netns", cli)
+	ip("-n", srv, "addr", "add", "198.18.0.1/24", "dev", vs)
+	ip("-n", cli, "addr", "add", "198.18.0.2/24", "dev", vc)
+	for _, l := range [][2]string{{srv, vs}, {cli, vc}, {srv, "lo"}, {cli, "lo"}} {
+		ip("-n", l[0], "link", "set", l[1], "up")
+	}
+
+	addr, stop := startServer(t, []string{"ip", "netns", "exec", srv}, "198.18.0.1:0")
+	if !strings.HasPrefix(addr, "198.18.0.1:") {
+		t.Fatalf("the server listens on %s", addr)
+	}
+	checkRemote(t, []string{"ip", "netns", "exec", cli}, addr, 8<<20)
+	if log := stop(); !strings.Contains(log, "client 198.18.0.2:") {
+		t.Errorf("the server did not log its client in the other namespace:\n%s", log)
+	}
+}
+
+// TestServeProtocol speaks the control protocol to an in-process server by
+// hand: bad requests get errors, a good one gets a receiver that any TCP
+// sender can feed, and the receiver's figures come back.
+func TestServeProtocol(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	bound := make(chan net.Addr, 1)
+	served := make(chan error, 1)
+	go func() {
+		served <- Serve(ctx, ServeConfig{Addr: "127.0.0.1:0", Command: workerCommand(), OnListen: func(a net.Addr) { bound <- a }})
+	}()
+	addr := (<-bound).String()
+	defer func() {
+		cancel()
+		if err := <-served; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	}()
+
+	talk := func(t *testing.T) (*json.Encoder, *json.Decoder, net.Conn) {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		c.SetDeadline(time.Now().Add(time.Minute))
+		return json.NewEncoder(c), json.NewDecoder(c), c
+	}
+	call := func(t *testing.T, enc *json.Encoder, dec *json.Decoder, req ctrlRequest) ctrlReply {
+		t.Helper()
+		if err := enc.Encode(req); err != nil {
+			t.Fatal(err)
+		}
+		var r ctrlReply
+		if err := dec.Decode(&r); err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+
+	t.Run("version", func(t *testing.T) {
+		enc, dec, _ := talk(t)
+		if r := call(t, enc, dec, ctrlRequest{Op: "hello", Version: 99}); !strings.Contains(r.Error, "protocol version") {
+			t.Errorf("reply %+v", r)
+		}
+	})
+	t.Run("bad requests", func(t *testing.T) {
+		enc, dec, _ := talk(t)
+		if r := call(t, enc, dec, ctrlRequest{Op: "hello", Version: protocolVersion}); r.Host == nil || r.Host.Cores < 1 {
+			t.Fatalf("greeting %+v", r)
+		}
+		for _, tc := range []struct {
+			req  ctrlRequest
+			want string
+		}{
+			{ctrlRequest{Op: "recv", Method: "mmap", Size: 1, Transfers: 1}, "receive method mmap"},
+			{ctrlRequest{Op: "recv", Method: "readwrite", Size: 0, Transfers: 1}, "at least one byte"},
+			{ctrlRequest{Op: "recv", Method: "readwrite", Size: 1, Transfers: maxTransfers + 1}, "transfers"},
+			{ctrlRequest{Op: "recv", Method: "nope", Size: 1, Transfers: 1}, "unknown method"},
+			{ctrlRequest{Op: "reboot"}, "unknown request"},
+		} {
+			if r := call(t, enc, dec, tc.req); !strings.Contains(r.Error, tc.want) {
+				t.Errorf("%+v: reply %+v, want an error with %q", tc.req, r, tc.want)
+			}
+		}
+	})
+	t.Run("receive", func(t *testing.T) {
+		enc, dec, _ := talk(t)
+		call(t, enc, dec, ctrlRequest{Op: "hello", Version: protocolVersion})
+		const size, transfers = 100000, 3
+		r := call(t, enc, dec, ctrlRequest{Op: "recv", Method: "readwrite", Size: size, Transfers: transfers, TimeoutNs: int64(time.Minute)})
+		if r.Addr == "" {
+			t.Fatalf("reply %+v", r)
+		}
+		data, err := net.Dial("tcp", r.Addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.CopyN(data, zeros{}, size*transfers); err != nil {
+			t.Fatal(err)
+		}
+		data.Close()
+		var res ctrlReply
+		if err := dec.Decode(&res); err != nil {
+			t.Fatal(err)
+		}
+		if res.Result == nil || res.Result.BytesEach != size || res.Result.Transfers != transfers || !res.Result.Usage.Known {
+			t.Fatalf("result %+v", res)
+		}
+	})
+	t.Run("client gone", func(t *testing.T) {
+		// A client that asks for a receiver and leaves must not wedge the
+		// server: the next client is served.
+		enc, dec, c := talk(t)
+		call(t, enc, dec, ctrlRequest{Op: "hello", Version: protocolVersion})
+		if r := call(t, enc, dec, ctrlRequest{Op: "recv", Method: "readwrite", Size: 1 << 20, Transfers: 1, TimeoutNs: int64(time.Minute)}); r.Addr == "" {
+			t.Fatalf("reply %+v", r)
+		}
+		c.Close()
+		enc, dec, _ = talk(t)
+		if r := call(t, enc, dec, ctrlRequest{Op: "hello", Version: protocolVersion}); r.Host == nil {
+			t.Fatalf("the next client got %+v", r)
+		}
+	})
+}
+
+// zeros is an endless reader of zero bytes.
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) { clear(p); return len(p), nil }

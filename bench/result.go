@@ -1,0 +1,184 @@
+package bench
+
+import (
+	"time"
+
+	"github.com/zcopy/zcopy/zerocopy"
+)
+
+// Sample is one measured trial of one method at one size. Every per-GiB
+// figure is per 2^30 bytes moved; CPU figures are seconds.
+type Sample struct {
+	GBps             float64 `json:"gbps"`
+	SenderUser       float64 `json:"sender_user_s_per_gib"`
+	SenderSys        float64 `json:"sender_sys_s_per_gib"`
+	ReceiverUser     float64 `json:"receiver_user_s_per_gib"`
+	ReceiverSys      float64 `json:"receiver_sys_s_per_gib"`
+	Syscalls         float64 `json:"syscalls_per_gib"`
+	ReceiverSyscalls float64 `json:"receiver_syscalls_per_gib"`
+	Ctxsw            float64 `json:"ctxsw_per_gib"`
+	ReceiverCtxsw    float64 `json:"receiver_ctxsw_per_gib"`
+	// Cached is the fraction of the file in the page cache just before the
+	// trial (after --cold dropped it), or -1 if unknown.
+	Cached float64 `json:"cached_fraction"`
+}
+
+// SenderCPU is the sender's user plus system seconds per GiB.
+func (s Sample) SenderCPU() float64 { return s.SenderUser + s.SenderSys }
+
+// ReceiverCPU is the receiver's user plus system seconds per GiB.
+func (s Sample) ReceiverCPU() float64 { return s.ReceiverUser + s.ReceiverSys }
+
+// newSample turns one trial's two sides into per-GiB figures.
+func newSample(send, recv sideFigures, cached float64) Sample {
+	total := float64(send.BytesEach) * float64(send.Transfers)
+	perGiB := func(x float64) float64 { return x / total * GiB }
+	secs := func(ns int64) float64 { return perGiB(float64(ns) / 1e9) }
+	return Sample{
+		GBps:             total / (float64(max(recv.Nanos, 1)) / 1e9) / 1e9,
+		SenderUser:       secs(send.Usage.UserNs),
+		SenderSys:        secs(send.Usage.SysNs),
+		ReceiverUser:     secs(recv.Usage.UserNs),
+		ReceiverSys:      secs(recv.Usage.SysNs),
+		Syscalls:         perGiB(float64(send.Syscalls)),
+		ReceiverSyscalls: perGiB(float64(recv.Syscalls)),
+		Ctxsw:            perGiB(float64(send.Usage.ctxsw())),
+		ReceiverCtxsw:    perGiB(float64(recv.Usage.ctxsw())),
+		Cached:           cached,
+	}
+}
+
+// Result is the summary of one method at one size: one object of
+// `zcopy bench --json`. Figures are medians over the repetitions, with
+// their minimum and maximum where the name says so.
+type Result struct {
+	// Method is the send method measured; MethodUsed the one the engine
+	// reports having used (they differ only after a fallback).
+	Method     string `json:"method"`
+	MethodUsed string `json:"method_used"`
+	RecvMethod string `json:"recv_method"`
+	// Size is the file's size and Bytes what each transfer moved, checked
+	// by both sides.
+	Size  int64 `json:"size"`
+	Bytes int64 `json:"bytes"`
+	// Transfers is how many times the file was sent per trial, over one
+	// connection (more than one for small files).
+	Transfers int `json:"transfers"`
+	Reps      int `json:"reps"`
+
+	GBps    float64 `json:"gbps"`
+	GBpsMin float64 `json:"gbps_min"`
+	GBpsMax float64 `json:"gbps_max"`
+
+	SenderCPU    float64 `json:"sender_cpu_s_per_gib"`
+	SenderCPUMin float64 `json:"sender_cpu_s_per_gib_min"`
+	SenderCPUMax float64 `json:"sender_cpu_s_per_gib_max"`
+	SenderUser   float64 `json:"sender_user_s_per_gib"`
+	SenderSys    float64 `json:"sender_sys_s_per_gib"`
+
+	ReceiverCPU    float64 `json:"receiver_cpu_s_per_gib"`
+	ReceiverCPUMin float64 `json:"receiver_cpu_s_per_gib_min"`
+	ReceiverCPUMax float64 `json:"receiver_cpu_s_per_gib_max"`
+	ReceiverUser   float64 `json:"receiver_user_s_per_gib"`
+	ReceiverSys    float64 `json:"receiver_sys_s_per_gib"`
+
+	// Syscalls is the sender's system calls per GiB as the engine counted
+	// them; ReceiverSyscalls the receiver's.
+	Syscalls         float64 `json:"syscalls_per_gib"`
+	SyscallsMin      float64 `json:"syscalls_per_gib_min"`
+	SyscallsMax      float64 `json:"syscalls_per_gib_max"`
+	ReceiverSyscalls float64 `json:"receiver_syscalls_per_gib"`
+
+	// Ctxsw is the sender's voluntary plus involuntary context switches per
+	// GiB (getrusage); ReceiverCtxsw the receiver's.
+	Ctxsw         float64 `json:"ctxsw_per_gib"`
+	CtxswMin      float64 `json:"ctxsw_per_gib_min"`
+	CtxswMax      float64 `json:"ctxsw_per_gib_max"`
+	ReceiverCtxsw float64 `json:"receiver_ctxsw_per_gib"`
+	// CPUKnown and CtxswKnown are false where the platform does not
+	// account them (context switches on Windows); the figures are then 0.
+	CPUKnown   bool `json:"cpu_known"`
+	CtxswKnown bool `json:"ctxsw_known"`
+
+	// The seed's model for this method (see Model).
+	ModelCopies             int     `json:"model_copies"`
+	ModelCPUCopies          int     `json:"model_cpu_copies"`
+	ModelSyscallsPerGiB     float64 `json:"model_syscalls_per_gib"`
+	ModelModeSwitchesPerGiB float64 `json:"model_mode_switches_per_gib"`
+	ModelNote               string  `json:"model_note"`
+
+	// Cold is whether the file was dropped from the page cache before each
+	// trial; Cached the median fraction of it that was resident then.
+	Cold   bool    `json:"cold"`
+	Cached float64 `json:"cached_fraction"`
+	// Lease is whether the sender held a read lease on the file.
+	Lease          bool   `json:"lease"`
+	Fallbacks      int    `json:"fallbacks,omitempty"`
+	FallbackReason string `json:"fallback_reason,omitempty"`
+
+	Samples []Sample `json:"samples"`
+}
+
+// newResult summarises the samples of method m at size.
+func newResult(m zerocopy.Method, cfg *Config, size int64, gather bool, samples []Sample, last sideFigures) Result {
+	p := Model(m, gather)
+	r := Result{
+		Method:                  m.String(),
+		MethodUsed:              last.Method,
+		RecvMethod:              cfg.RecvMethod.String(),
+		Size:                    size,
+		Bytes:                   last.BytesEach,
+		Transfers:               last.Transfers,
+		Reps:                    len(samples),
+		CPUKnown:                last.Usage.Known,
+		CtxswKnown:              last.Usage.CtxswKnown,
+		ModelCopies:             p.Copies,
+		ModelCPUCopies:          p.CPUCopies,
+		ModelSyscallsPerGiB:     p.SyscallsPerGiB,
+		ModelModeSwitchesPerGiB: p.ModeSwitchesPerGiB,
+		ModelNote:               p.Note,
+		Cold:                    cfg.Cold,
+		Lease:                   last.Lease,
+		Fallbacks:               last.Fallbacks,
+		FallbackReason:          last.FallbackReason,
+		Samples:                 samples,
+	}
+	g := summarizeBy(samples, func(s Sample) float64 { return s.GBps })
+	r.GBps, r.GBpsMin, r.GBpsMax = g.Median, g.Min, g.Max
+	sc := summarizeBy(samples, Sample.SenderCPU)
+	r.SenderCPU, r.SenderCPUMin, r.SenderCPUMax = sc.Median, sc.Min, sc.Max
+	r.SenderUser = summarizeBy(samples, func(s Sample) float64 { return s.SenderUser }).Median
+	r.SenderSys = summarizeBy(samples, func(s Sample) float64 { return s.SenderSys }).Median
+	rc := summarizeBy(samples, Sample.ReceiverCPU)
+	r.ReceiverCPU, r.ReceiverCPUMin, r.ReceiverCPUMax = rc.Median, rc.Min, rc.Max
+	r.ReceiverUser = summarizeBy(samples, func(s Sample) float64 { return s.ReceiverUser }).Median
+	r.ReceiverSys = summarizeBy(samples, func(s Sample) float64 { return s.ReceiverSys }).Median
+	sy := summarizeBy(samples, func(s Sample) float64 { return s.Syscalls })
+	r.Syscalls, r.SyscallsMin, r.SyscallsMax = sy.Median, sy.Min, sy.Max
+	r.ReceiverSyscalls = summarizeBy(samples, func(s Sample) float64 { return s.ReceiverSyscalls }).Median
+	cs := summarizeBy(samples, func(s Sample) float64 { return s.Ctxsw })
+	r.Ctxsw, r.CtxswMin, r.CtxswMax = cs.Median, cs.Min, cs.Max
+	r.ReceiverCtxsw = summarizeBy(samples, func(s Sample) float64 { return s.ReceiverCtxsw }).Median
+	r.Cached = summarizeBy(samples, func(s Sample) float64 { return s.Cached }).Median
+	return r
+}
+
+// Report is everything one benchmark run measured.
+type Report struct {
+	Started  time.Time     `json:"started"`
+	Elapsed  time.Duration `json:"elapsed_ns"`
+	Sender   HostInfo      `json:"sender"`
+	Receiver HostInfo      `json:"receiver"`
+	// Link says how the two were joined: "loopback" or the server's
+	// address; NIC is the sender's interface for that link.
+	Link string `json:"link"`
+	NIC  NIC    `json:"nic"`
+	// Pinned says which CPUs the workers were confined to, if any.
+	Pinned string `json:"pinned,omitempty"`
+	Reps   int    `json:"reps"`
+	Warmup int    `json:"warmup"`
+	Cold   bool   `json:"cold"`
+	// Results has one entry per size and method, sizes in the order asked,
+	// methods in table order.
+	Results []Result `json:"results"`
+}

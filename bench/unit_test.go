@@ -1,0 +1,219 @@
+package bench
+
+import (
+	"math"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/zcopy/zcopy/zerocopy"
+)
+
+func TestSummarize(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		in   []float64
+		want Summary
+	}{
+		{"one", []float64{3}, Summary{3, 3, 3}},
+		{"odd", []float64{5, 1, 3}, Summary{3, 1, 5}},
+		{"even", []float64{4, 1, 3, 2}, Summary{2.5, 1, 4}},
+		{"outlier", []float64{1, 1, 1, 1, 100}, Summary{1, 1, 100}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			in := slices.Clone(tc.in)
+			if got := summarize(tc.in); got != tc.want {
+				t.Errorf("summarize(%v) = %+v, want %+v", tc.in, got, tc.want)
+			}
+			if !slices.Equal(in, tc.in) {
+				t.Errorf("summarize reordered its input: %v", tc.in)
+			}
+		})
+	}
+	if s := summarize(nil); !math.IsNaN(s.Median) {
+		t.Errorf("summarize(nil) = %+v, want NaNs", s)
+	}
+}
+
+func TestModel(t *testing.T) {
+	for _, tc := range []struct {
+		m              zerocopy.Method
+		gather         bool
+		copies, cpu    int
+		syscallsPerGiB float64
+	}{
+		// The seed: read+write is 4 copies, 2 by the CPU, 2 calls a buffer.
+		{zerocopy.ReadWrite, false, 4, 2, 2 * GiB / zerocopy.DefaultBufferSize},
+		{zerocopy.ReadWrite, true, 4, 2, 2 * GiB / zerocopy.DefaultBufferSize},
+		// mmap+write saves the kernel-to-user copy.
+		{zerocopy.MMap, false, 3, 1, 2 * GiB / zerocopy.DefaultChunkSize},
+		// sendfile: 3 copies (1 by the CPU) or, with a gather NIC, 2 by DMA.
+		{zerocopy.Sendfile, false, 3, 1, GiB / zerocopy.DefaultChunkSize},
+		{zerocopy.Sendfile, true, 2, 0, GiB / zerocopy.DefaultChunkSize},
+		{zerocopy.Splice, true, 2, 0, 2 * GiB / modelPipeSize},
+	} {
+		t.Run(tc.m.String(), func(t *testing.T) {
+			p := Model(tc.m, tc.gather)
+			if p.Copies != tc.copies || p.CPUCopies != tc.cpu || p.SyscallsPerGiB != tc.syscallsPerGiB {
+				t.Errorf("Model(%v, gather=%v) = %+v, want %d copies (%d CPU), %v syscalls/GiB", tc.m, tc.gather, p, tc.copies, tc.cpu, tc.syscallsPerGiB)
+			}
+			if p.ModeSwitchesPerGiB != 2*p.SyscallsPerGiB {
+				t.Errorf("mode switches %v, want two per system call", p.ModeSwitchesPerGiB)
+			}
+		})
+	}
+}
+
+func TestTransfersFor(t *testing.T) {
+	for _, tc := range []struct {
+		size int64
+		want int
+	}{
+		{1, maxTransfers},
+		{4 << 10, maxTransfers},
+		{64 << 10, 512},
+		{1 << 20, 32},
+		{trialBytes - 1, 2},
+		{trialBytes, 1},
+		{1 << 30, 1},
+	} {
+		if got := transfersFor(tc.size); got != tc.want {
+			t.Errorf("transfersFor(%d) = %d, want %d", tc.size, got, tc.want)
+		}
+	}
+}
+
+func TestParseSizes(t *testing.T) {
+	for _, tc := range []struct {
+		in      string
+		want    []int64
+		wantErr string
+	}{
+		{in: "4KiB,64KiB,1MiB", want: []int64{4 << 10, 64 << 10, 1 << 20}},
+		{in: "1GiB", want: []int64{1 << 30}},
+		{in: " 1MB , 2MB ,", want: []int64{1e6, 2e6}},
+		{in: "", wantErr: "no sizes"},
+		{in: "0", wantErr: "at least one byte"},
+		{in: "4KiB,lots", wantErr: "lots"},
+	} {
+		t.Run(tc.in, func(t *testing.T) {
+			got, err := ParseSizes(tc.in)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("ParseSizes(%q) = %v, %v; want an error with %q", tc.in, got, err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil || !slices.Equal(got, tc.want) {
+				t.Fatalf("ParseSizes(%q) = %v, %v; want %v", tc.in, got, err, tc.want)
+			}
+		})
+	}
+}
+
+func TestParseMethods(t *testing.T) {
+	for _, tc := range []struct {
+		in      string
+		want    []zerocopy.Method
+		wantErr string
+	}{
+		{in: "all", want: zerocopy.SendMethods()},
+		{in: "readwrite,sendfile", want: []zerocopy.Method{zerocopy.ReadWrite, zerocopy.Sendfile}},
+		{in: "SENDFILE", want: []zerocopy.Method{zerocopy.Sendfile}},
+		{in: "auto", wantErr: "auto is not a method"},
+		{in: "carrier-pigeon", wantErr: "unknown method"},
+		{in: ",", wantErr: "no methods"},
+	} {
+		t.Run(tc.in, func(t *testing.T) {
+			got, err := ParseMethods(tc.in)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("ParseMethods(%q) = %v, %v; want an error with %q", tc.in, got, err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil || !slices.Equal(got, tc.want) {
+				t.Fatalf("ParseMethods(%q) = %v, %v; want %v", tc.in, got, err, tc.want)
+			}
+		})
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	ok := DefaultConfig()
+	ok.Command = []string{"zcopy", "bench-worker"}
+	for _, tc := range []struct {
+		name    string
+		change  func(*Config)
+		wantErr string
+	}{
+		{"default", func(*Config) {}, ""},
+		{"no sizes", func(c *Config) { c.Sizes = nil }, "no sizes"},
+		{"zero size", func(c *Config) { c.Sizes = []int64{0} }, "at least one byte"},
+		{"no methods", func(c *Config) { c.Methods = nil }, "no methods"},
+		{"auto", func(c *Config) { c.Methods = []zerocopy.Method{zerocopy.Auto} }, "send method auto"},
+		{"mmap receiver", func(c *Config) { c.RecvMethod = zerocopy.MMap }, "receive method mmap"},
+		{"remote checks its own receiver", func(c *Config) { c.RecvMethod = zerocopy.MMap; c.To = "h:1" }, ""},
+		{"no reps", func(c *Config) { c.Reps = 0 }, "reps"},
+		{"negative warm-up", func(c *Config) { c.Warmup = -1 }, "warm-up"},
+		{"no command", func(c *Config) { c.Command = nil }, "worker command"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := ok
+			tc.change(&c)
+			err := c.Validate()
+			if tc.wantErr == "" {
+				if err != nil {
+					t.Fatalf("Validate: %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Fatalf("Validate = %v, want an error with %q", err, tc.wantErr)
+			}
+		})
+	}
+}
+
+func TestWithPort(t *testing.T) {
+	for in, want := range map[string]string{
+		"198.18.0.1":      "198.18.0.1:" + DefaultPort,
+		"198.18.0.1:5201": "198.18.0.1:5201",
+		":5201":           ":5201",
+		"::1":             "[::1]:" + DefaultPort,
+		"[::1]:7":         "[::1]:7",
+		"localhost":       "localhost:" + DefaultPort,
+	} {
+		if got := withPort(in); got != want {
+			t.Errorf("withPort(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestUsageSub(t *testing.T) {
+	end := usage{UserNs: 50, SysNs: 900, Vcsw: 30, Ivcsw: 4, Known: true, CtxswKnown: true}
+	start := usage{UserNs: 20, SysNs: 100, Vcsw: 10, Ivcsw: 1, Known: true, CtxswKnown: true}
+	got := end.sub(start)
+	if got.cpu() != 830 || got.ctxsw() != 23 || !got.Known || !got.CtxswKnown {
+		t.Errorf("sub = %+v (cpu %v, ctxsw %d)", got, got.cpu(), got.ctxsw())
+	}
+	if end.sub(usage{}).Known {
+		t.Error("a difference with an unknown snapshot is known")
+	}
+}
+
+func TestNewSample(t *testing.T) {
+	send := sideFigures{BytesEach: 1 << 29, Transfers: 2, Syscalls: 300,
+		Usage: usage{UserNs: 1e8, SysNs: 3e8, Vcsw: 40, Ivcsw: 10, Known: true, CtxswKnown: true}}
+	recv := sideFigures{BytesEach: 1 << 29, Transfers: 2, Syscalls: 5000, Nanos: 5e8,
+		Usage: usage{UserNs: 0, SysNs: 2e8, Vcsw: 7, Known: true, CtxswKnown: true}}
+	s := newSample(send, recv, 1)
+	want := Sample{
+		GBps:       float64(1<<30) / 0.5 / 1e9,
+		SenderUser: 0.1, SenderSys: 0.3, ReceiverSys: 0.2,
+		Syscalls: 300, ReceiverSyscalls: 5000, Ctxsw: 50, ReceiverCtxsw: 7, Cached: 1,
+	}
+	if s != want {
+		t.Errorf("newSample = %+v\nwant        %+v", s, want)
+	}
+}
