@@ -20,15 +20,25 @@ import (
 func framedSend(e *env, c *command, paths []string, listen, to string, keep bool, o session.Options, asJSON, quiet bool) int {
 	warn := func(s string) { fmt.Fprintf(e.stderr, "zcopy send: %s\n", s) }
 	o.Warn = warn
-	walk := func() ([]tree.Item, error) { return tree.Walk(paths, warn) }
-	if _, err := walk(); err != nil {
+	// Walk once now, so a bad path fails before any connection; a server
+	// under --keep walks again for each later receiver, to send the tree
+	// as it is then.
+	first, err := tree.Walk(paths, warn)
+	if err != nil {
 		return fail(e, c, err)
 	}
+	var mu sync.Mutex
 	run := func(ctx context.Context, conn net.Conn) (session.Result, error) {
 		defer conn.Close()
-		items, err := walk()
-		if err != nil {
-			return session.Result{}, err
+		mu.Lock()
+		items := first
+		first = nil
+		mu.Unlock()
+		if items == nil {
+			var err error
+			if items, err = tree.Walk(paths, warn); err != nil {
+				return session.Result{}, err
+			}
 		}
 		p := newProgress(e, "send", quiet || asJSON)
 		o.Progress = p.update

@@ -26,6 +26,17 @@ func hashFile(f *os.File, size int64) ([16]byte, error) {
 	return h.Sum128().Bytes(), nil
 }
 
+// hashPath returns the XXH3-128 of the first size bytes of the file at
+// name.
+func hashPath(name string, size int64) ([16]byte, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return [16]byte{}, err
+	}
+	defer f.Close()
+	return hashFile(f, size)
+}
+
 // xxh3Sum returns the XXH3-128 of b.
 func xxh3Sum(b []byte) [16]byte { return xxh3.Hash128(b).Bytes() }
 

@@ -263,28 +263,21 @@ func (s *sender) appendSmall(b []byte, index uint32, it *tree.Item, off int64) [
 	b = append(b, make([]byte, length)...)
 	body := b[start:]
 	tr := proto.Trailer{Status: proto.StatusOK}
-	f, err := os.Open(it.Local)
-	if err == nil {
-		var n int
-		n, err = f.ReadAt(body, off)
-		s.res.BytesSent += int64(n)
-		if err == io.EOF && int64(n) < length {
-			err = fmt.Errorf("%w: %d of %d bytes read", zerocopy.ErrTruncated, n, length)
-		} else if err == io.EOF {
-			err = nil
-		}
-		if err == nil && s.verify {
-			if off == 0 {
-				tr.Hash = xxh3Sum(body)
-			} else {
-				tr.Hash, err = hashFile(f, it.Size)
-			}
-		}
-		f.Close()
-		clear(body[n:])
+	n, err := readFileAt(it.Local, body, off)
+	s.res.BytesSent += int64(n)
+	if err == nil && int64(n) < length {
+		err = fmt.Errorf("%s: %w: %d of %d bytes read", it.Local, zerocopy.ErrTruncated, n, length)
 	}
+	if err == nil && s.verify {
+		if off == 0 {
+			tr.Hash = xxh3Sum(body)
+		} else {
+			tr.Hash, err = hashPath(it.Local, it.Size)
+		}
+	}
+	clear(body[n:])
 	if err != nil {
-		s.o.warn(fmt.Sprintf("%s: %v", it.Local, err))
+		s.o.warn(err.Error())
 		tr.Status = proto.StatusReadError
 		if errors.Is(err, zerocopy.ErrTruncated) {
 			tr.Status = proto.StatusTruncated
