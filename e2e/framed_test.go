@@ -276,6 +276,38 @@ func TestHostilePeers(t *testing.T) {
 		t.Logf("%s: the receiver answered %d bytes and closed", name, len(rest))
 	}
 
+	// Honest headers, lying bodies: more bytes than declared, then fewer
+	// and an early close. Neither may leave a file under its name.
+	for _, tc := range []struct {
+		name string
+		body string
+	}{{"more.txt", "12345678"}, {"fewer.txt", "123"}} {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		br := bufio.NewReader(c)
+		c.Write((&proto.Hello{Version: proto.Version, Role: proto.RoleSender}).Append(nil))
+		proto.ReadHello(br)
+		c.Write((&proto.Verdict{OK: true}).Append(nil))
+		proto.ReadVerdict(br)
+		c.Write((&proto.Entry{Kind: proto.KindFile, Path: tc.name, Mode: 0o644, Size: 5}).Append(nil))
+		c.Write((&proto.Entry{Kind: proto.KindEnd}).Append(nil))
+		if p, err := proto.ReadPlan(br); err != nil || p.Action != proto.ActionSend {
+			t.Fatalf("%s: plan %+v, %v", tc.name, p, err)
+		}
+		c.Write((&proto.DataHeader{Index: 0, Length: 5}).Append(nil))
+		c.Write([]byte(tc.body))
+		if len(tc.body) > 5 {
+			c.Write((&proto.Trailer{}).Append(nil))
+			c.Write(proto.FinMagic[:])
+		}
+		c.(*net.TCPConn).CloseWrite()
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		readAll(br)
+		c.Close()
+	}
+
 	// An honest transfer still works.
 	src := filepath.Join(base, "honest.txt")
 	os.WriteFile(src, []byte("honest\n"), 0o644)
@@ -291,7 +323,8 @@ func TestHostilePeers(t *testing.T) {
 	if code != 0 {
 		t.Errorf("receiver exited %d after SIGTERM", code)
 	}
-	for _, want := range []string{"not a zcopy peer", "i/o timeout", `"../escape"`, `"/tmp/escape-abs"`, `"ok/../../escape"`} {
+	for _, want := range []string{"not a zcopy peer", "i/o timeout", `"../escape"`, `"/tmp/escape-abs"`, `"ok/../../escape"`,
+		"more.txt: malformed record: the body did not end where its header said", "fewer.txt: receive into"} {
 		if !strings.Contains(log, want) {
 			t.Errorf("log lacks %q", want)
 		}
@@ -302,8 +335,12 @@ func TestHostilePeers(t *testing.T) {
 		}
 	}
 	entries, _ := os.ReadDir(dst)
-	if len(entries) != 1 {
-		t.Errorf("DIR holds %v, want only honest.txt", entries)
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if want := "fewer.txt.zcopy-part honest.txt more.txt.zcopy-part"; strings.Join(names, " ") != want {
+		t.Errorf("DIR holds %q, want %q: no final file for a lying sender", names, want)
 	}
 }
 
