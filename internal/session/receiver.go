@@ -46,8 +46,10 @@ func Receive(ctx context.Context, conn net.Conn, root *os.Root, o Options) (res 
 	defer func() { res.Method = r.methods.top(o.Method) }()
 	defer r.closeDirs()
 
-	// The whole manifest first (so the sender never waits on us while we
-	// wait on it), then the plan.
+	// The manifest, planning each entry as it arrives; the sender reads
+	// the plans as we write them.
+	bw := bufio.NewWriterSize(conn, 64<<10)
+	var rec []byte
 	for {
 		conn.SetReadDeadline(time.Now().Add(o.idleTimeout()))
 		e, err := proto.ReadEntry(br)
@@ -61,17 +63,16 @@ func Receive(ctx context.Context, conn net.Conn, root *os.Root, o Options) (res 
 			return res, fmt.Errorf("reading the manifest: more than %d entries", proto.MaxEntries)
 		}
 		r.entries = append(r.entries, e)
-	}
-	r.plans = make([]proto.Plan, len(r.entries))
-	bw := bufio.NewWriterSize(conn, 64<<10)
-	var rec []byte
-	for i := range r.entries {
-		r.plans[i] = r.plan(&r.entries[i])
-		if p := r.plans[i]; p.Action == proto.ActionSend {
-			r.total += r.entries[i].Size - p.Offset
+		p := r.plan(&r.entries[len(r.entries)-1])
+		r.plans = append(r.plans, p)
+		if p.Action == proto.ActionSend {
+			r.total += e.Size - p.Offset
 		}
-		rec = r.plans[i].Append(rec[:0])
-		bw.Write(rec)
+		conn.SetWriteDeadline(time.Now().Add(o.idleTimeout()))
+		rec = p.Append(rec[:0])
+		if _, err := bw.Write(rec); err != nil {
+			return res, ctxErr(ctx, fmt.Errorf("sending the plan: %w", err))
+		}
 	}
 	conn.SetWriteDeadline(time.Now().Add(o.idleTimeout()))
 	if err := bw.Flush(); err != nil {

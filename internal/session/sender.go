@@ -49,7 +49,28 @@ func Send(ctx context.Context, conn net.Conn, items []tree.Item, o Options) (res
 	}
 	res.Verified = verify
 
-	// The manifest, then the receiver's plan for every entry.
+	// The manifest, while a goroutine reads the receiver's plans: the
+	// receiver plans each entry as it arrives, so its planning overlaps
+	// our writing, and neither end can block the other.
+	plans := make([]proto.Plan, len(items))
+	planned := make(chan error, 1)
+	go func() {
+		for i := range plans {
+			conn.SetReadDeadline(time.Now().Add(o.idleTimeout()))
+			p, err := proto.ReadPlan(br)
+			if err != nil {
+				planned <- fmt.Errorf("reading the receiver's plan: %w", err)
+				return
+			}
+			it := &items[i]
+			if p.Action == proto.ActionSend && (it.Kind != proto.KindFile || p.Offset > it.Size) {
+				planned <- fmt.Errorf("receiver's plan for %s: offset %d of a %v of %d bytes", it.Path, p.Offset, it.Kind, it.Size)
+				return
+			}
+			plans[i] = p
+		}
+		planned <- nil
+	}()
 	bw := bufio.NewWriterSize(conn, 256<<10)
 	var rec []byte
 	for i := range items {
@@ -58,22 +79,19 @@ func Send(ctx context.Context, conn net.Conn, items []tree.Item, o Options) (res
 	}
 	bw.Write((&proto.Entry{Kind: proto.KindEnd}).Append(rec[:0]))
 	conn.SetWriteDeadline(time.Now().Add(o.idleTimeout()))
-	if err := bw.Flush(); err != nil {
-		return res, ctxErr(ctx, fmt.Errorf("sending the manifest: %w", err))
+	werr := bw.Flush()
+	if werr != nil {
+		conn.SetReadDeadline(time.Unix(1, 0)) // stop the plan reader
 	}
-	plans := make([]proto.Plan, len(items))
+	if err := <-planned; err != nil || werr != nil {
+		if werr != nil {
+			err = fmt.Errorf("sending the manifest: %w", werr)
+		}
+		return res, ctxErr(ctx, err)
+	}
 	var total int64
-	for i := range plans {
-		conn.SetReadDeadline(time.Now().Add(o.idleTimeout()))
-		p, err := proto.ReadPlan(br)
-		if err != nil {
-			return res, ctxErr(ctx, fmt.Errorf("reading the receiver's plan: %w", err))
-		}
+	for i, p := range plans {
 		it := &items[i]
-		if p.Action == proto.ActionSend && (it.Kind != proto.KindFile || p.Offset > it.Size) {
-			return res, fmt.Errorf("receiver's plan for %s: offset %d of a %v of %d bytes", it.Path, p.Offset, it.Kind, it.Size)
-		}
-		plans[i] = p
 		switch p.Action {
 		case proto.ActionSend:
 			total += it.Size - p.Offset
