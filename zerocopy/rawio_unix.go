@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -65,37 +66,12 @@ func (t *transfer) readFile(p []byte, off int64) (int, error) {
 // writeFile writes all of p to the file at off, or at its own position when
 // off < 0. It waits on the poller if the file is a non-blocking pipe.
 func (t *transfer) writeFile(p []byte, off int64) (int, error) {
-	done := 0
-	var werr error
-	err := t.frc.Write(func(fd uintptr) bool {
-		for done < len(p) {
-			var n int
-			var err error
-			if off < 0 {
-				n, err = unix.Write(int(fd), p[done:])
-			} else {
-				n, err = unix.Pwrite(int(fd), p[done:], off+int64(done))
-			}
-			t.stats.Syscalls++
-			done += max(n, 0)
-			switch {
-			case err == unix.EINTR:
-			case err == unix.EAGAIN:
-				return false
-			case err != nil:
-				werr = os.NewSyscallError("write", err)
-				return true
-			case n == 0:
-				werr = io.ErrShortWrite
-				return true
-			}
+	return t.writeAll(t.frc, p, func(fd int, b []byte, done int) (int, error) {
+		if off < 0 {
+			return unix.Write(fd, b)
 		}
-		return true
+		return unix.Pwrite(fd, b, off+int64(done))
 	})
-	if werr == nil {
-		werr = err
-	}
-	return done, werr
 }
 
 // writePeer writes all of p to the peer, waiting on the poller when its
@@ -108,11 +84,18 @@ func (t *transfer) writePeer(p []byte) (int, error) {
 		t.stats.Syscalls++
 		return t.w.Write(p)
 	}
+	return t.writeAll(t.conn, p, func(fd int, b []byte, _ int) (int, error) { return unix.Write(fd, b) })
+}
+
+// writeAll writes all of p through rc with write, which is called with the
+// rest of p and the bytes already done. EINTR is retried, EAGAIN waits on
+// the poller.
+func (t *transfer) writeAll(rc syscall.RawConn, p []byte, write func(fd int, b []byte, done int) (int, error)) (int, error) {
 	done := 0
 	var werr error
-	err := t.conn.Write(func(fd uintptr) bool {
+	err := rc.Write(func(fd uintptr) bool {
 		for done < len(p) {
-			n, err := unix.Write(int(fd), p[done:])
+			n, err := write(int(fd), p[done:], done)
 			t.stats.Syscalls++
 			done += max(n, 0)
 			switch {

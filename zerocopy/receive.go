@@ -67,29 +67,17 @@ func ReceiveFile(ctx context.Context, dst *os.File, src io.Reader, off, n int64,
 // receiveBody moves the data by method m, or for Auto by the first of the
 // platform's candidates that does not refuse it.
 func (t *transfer) receiveBody(m Method, off, n int64) error {
-	candidates := []Method{m}
-	if m == Auto {
-		candidates = []Method{ReadWrite}
-		if t.conn != nil && haveSplice {
-			candidates = []Method{Splice, ReadWrite}
-		}
+	auto := []Method{ReadWrite}
+	if t.conn != nil && haveSplice {
+		auto = []Method{Splice, ReadWrite}
 	}
-	for i, c := range candidates {
-		t.stats.Method = c
-		var handled bool
-		var err error
+	return t.byMethods(m, auto, func(c Method) (bool, error) {
 		switch c {
 		case ReadWrite:
-			handled, err = t.receiveReadWrite(off, n)
+			return t.receiveReadWrite(off, n)
 		case Splice:
-			handled, err = t.receiveSplice(off, n)
-		default:
-			return fmt.Errorf("%v cannot receive: %w", c, errors.ErrUnsupported)
+			return t.receiveSplice(off, n)
 		}
-		if handled || !t.auto || i == len(candidates)-1 {
-			return err
-		}
-		t.noteFallback(c, err)
-	}
-	return nil
+		return false, fmt.Errorf("%v cannot receive: %w", c, errors.ErrUnsupported)
+	})
 }

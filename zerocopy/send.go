@@ -125,22 +125,7 @@ func SendFile(ctx context.Context, dst io.Writer, src *os.File, off, n int64, op
 // sendBody moves the body by method m, or for Auto by the first of the
 // platform's candidates that does not refuse it.
 func (t *transfer) sendBody(m Method, off, n int64) error {
-	candidates := []Method{m}
-	if m == Auto {
-		candidates = t.autoSendMethods()
-	}
-	for i, c := range candidates {
-		t.stats.Method = c
-		handled, err := t.sendBy(c, off, n)
-		if handled {
-			return err
-		}
-		if !t.auto || i == len(candidates)-1 {
-			return err
-		}
-		t.noteFallback(c, err)
-	}
-	return nil
+	return t.byMethods(m, t.autoSendMethods(), func(c Method) (bool, error) { return t.sendBy(c, off, n) })
 }
 
 // autoSendMethods lists the methods Auto tries, best first.

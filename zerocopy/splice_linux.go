@@ -78,11 +78,21 @@ func (t *transfer) fillPipe(p *pipe, off, want int64) (int, error) {
 // drainPipe splices what the pipe holds into the socket, once it is
 // writable.
 func (t *transfer) drainPipe(p *pipe) (int, error) {
+	m, err := t.pollSplice(t.conn.Write, func(fd int) (int64, error) {
+		return unix.Splice(p.r, nil, fd, nil, p.data, unix.SPLICE_F_MOVE|unix.SPLICE_F_NONBLOCK)
+	})
+	p.data -= m
+	return m, err
+}
+
+// pollSplice runs one splice on the descriptor behind a RawConn's Read or
+// Write (wait): EINTR is retried, EAGAIN waits on the poller.
+func (t *transfer) pollSplice(wait func(func(uintptr) bool) error, splice func(fd int) (int64, error)) (int, error) {
 	var m int
 	var serr error
-	err := t.conn.Write(func(fd uintptr) bool {
+	err := wait(func(fd uintptr) bool {
 		for {
-			n, err := unix.Splice(p.r, nil, int(fd), nil, p.data, unix.SPLICE_F_MOVE|unix.SPLICE_F_NONBLOCK)
+			n, err := splice(int(fd))
 			t.stats.Syscalls++
 			switch err {
 			case unix.EINTR:
@@ -91,7 +101,6 @@ func (t *transfer) drainPipe(p *pipe) (int, error) {
 				return false
 			case nil:
 				m = int(n)
-				p.data -= m
 			default:
 				serr = os.NewSyscallError("splice", err)
 			}
@@ -173,66 +182,26 @@ func (t *transfer) receiveSplice(off, n int64) (bool, error) {
 // pipe, waiting while the socket is empty. It returns 0, nil at end of
 // stream.
 func (t *transfer) pipeFromPeer(p *pipe, want int64) (int, error) {
-	var m int
-	var serr error
-	err := t.conn.Read(func(fd uintptr) bool {
-		for {
-			n, err := unix.Splice(int(fd), nil, p.w, nil, int(want), unix.SPLICE_F_MOVE|unix.SPLICE_F_NONBLOCK)
-			t.stats.Syscalls++
-			switch err {
-			case unix.EINTR:
-				continue
-			case unix.EAGAIN:
-				return false
-			case nil:
-				m = int(n)
-				p.data += m
-			default:
-				serr = os.NewSyscallError("splice", err)
-			}
-			return true
-		}
+	m, err := t.pollSplice(t.conn.Read, func(fd int) (int64, error) {
+		return unix.Splice(fd, nil, p.w, nil, int(want), unix.SPLICE_F_MOVE|unix.SPLICE_F_NONBLOCK)
 	})
-	if serr == nil {
-		serr = err
-	}
-	return m, serr
+	p.data += m
+	return m, err
 }
 
 // pipeToFile splices what the pipe holds into the file at off (or at its
-// own position), waiting on the poller if the file is a non-blocking pipe.
+// own position when off < 0), waiting on the poller if the file is a
+// non-blocking pipe.
 func (t *transfer) pipeToFile(p *pipe, off int64) (int, error) {
-	var m int
-	var serr error
-	err := t.frc.Write(func(fd uintptr) bool {
-		for {
-			var n int64
-			var err error
-			if off < 0 {
-				n, err = unix.Splice(p.r, nil, int(fd), nil, p.data, unix.SPLICE_F_MOVE|unix.SPLICE_F_NONBLOCK)
-			} else {
-				pos := off
-				n, err = unix.Splice(p.r, nil, int(fd), &pos, p.data, unix.SPLICE_F_MOVE|unix.SPLICE_F_NONBLOCK)
-			}
-			t.stats.Syscalls++
-			switch err {
-			case unix.EINTR:
-				continue
-			case unix.EAGAIN:
-				return false
-			case nil:
-				m = int(n)
-				p.data -= m
-			default:
-				serr = os.NewSyscallError("splice", err)
-			}
-			return true
+	m, err := t.pollSplice(t.frc.Write, func(fd int) (int64, error) {
+		if off < 0 {
+			return unix.Splice(p.r, nil, fd, nil, p.data, unix.SPLICE_F_MOVE|unix.SPLICE_F_NONBLOCK)
 		}
+		pos := off
+		return unix.Splice(p.r, nil, fd, &pos, p.data, unix.SPLICE_F_MOVE|unix.SPLICE_F_NONBLOCK)
 	})
-	if serr == nil {
-		serr = err
-	}
-	return m, serr
+	p.data -= m
+	return m, err
 }
 
 // copyPipeToFile empties the pipe into the file by read and write.

@@ -59,6 +59,25 @@ func (t *transfer) noteFallback(m Method, err error) {
 	t.stats.FallbackReason = fmt.Sprintf("%v refused: %v", m, err)
 }
 
+// byMethods runs run with method m, or for Auto with each of auto in turn
+// until one does not refuse (handled is false only when nothing moved).
+// Stats.Method ends up naming the method that ran.
+func (t *transfer) byMethods(m Method, auto []Method, run func(Method) (handled bool, err error)) error {
+	candidates := []Method{m}
+	if m == Auto {
+		candidates = auto
+	}
+	for i, c := range candidates {
+		t.stats.Method = c
+		handled, err := run(c)
+		if handled || !t.auto || i == len(candidates)-1 {
+			return err
+		}
+		t.noteFallback(c, err)
+	}
+	return nil
+}
+
 // errNoDescriptor is the reason a fast path refuses a peer that has no file
 // descriptor (a TLS connection, a bytes.Buffer, a wrapped writer).
 var errNoDescriptor = errors.New("the peer has no file descriptor")
