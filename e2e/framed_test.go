@@ -134,16 +134,28 @@ func TestTreePushPull(t *testing.T) {
 	}
 	src := filepath.Join(t.TempDir(), "tree")
 	makeTree(t, src, 1000, big)
-	for _, mode := range []string{"push", "pull"} {
-		t.Run(mode, func(t *testing.T) {
+	for _, tc := range []struct {
+		mode    string
+		streams int
+	}{{"push", 1}, {"pull", 1}, {"push", 4}, {"pull", 3}} {
+		t.Run(fmt.Sprintf("%s-%d", tc.mode, tc.streams), func(t *testing.T) {
 			dst := t.TempDir()
 			var s, r *proc
-			if mode == "push" {
-				r = start(t, "recv", "--listen", "127.0.0.1:0", "--dir", dst, "--json")
-				s = start(t, "send", "--to", r.addr(t), "--json", "--verify", src)
+			n := fmt.Sprint(tc.streams)
+			if tc.mode == "push" {
+				r = start(t, "recv", "--listen", "127.0.0.1:0", "--dir", dst, "--json", "--keep")
+				s = start(t, "send", "--to", r.addr(t), "--json", "--verify", "--streams", n, src)
+				if code, stderr := s.wait(t); code != 0 {
+					t.Fatalf("send exited %d: %s", code, stderr)
+				}
+				r.cmd.Process.Signal(syscall.SIGTERM)
 			} else {
-				s = start(t, "send", "--listen", "127.0.0.1:0", "--json", src)
-				r = start(t, "recv", "--from", s.addr(t), "--dir", dst, "--json", "--verify")
+				s = start(t, "send", "--listen", "127.0.0.1:0", "--json", "--keep", src)
+				r = start(t, "recv", "--from", s.addr(t), "--dir", dst, "--json", "--verify", "--streams", n)
+				if code, stderr := r.wait(t); code != 0 {
+					t.Fatalf("recv exited %d: %s", code, stderr)
+				}
+				s.cmd.Process.Signal(syscall.SIGTERM)
 			}
 			for name, p := range map[string]*proc{"send": s, "recv": r} {
 				if code, stderr := p.wait(t); code != 0 {
@@ -151,13 +163,27 @@ func TestTreePushPull(t *testing.T) {
 				}
 			}
 			sameTree(t, src, filepath.Join(dst, "tree"))
-			res := parseResult(t, s.stdout.String())
-			if res.Files != 1004 || res.BytesSent != res.Bytes || res.Streams != 1 || res.Method != "sendfile" {
-				t.Errorf("sender's summary %+v", res)
+			// The side that opened the streams prints one summary for
+			// all; the serving side one per stream.
+			opener, server := s, r
+			if tc.mode == "pull" {
+				opener, server = r, s
 			}
-			rr := parseResult(t, r.stdout.String())
-			if rr.Method != "splice" || rr.BytesSent != res.BytesSent {
-				t.Errorf("receiver's summary %+v", rr)
+			res := parseResult(t, opener.stdout.String())
+			if res.Files != 1004 || res.BytesSent != res.Bytes || res.Streams != tc.streams {
+				t.Errorf("%s's summary %+v", tc.mode, res)
+			}
+			var sent int64
+			lines := strings.Split(strings.TrimSpace(server.stdout.String()), "\n")
+			for _, l := range lines {
+				sent += parseResult(t, l).BytesSent
+			}
+			if len(lines) != tc.streams || sent != res.BytesSent {
+				t.Errorf("server: %d summaries, %d bytes; want %d, %d", len(lines), sent, tc.streams, res.BytesSent)
+			}
+			sres, rres := parseResult(t, firstLine(s.stdout.String())), parseResult(t, firstLine(r.stdout.String()))
+			if sres.Method != "sendfile" || rres.Method != "splice" {
+				t.Errorf("methods: sender %s, receiver %s; want sendfile and splice", sres.Method, rres.Method)
 			}
 			// Again: everything is there already, nothing crosses.
 			r2 := start(t, "recv", "--listen", "127.0.0.1:0", "--dir", dst)

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"math/rand/v2"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,7 +18,7 @@ import (
 )
 
 // framedSend wires zcopy send (framed) to the tree walker and the session.
-func framedSend(e *env, c *command, paths []string, listen, to string, keep bool, o session.Options, asJSON, quiet bool) int {
+func framedSend(e *env, c *command, paths []string, listen, to string, keep bool, streams int, o session.Options, asJSON, quiet bool) int {
 	warn := func(s string) { fmt.Fprintf(e.stderr, "zcopy send: %s\n", s) }
 	o.Warn = warn
 	// Walk once now, so a bad path fails before any connection; a server
@@ -28,37 +29,55 @@ func framedSend(e *env, c *command, paths []string, listen, to string, keep bool
 		return fail(e, c, err)
 	}
 	var mu sync.Mutex
-	run := func(ctx context.Context, conn net.Conn) (session.Result, error) {
-		defer conn.Close()
+	walk := func() ([]tree.Item, error) {
 		mu.Lock()
 		items := first
 		first = nil
 		mu.Unlock()
-		if items == nil {
-			var err error
-			if items, err = tree.Walk(paths, warn); err != nil {
-				return session.Result{}, err
-			}
+		if items != nil {
+			return items, nil
 		}
-		p := newProgress(e, "send", quiet || asJSON)
-		o.Progress = p.update
-		res, err := session.Send(ctx, conn, items, o)
-		p.done()
-		return res, err
+		return tree.Walk(paths, warn)
 	}
 	if to != "" {
-		conn, err := rawxfer.Connect(e.ctx, rawxfer.Endpoint{Dial: to})
-		if err != nil {
-			return fail(e, c, err)
-		}
-		res, err := run(e.ctx, conn)
+		items, _ := walk()
+		parts := session.Partition(items, streams)
+		p := newProgress(e, "send", quiet || asJSON)
+		res, err := runStreams(streams, p, o, func(o session.Options, i int) (session.Result, error) {
+			conn, err := rawxfer.Connect(e.ctx, rawxfer.Endpoint{Dial: to})
+			if err != nil {
+				return session.Result{}, err
+			}
+			defer conn.Close()
+			return session.Send(e.ctx, conn, session.Items(parts[i]), o)
+		})
+		p.done()
 		return finish(e, c, "sent", res, err, asJSON, quiet)
+	}
+	// Serving receivers that fetch: a receiver that opens several streams
+	// gets one share of one walk on each.
+	var pulls pullGroups
+	run := func(ctx context.Context, conn net.Conn) (session.Result, error) {
+		defer conn.Close()
+		p := newProgress(e, "send", quiet || asJSON || keep)
+		oc := o
+		oc.Progress = p.update
+		src := func(peer session.Stream) ([]tree.Item, error) {
+			if peer.Count > 1 {
+				host, _, _ := net.SplitHostPort(conn.RemoteAddr().String())
+				return pulls.share(host, peer, walk)
+			}
+			return walk()
+		}
+		res, err := session.Send(ctx, conn, src, oc)
+		p.done()
+		return res, err
 	}
 	return serveFramed(e, c, listen, keep, "sent", run, asJSON, quiet)
 }
 
 // framedRecv wires zcopy recv (framed) to the session, confined to dir.
-func framedRecv(e *env, c *command, dir, listen, from string, keep bool, o session.Options, asJSON, quiet bool) int {
+func framedRecv(e *env, c *command, dir, listen, from string, keep bool, streams int, o session.Options, asJSON, quiet bool) int {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fail(e, c, err)
 	}
@@ -67,6 +86,21 @@ func framedRecv(e *env, c *command, dir, listen, from string, keep bool, o sessi
 		return fail(e, c, err)
 	}
 	defer root.Close()
+	o.Groups = &session.Groups{}
+	if from != "" {
+		o.Warn = func(s string) { fmt.Fprintf(e.stderr, "zcopy recv: %s\n", s) }
+		p := newProgress(e, "recv", quiet || asJSON)
+		res, err := runStreams(streams, p, o, func(o session.Options, i int) (session.Result, error) {
+			conn, err := rawxfer.Connect(e.ctx, rawxfer.Endpoint{Dial: from})
+			if err != nil {
+				return session.Result{}, err
+			}
+			defer conn.Close()
+			return session.Receive(e.ctx, conn, root, o)
+		})
+		p.done()
+		return finish(e, c, "received", res, err, asJSON, quiet)
+	}
 	run := func(ctx context.Context, conn net.Conn) (session.Result, error) {
 		defer conn.Close()
 		peer := conn.RemoteAddr().String()
@@ -78,15 +112,99 @@ func framedRecv(e *env, c *command, dir, listen, from string, keep bool, o sessi
 		p.done()
 		return res, err
 	}
-	if from != "" {
-		conn, err := rawxfer.Connect(e.ctx, rawxfer.Endpoint{Dial: from})
-		if err != nil {
-			return fail(e, c, err)
-		}
-		res, err := run(e.ctx, conn)
-		return finish(e, c, "received", res, err, asJSON, quiet)
-	}
 	return serveFramed(e, c, listen, keep, "received", run, asJSON, quiet)
+}
+
+// runStreams runs one session per stream, concurrently, with o placed as
+// stream i of n (in a fresh random group) when n > 1, and merges their
+// results. The first error is returned, preferring one that is not just
+// "some files failed".
+func runStreams(n int, p *progress, o session.Options, one func(o session.Options, i int) (session.Result, error)) (session.Result, error) {
+	var group uint32
+	for n > 1 && group == 0 {
+		group = rand.Uint32()
+	}
+	results := make([]session.Result, n)
+	errs := make([]error, n)
+	var mu sync.Mutex
+	done, total := make([]int64, n), make([]int64, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		oi := o
+		if n > 1 {
+			oi.Stream = session.Stream{Group: group, Index: i, Count: n}
+		}
+		oi.Progress = func(d, t int64) {
+			mu.Lock()
+			done[i], total[i] = d, t
+			var sd, st int64
+			for k := range n {
+				sd += done[k]
+				st += total[k]
+			}
+			mu.Unlock()
+			p.update(sd, st)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i], errs[i] = one(oi, i)
+		}()
+	}
+	wg.Wait()
+	var err error
+	for _, e := range errs {
+		if e != nil && (err == nil || errors.Is(err, session.ErrFailed) && !errors.Is(e, session.ErrFailed)) {
+			err = e
+		}
+	}
+	if n == 1 {
+		return results[0], err
+	}
+	return session.Merge(results), err
+}
+
+// pullGroups hands each stream of a fetching receiver its share of one walk.
+type pullGroups struct {
+	mu sync.Mutex
+	m  map[pullKey]*pullGroup
+}
+
+type pullKey struct {
+	host  string
+	group uint32
+}
+
+type pullGroup struct {
+	parts  [][]tree.Item
+	served int
+}
+
+// share returns stream peer's share of the tree, walking it for the first
+// stream of the group to arrive.
+func (g *pullGroups) share(host string, peer session.Stream, walk func() ([]tree.Item, error)) ([]tree.Item, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.m == nil {
+		g.m = map[pullKey]*pullGroup{}
+	}
+	k := pullKey{host, peer.Group}
+	pg := g.m[k]
+	if pg == nil {
+		items, err := walk()
+		if err != nil {
+			return nil, err
+		}
+		pg = &pullGroup{parts: session.Partition(items, peer.Count)}
+		g.m[k] = pg
+	}
+	if peer.Index >= len(pg.parts) {
+		return nil, fmt.Errorf("stream %d of a group of %d streams", peer.Index, len(pg.parts))
+	}
+	if pg.served++; pg.served == len(pg.parts) {
+		delete(g.m, k)
+	}
+	return pg.parts[peer.Index], nil
 }
 
 // serveFramed listens on addr and runs one session per connection: the

@@ -34,7 +34,8 @@ transfer leaves the .zcopy-part, which --resume continues so that only the
 missing bytes cross the wire. A file already present with the same size and
 mtime is skipped; one that differs is refused unless --overwrite. Modes and
 mtimes are kept. --token SECRET (or $ZCOPY_TOKEN) refuses senders that do
-not prove the same secret; the stream itself is NOT encrypted.
+not prove the same secret; the stream itself is NOT encrypted. --streams N
+fetches over N connections (see 'zcopy send --help').
 
 --raw stores every byte that arrives until the sender closes, so any TCP
 tool can send:   nc 127.0.0.1 1033 < data.bin
@@ -62,6 +63,7 @@ func runRecv(e *env, args []string) int {
 	overwrite := fs.Bool("overwrite", false, "replace existing files that differ")
 	fsync := fs.Bool("fsync", false, "fsync each file before renaming it into place")
 	idle := fs.Duration("idle-timeout", 60*time.Second, "give up on a peer silent this long")
+	streams := fs.Int("streams", 1, "with --to (send) or --from (recv): spread the transfer over `N` connections")
 	headerTimeout := fs.Duration("header-timeout", 10*time.Second, "give up on a peer that has not finished the handshake by then")
 	method := fs.String("method", "auto", "receive `method`: auto, readwrite, splice")
 	listen := fs.String("listen", "", "listen on `ADDR` and receive from the first sender that connects")
@@ -90,6 +92,10 @@ func runRecv(e *env, args []string) int {
 			return usageError(e, c, "-o goes with --raw; framed mode writes under --dir")
 		case *keep && *listen == "":
 			return usageError(e, c, "--keep goes with --listen")
+		case *streams < 1 || *streams > 64:
+			return usageError(e, c, "--streams wants 1 to 64, not %d", *streams)
+		case *streams > 1 && *from == "":
+			return usageError(e, c, "--streams goes with --from (a server takes whatever streams senders open)")
 		case (*listen == "") == (*from == ""):
 			return usageError(e, c, "give exactly one of --listen ADDR and --from ADDR")
 		case !zerocopy.Supported(m, false):
@@ -97,7 +103,7 @@ func runRecv(e *env, args []string) int {
 		}
 		opts := session.Options{Method: m, Verify: *verify, Token: *token, Resume: *resume,
 			Overwrite: *overwrite, Fsync: *fsync, IdleTimeout: *idle, HeaderTimeout: *headerTimeout}
-		return framedRecv(e, c, *dir, *listen, *from, *keep, opts, *asJSON, *quiet)
+		return framedRecv(e, c, *dir, *listen, *from, *keep, *streams, opts, *asJSON, *quiet)
 	}
 	switch {
 	case *dir != "" || *keep || *resume || *overwrite || *verify || *token != "":

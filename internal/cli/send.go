@@ -32,6 +32,12 @@ end-to-end XXH3-128 hash per file. --token SECRET (or $ZCOPY_TOKEN) proves
 a shared secret by challenge and response; the stream itself is NOT
 encrypted. The receiver decides about existing files, resume and fsync.
 
+--streams N spreads a push over N connections: files of 64 MiB or more are
+cut into N ranges, one per connection, and smaller files go, in batches, to
+the connection with the least to carry. It pays on long, fat links where one
+TCP stream cannot fill the pipe; on a LAN or a spinning disk one stream (the
+default) is usually best.
+
 --raw sends the file's bytes and nothing else, so any TCP tool can receive:
   zcopy send --raw --listen 127.0.0.1:1033 data.bin   and   nc 127.0.0.1 1033 > out
 If the send fails (the file was truncated, the peer went away) the connection
@@ -54,6 +60,7 @@ func runSend(e *env, args []string) int {
 	verify := fs.Bool("verify", false, "hash every file at both ends (XXH3-128) and fail mismatches")
 	token := fs.String("token", os.Getenv("ZCOPY_TOKEN"), "shared `SECRET` the receiver must also have (default $ZCOPY_TOKEN)")
 	idle := fs.Duration("idle-timeout", 60*time.Second, "give up on a peer silent this long")
+	streams := fs.Int("streams", 1, "with --to (send) or --from (recv): spread the transfer over `N` connections")
 	method := fs.String("method", "auto", "transfer `method`: auto, readwrite, mmap, sendfile, splice")
 	listen := fs.String("listen", "", "listen on `ADDR` and send to the first receiver that connects")
 	to := fs.String("to", "", "connect to a receiver at `ADDR`")
@@ -80,6 +87,10 @@ func runSend(e *env, args []string) int {
 		return usageError(e, c, "--raw has no framing: --keep, --verify and --token need the framed protocol")
 	case *keep && *listen == "":
 		return usageError(e, c, "--keep goes with --listen")
+	case *streams < 1 || *streams > 64:
+		return usageError(e, c, "--streams wants 1 to 64, not %d", *streams)
+	case *streams > 1 && (*raw || *to == ""):
+		return usageError(e, c, "--streams goes with --to in framed mode (a receiver that fetches asks for its own streams)")
 	case (*listen == "") == (*to == ""):
 		return usageError(e, c, "give exactly one of --listen ADDR and --to ADDR")
 	case !zerocopy.Supported(m, true):
@@ -87,7 +98,7 @@ func runSend(e *env, args []string) int {
 	}
 	if !*raw {
 		opts := session.Options{Method: m, Verify: *verify, Token: *token, IdleTimeout: *idle}
-		return framedSend(e, c, pos, *listen, *to, *keep, opts, *asJSON, *quiet)
+		return framedSend(e, c, pos, *listen, *to, *keep, *streams, opts, *asJSON, *quiet)
 	}
 	conn, err := rawxfer.Connect(e.ctx, rawxfer.Endpoint{
 		Listen:   *listen,

@@ -15,7 +15,7 @@ func FuzzReadHello(f *testing.F) {
 	f.Add((&Hello{Version: Version, Role: RoleSender, Flags: FlagAuth}).Append(nil))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		h, err := ReadHello(bufio.NewReader(bytes.NewReader(b)))
-		if err == nil && !bytes.Equal(h.Append(nil)[:24], b[:24]) {
+		if err == nil && !bytes.Equal(h.Append(nil)[:30], b[:30]) {
 			t.Errorf("hello %+v does not re-encode to its input", h)
 		}
 	})
@@ -24,6 +24,7 @@ func FuzzReadHello(f *testing.F) {
 func FuzzReadEntry(f *testing.F) {
 	f.Add((&Entry{Kind: KindFile, Path: "dir/file", Mode: 0o644, MTime: 1, Size: 10}).Append(nil))
 	f.Add((&Entry{Kind: KindSymlink, Path: "l", Target: "t"}).Append(nil))
+	f.Add((&Entry{Kind: KindRange, Path: "r", Size: 9, Offset: 3, Length: 3}).Append(nil))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		r := bufio.NewReader(bytes.NewReader(b))
 		e, err := ReadEntry(r)

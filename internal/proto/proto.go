@@ -77,6 +77,13 @@ type Hello struct {
 	Role    Role
 	Flags   uint8
 	Nonce   [16]byte
+	// Group ties the connections of one transfer spread over several
+	// streams: the side that opens them sets a random non-zero Group and
+	// each connection's Stream index out of Streams; a single connection,
+	// and the other side, send zeros.
+	Group   uint32
+	Stream  uint8
+	Streams uint8
 }
 
 // Append appends h's encoding to b.
@@ -85,7 +92,8 @@ func (h *Hello) Append(b []byte) []byte {
 	b = binary.BigEndian.AppendUint16(b, h.Version)
 	b = append(b, byte(h.Role), h.Flags)
 	b = append(b, h.Nonce[:]...)
-	return append(b, make([]byte, 8)...)
+	b = binary.BigEndian.AppendUint32(b, h.Group)
+	return append(b, h.Stream, h.Streams, 0, 0)
 }
 
 // ReadHello decodes a Hello. It checks the magic only: the caller decides
@@ -100,6 +108,11 @@ func ReadHello(r *bufio.Reader) (Hello, error) {
 	}
 	h := Hello{Version: binary.BigEndian.Uint16(b[4:]), Role: Role(b[6]), Flags: b[7]}
 	copy(h.Nonce[:], b[8:24])
+	h.Group = binary.BigEndian.Uint32(b[24:])
+	h.Stream, h.Streams = b[28], b[29]
+	if h.Group != 0 && (h.Streams < 2 || h.Stream >= h.Streams) || h.Group == 0 && (h.Stream|h.Streams) != 0 {
+		return Hello{}, malformed("stream %d of %d in group %d", h.Stream, h.Streams, h.Group)
+	}
 	return h, nil
 }
 
@@ -143,6 +156,10 @@ const (
 	KindFile    Kind = 1
 	KindDir     Kind = 2
 	KindSymlink Kind = 3
+	// KindRange is one byte range of a file that is spread over several
+	// streams; the ranges of a file, over all the streams of a group,
+	// cover it exactly once.
+	KindRange Kind = 4
 )
 
 func (k Kind) String() string {
@@ -155,6 +172,8 @@ func (k Kind) String() string {
 		return "dir"
 	case KindSymlink:
 		return "symlink"
+	case KindRange:
+		return "range"
 	}
 	return fmt.Sprintf("kind %d", uint8(k))
 }
@@ -165,8 +184,10 @@ type Entry struct {
 	Path   string // relative, '/'-separated; checked by CheckPath
 	Mode   uint32 // permission bits (0o7777)
 	MTime  int64  // modification time, Unix nanoseconds
-	Size   int64  // files only
+	Size   int64  // files and ranges: the whole file's size
 	Target string // symlinks only
+	Offset int64  // ranges only: where the range starts
+	Length int64  // ranges only: how long it is
 }
 
 // Append appends e's encoding to b.
@@ -179,8 +200,12 @@ func (e *Entry) Append(b []byte) []byte {
 	b = binary.BigEndian.AppendUint32(b, e.Mode)
 	b = binary.BigEndian.AppendUint64(b, uint64(e.MTime))
 	b = binary.BigEndian.AppendUint64(b, uint64(e.Size))
-	if e.Kind == KindSymlink {
+	switch e.Kind {
+	case KindSymlink:
 		b = appendString(b, e.Target, MaxPath)
+	case KindRange:
+		b = binary.BigEndian.AppendUint64(b, uint64(e.Offset))
+		b = binary.BigEndian.AppendUint64(b, uint64(e.Length))
 	}
 	return b
 }
@@ -195,7 +220,7 @@ func ReadEntry(r *bufio.Reader) (Entry, error) {
 	switch e.Kind {
 	case KindEnd:
 		return e, nil
-	case KindFile, KindDir, KindSymlink:
+	case KindFile, KindDir, KindSymlink, KindRange:
 	default:
 		return Entry{}, malformed("unknown entry kind %d", k)
 	}
@@ -215,15 +240,26 @@ func ReadEntry(r *bufio.Reader) (Entry, error) {
 	if e.Mode&^0o7777 != 0 {
 		return Entry{}, malformed("%s: mode %#o has more than permission bits", e.Path, e.Mode)
 	}
-	if e.Size < 0 || (e.Kind != KindFile && e.Size != 0) {
+	if e.Size < 0 || (e.Kind != KindFile && e.Kind != KindRange && e.Size != 0) {
 		return Entry{}, malformed("%s: size %d for a %v", e.Path, e.Size, e.Kind)
 	}
-	if e.Kind == KindSymlink {
+	switch e.Kind {
+	case KindSymlink:
 		if e.Target, err = readString(r, MaxPath); err != nil {
 			return Entry{}, err
 		}
 		if e.Target == "" || containsNUL(e.Target) {
 			return Entry{}, malformed("%s: bad symlink target", e.Path)
+		}
+	case KindRange:
+		var b [16]byte
+		if _, err := io.ReadFull(r, b[:]); err != nil {
+			return Entry{}, eof(err)
+		}
+		e.Offset = int64(binary.BigEndian.Uint64(b[:]))
+		e.Length = int64(binary.BigEndian.Uint64(b[8:]))
+		if e.Offset < 0 || e.Length <= 0 || e.Offset > e.Size || e.Length > e.Size-e.Offset {
+			return Entry{}, malformed("%s: range %d+%d of a file of %d bytes", e.Path, e.Offset, e.Length, e.Size)
 		}
 	}
 	return e, nil

@@ -12,9 +12,13 @@ import (
 func reader(b []byte) *bufio.Reader { return bufio.NewReader(bytes.NewReader(b)) }
 
 func TestRoundTrip(t *testing.T) {
-	h := Hello{Version: Version, Role: RoleSender, Flags: FlagVerify | FlagAuth, Nonce: [16]byte{1, 2, 3}}
-	if got, err := ReadHello(reader(h.Append(nil))); err != nil || got != h {
-		t.Errorf("hello: %+v, %v", got, err)
+	for _, h := range []Hello{
+		{Version: Version, Role: RoleSender, Flags: FlagVerify | FlagAuth, Nonce: [16]byte{1, 2, 3}},
+		{Version: Version, Role: RoleReceiver, Group: 77, Stream: 3, Streams: 4},
+	} {
+		if got, err := ReadHello(reader(h.Append(nil))); err != nil || got != h {
+			t.Errorf("hello: %+v, %v", got, err)
+		}
 	}
 	for _, v := range []Verdict{{OK: true}, {OK: false, Message: "bad token"}} {
 		if got, err := ReadVerdict(reader(v.Append(nil))); err != nil || got != v {
@@ -25,6 +29,7 @@ func TestRoundTrip(t *testing.T) {
 		{Kind: KindFile, Path: "a/b c/ünï.txt", Mode: 0o644, MTime: 1700000000123456789, Size: 5 << 30},
 		{Kind: KindDir, Path: "a", Mode: 0o755, MTime: -5},
 		{Kind: KindSymlink, Path: "a/l", Mode: 0o777, Target: "../x"},
+		{Kind: KindRange, Path: "big", Mode: 0o644, Size: 100, Offset: 50, Length: 50},
 		{Kind: KindEnd},
 	} {
 		if got, err := ReadEntry(reader(e.Append(nil))); err != nil || got != e {
@@ -65,6 +70,10 @@ func TestBadRecords(t *testing.T) {
 	}{
 		{"hello-magic", readHello, []byte("HTTP/1.1 200 OK\r\n\r\n............."), ErrMalformed},
 		{"hello-short", readHello, HelloMagic[:], io.ErrUnexpectedEOF},
+		{"hello-stream-past-count", readHello, (&Hello{Group: 1, Stream: 2, Streams: 2}).Append(nil), ErrMalformed},
+		{"hello-stream-without-group", readHello, (&Hello{Stream: 1, Streams: 2}).Append(nil), ErrMalformed},
+		{"range-past-end", readEntry, entry(Entry{Kind: KindRange, Path: "a", Size: 10, Offset: 5, Length: 6}), ErrMalformed},
+		{"range-empty", readEntry, entry(Entry{Kind: KindRange, Path: "a", Size: 10, Offset: 5, Length: 0}), ErrMalformed},
 		{"entry-kind", readEntry, []byte{9}, ErrMalformed},
 		{"entry-dotdot", readEntry, entry(Entry{Kind: KindFile, Path: "../escape"}), ErrMalformed},
 		{"entry-inner-dotdot", readEntry, entry(Entry{Kind: KindFile, Path: "a/../../b"}), ErrMalformed},

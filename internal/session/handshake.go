@@ -20,11 +20,14 @@ var ErrAuth = errors.New("authentication failed")
 // whether the session verifies hashes (either end asked). Both ends write
 // before they read, and every record is small, so neither can block the
 // other.
-func handshake(conn net.Conn, br *bufio.Reader, role proto.Role, o *Options) (verify bool, err error) {
+func handshake(conn net.Conn, br *bufio.Reader, role proto.Role, o *Options) (verify bool, peer proto.Hello, err error) {
 	conn.SetDeadline(time.Now().Add(o.headerTimeout()))
 	defer conn.SetDeadline(time.Time{})
 
 	me := proto.Hello{Version: proto.Version, Role: role}
+	if o.Stream.Count > 1 {
+		me.Group, me.Stream, me.Streams = o.Stream.Group, uint8(o.Stream.Index), uint8(o.Stream.Count)
+	}
 	if o.Verify {
 		me.Flags |= proto.FlagVerify
 	}
@@ -32,14 +35,14 @@ func handshake(conn net.Conn, br *bufio.Reader, role proto.Role, o *Options) (ve
 		me.Flags |= proto.FlagAuth
 	}
 	if _, err := rand.Read(me.Nonce[:]); err != nil {
-		return false, err
+		return false, peer, err
 	}
 	if _, err := conn.Write(me.Append(nil)); err != nil {
-		return false, fmt.Errorf("handshake: %w", err)
+		return false, peer, fmt.Errorf("handshake: %w", err)
 	}
-	peer, err := proto.ReadHello(br)
+	peer, err = proto.ReadHello(br)
 	if err != nil {
-		return false, fmt.Errorf("handshake: %w", err)
+		return false, peer, fmt.Errorf("handshake: %w", err)
 	}
 	want := proto.RoleReceiver
 	if role == proto.RoleReceiver {
@@ -51,6 +54,8 @@ func handshake(conn net.Conn, br *bufio.Reader, role proto.Role, o *Options) (ve
 		reject = fmt.Sprintf("protocol version %d is not supported (this end speaks %d)", peer.Version, proto.Version)
 	case peer.Role != want:
 		reject = fmt.Sprintf("both ends are %vs: one must send and the other receive", role)
+	case peer.Group != 0 && me.Group != 0:
+		reject = "both ends opened streams: only the side that connects sets a stream group"
 	case peer.Flags&^(proto.FlagVerify|proto.FlagAuth) != 0:
 		reject = fmt.Sprintf("unknown hello flags %#x", peer.Flags)
 	case (peer.Flags&proto.FlagAuth != 0) != (o.Token != ""):
@@ -58,11 +63,11 @@ func handshake(conn net.Conn, br *bufio.Reader, role proto.Role, o *Options) (ve
 	}
 	if reject == "" && o.Token != "" {
 		if _, err := conn.Write(proof(o.Token, role, me.Nonce, peer.Nonce)); err != nil {
-			return false, fmt.Errorf("handshake: %w", err)
+			return false, peer, fmt.Errorf("handshake: %w", err)
 		}
 		var got [proto.ProofSize]byte
 		if _, err := readFull(br, got[:]); err != nil {
-			return false, fmt.Errorf("handshake: %w", err)
+			return false, peer, fmt.Errorf("handshake: %w", err)
 		}
 		if !hmac.Equal(got[:], proof(o.Token, peer.Role, peer.Nonce, me.Nonce)) {
 			reject = "wrong token"
@@ -70,23 +75,23 @@ func handshake(conn net.Conn, br *bufio.Reader, role proto.Role, o *Options) (ve
 	}
 	v := proto.Verdict{OK: reject == "", Message: reject}
 	if _, err := conn.Write(v.Append(nil)); err != nil {
-		return false, fmt.Errorf("handshake: %w", err)
+		return false, peer, fmt.Errorf("handshake: %w", err)
 	}
 	pv, err := proto.ReadVerdict(br)
 	if err != nil && reject == "" {
-		return false, fmt.Errorf("handshake: %w", err)
+		return false, peer, fmt.Errorf("handshake: %w", err)
 	}
 	switch {
 	case reject == "wrong token":
-		return false, fmt.Errorf("%w: the peer's proof does not match our token", ErrAuth)
+		return false, peer, fmt.Errorf("%w: the peer's proof does not match our token", ErrAuth)
 	case reject != "":
-		return false, fmt.Errorf("handshake: %s", reject)
+		return false, peer, fmt.Errorf("handshake: %s", reject)
 	case !pv.OK && pv.Message == "wrong token":
-		return false, fmt.Errorf("%w: the peer refused our token", ErrAuth)
+		return false, peer, fmt.Errorf("%w: the peer refused our token", ErrAuth)
 	case !pv.OK:
-		return false, fmt.Errorf("handshake: the peer refused: %s", pv.Message)
+		return false, peer, fmt.Errorf("handshake: the peer refused: %s", pv.Message)
 	}
-	return (me.Flags|peer.Flags)&proto.FlagVerify != 0, nil
+	return (me.Flags|peer.Flags)&proto.FlagVerify != 0, peer, nil
 }
 
 // proof is HMAC-SHA256(token, "zcopy-auth-v1" | role | own nonce | peer

@@ -37,7 +37,7 @@ func Receive(ctx context.Context, conn net.Conn, root *os.Root, o Options) (res 
 	defer stop()
 
 	br := bufio.NewReaderSize(conn, 256<<10)
-	verify, err := handshake(conn, br, proto.RoleReceiver, &o)
+	verify, peer, err := handshake(conn, br, proto.RoleReceiver, &o)
 	if err != nil {
 		return res, err
 	}
@@ -45,6 +45,28 @@ func Receive(ctx context.Context, conn net.Conn, root *os.Root, o Options) (res 
 	r := &receiver{ctx: ctx, conn: conn, br: br, root: root, o: &o, verify: verify, res: &res, made: map[string]bool{}, methods: methodTally{}}
 	defer func() { res.Method = r.methods.top(o.Method) }()
 	defer r.closeDirs()
+	if peer.Group == 0 && o.Stream.Count > 1 {
+		// We opened the streams (a fetch over several connections).
+		peer.Group, peer.Stream, peer.Streams = o.Stream.Group, uint8(o.Stream.Index), uint8(o.Stream.Count)
+	}
+	if peer.Group != 0 {
+		// One stream of several: files may arrive in ranges, and the
+		// directories are finished when the last stream ends.
+		groups := o.Groups
+		if groups == nil {
+			groups = &Groups{}
+		}
+		host, _, _ := net.SplitHostPort(conn.RemoteAddr().String())
+		r.group = groups.join(host, peer)
+		res.Streams = int(peer.Streams)
+		var dirWork func()
+		defer func() { r.group.end(groups, dirWork) }()
+		defer func() {
+			if err == nil || errors.Is(err, ErrFailed) {
+				dirWork = r.dirWork(func(i int, msg string) { o.warn(r.entries[i].Path + ": " + msg) })
+			}
+		}()
+	}
 
 	// The manifest, planning each entry as it arrives; the sender reads
 	// the plans as we write them.
@@ -85,7 +107,9 @@ func Receive(ctx context.Context, conn net.Conn, root *os.Root, o Options) (res 
 		r.sendSummary()
 		return res, ctxErr(ctx, err)
 	}
-	r.finishDirs()
+	if r.group == nil {
+		r.dirWork(r.fail)()
+	}
 	if err := r.sendSummary(); err != nil {
 		return res, ctxErr(ctx, fmt.Errorf("sending the summary: %w", err))
 	}
@@ -113,6 +137,7 @@ type receiver struct {
 	// operation is one system call instead of a walk from the top
 	made    map[string]bool // directories known to exist
 	methods methodTally
+	group   *group // the streams this one belongs to, or nil
 }
 
 // maxOpenDirs bounds the sub-roots a session keeps open.
@@ -219,22 +244,34 @@ func (r *receiver) plan(e *proto.Entry) proto.Plan {
 		r.res.Symlinks++
 		return proto.Plan{Action: proto.ActionDone}
 	}
-	// A file.
+	// A file, or a range of one.
+	first := e.Kind == proto.KindFile || e.Offset == 0 // counts the file
+	if e.Kind == proto.KindRange && r.group == nil {
+		return failPlan(fmt.Errorf("a range of a file outside a group of streams"))
+	}
 	if exists {
 		switch {
 		case !fi.Mode().IsRegular():
 			return failPlan(fmt.Errorf("exists and is a %v, not a file", fi.Mode().Type()))
 		case fi.Size() == e.Size && fi.ModTime().UnixNano() == e.MTime:
-			r.res.Skipped++
-			r.res.Files++
-			r.res.Bytes += e.Size
-			r.o.warn(e.Path + ": skipped, already here (same size and mtime)")
+			if first {
+				r.res.Skipped++
+				r.res.Files++
+				r.res.Bytes += e.Size
+				r.o.warn(e.Path + ": skipped, already here (same size and mtime)")
+			}
 			return proto.Plan{Action: proto.ActionSkip}
 		case !r.o.Overwrite:
 			r.o.warn(e.Path + ": refused: exists and differs (use --overwrite to replace it)")
 			r.res.Failed = append(r.res.Failed, e.Path+": exists and differs")
 			return proto.Plan{Action: proto.ActionRefuse, Message: "exists and differs (use --overwrite to replace it)"}
 		}
+	}
+	if e.Kind == proto.KindRange {
+		if err := r.group.addRange(e); err != nil {
+			return failPlan(err)
+		}
+		return proto.Plan{Action: proto.ActionSend}
 	}
 	var off int64
 	if r.o.Resume {
@@ -263,8 +300,12 @@ func (r *receiver) receiveData() error {
 			return fmt.Errorf("%w: data for entry %d, which was not asked for", proto.ErrMalformed, i)
 		}
 		e := &r.entries[i]
-		if h.Offset != r.plans[i].Offset || h.Length != e.Size-h.Offset {
-			return fmt.Errorf("%w: %s: data at %d+%d, want %d+%d", proto.ErrMalformed, e.Path, h.Offset, h.Length, r.plans[i].Offset, e.Size-r.plans[i].Offset)
+		wantOff, wantLen := r.plans[i].Offset, e.Size-r.plans[i].Offset
+		if e.Kind == proto.KindRange {
+			wantOff, wantLen = e.Offset, e.Length
+		}
+		if h.Offset != wantOff || h.Length != wantLen {
+			return fmt.Errorf("%w: %s: data at %d+%d, want %d+%d", proto.ErrMalformed, e.Path, h.Offset, h.Length, wantOff, wantLen)
 		}
 		r.got[i] = true
 		if err := r.receiveFile(i, h); err != nil {
@@ -290,8 +331,9 @@ func (r *receiver) receiveFile(i int, h proto.DataHeader) error {
 		return fmt.Errorf("%s: %w", e.Path, err)
 	}
 	part := base + PartSuffix
+	ranged := e.Kind == proto.KindRange
 	flags := os.O_RDWR | os.O_CREATE
-	if h.Offset == 0 {
+	if h.Offset == 0 && !ranged {
 		flags |= os.O_TRUNC
 	}
 	f, err := d.OpenFile(part, flags, 0o600)
@@ -303,7 +345,7 @@ func (r *receiver) receiveFile(i int, h proto.DataHeader) error {
 			f.Close()
 		}
 	}()
-	if h.Offset > 0 {
+	if h.Offset > 0 && !ranged {
 		// The part may be longer than the offset we planned on if it
 		// grew since: cut it back so no stale byte survives.
 		if err := f.Truncate(h.Offset); err != nil {
@@ -349,25 +391,52 @@ func (r *receiver) receiveFile(i int, h proto.DataHeader) error {
 		return fmt.Errorf("%s: %w", e.Path, err)
 	}
 	fail := func(msg string) error {
-		f.Close()
-		f = nil
+		if f != nil {
+			f.Close()
+			f = nil
+		}
 		d.Remove(part)
 		r.fail(i, msg)
 		return nil
 	}
+	var bad string
 	switch tr.Status {
 	case proto.StatusTruncated:
-		return fail("the source file was truncated while it was sent")
+		bad = "the source file was truncated while it was sent"
 	case proto.StatusReadError:
-		return fail("the sender could not read the file")
+		bad = "the sender could not read the file"
+	}
+	want := tr.Hash
+	if ranged {
+		// The stream whose range completes the file finishes it.
+		f.Close()
+		f = nil
+		complete, hash, hashed, why := r.group.rangeDone(e, tr, bad)
+		switch {
+		case !complete && bad != "":
+			r.fail(i, bad)
+			return nil
+		case !complete:
+			return nil
+		case why != "":
+			return fail(why)
+		case r.verify && !hashed:
+			return fail("no hash arrived for the file")
+		}
+		want = hash
+		if f, err = d.OpenFile(part, os.O_RDWR, 0); err != nil {
+			return fail(err.Error())
+		}
+	} else if bad != "" {
+		return fail(bad)
 	}
 	if r.verify {
 		sum, err := hashFile(f, e.Size)
 		if err != nil {
 			return fail("hashing: " + err.Error())
 		}
-		if sum != tr.Hash {
-			return fail(fmt.Sprintf("hash mismatch: received %x, the sender has %x", sum, tr.Hash))
+		if sum != want {
+			return fail(fmt.Sprintf("hash mismatch: received %x, the sender has %x", sum, want))
 		}
 	}
 	if err := f.Chmod(tree.FileMode(e.Mode)); err != nil {
@@ -402,9 +471,10 @@ func (r *receiver) progress(n int64) {
 	}
 }
 
-// finishDirs sets directories' modes and mtimes, deepest first, once their
-// contents have stopped changing them.
-func (r *receiver) finishDirs() {
+// dirWork returns the work of setting directories' modes and mtimes,
+// deepest first, once their contents have stopped changing them; failures
+// go to report.
+func (r *receiver) dirWork(report func(i int, msg string)) func() {
 	var dirs []int
 	for i, e := range r.entries {
 		if e.Kind == proto.KindDir && r.plans[i].Action == proto.ActionDone {
@@ -414,15 +484,18 @@ func (r *receiver) finishDirs() {
 	sort.Slice(dirs, func(a, b int) bool {
 		return strings.Count(r.entries[dirs[a]].Path, "/") > strings.Count(r.entries[dirs[b]].Path, "/")
 	})
-	for _, i := range dirs {
-		e := &r.entries[i]
-		if err := r.root.Chmod(e.Path, tree.FileMode(e.Mode)); err != nil {
-			r.fail(i, err.Error())
-			continue
-		}
-		mt := time.Unix(0, e.MTime)
-		if err := r.root.Chtimes(e.Path, mt, mt); err != nil {
-			r.fail(i, err.Error())
+	root, entries := r.root, r.entries
+	return func() {
+		for _, i := range dirs {
+			e := &entries[i]
+			if err := root.Chmod(e.Path, tree.FileMode(e.Mode)); err != nil {
+				report(i, err.Error())
+				continue
+			}
+			mt := time.Unix(0, e.MTime)
+			if err := root.Chtimes(e.Path, mt, mt); err != nil {
+				report(i, err.Error())
+			}
 		}
 	}
 }

@@ -29,25 +29,42 @@ const (
 	batchSize = 256 << 10
 )
 
-// Send runs the sender's side of a session over conn: it offers items,
-// sends the bodies the receiver asks for, and reports what the receiver
-// made of them. It does not close conn.
-func Send(ctx context.Context, conn net.Conn, items []tree.Item, o Options) (res Result, err error) {
+// Source gives the items a session offers, once the handshake has said
+// which stream of a group (if any) the peer opened this connection as.
+type Source func(peer Stream) ([]tree.Item, error)
+
+// Items is the Source that offers items whatever the peer.
+func Items(items []tree.Item) Source {
+	return func(Stream) ([]tree.Item, error) { return items, nil }
+}
+
+// Send runs the sender's side of a session over conn: it offers the items
+// src gives, sends the bodies the receiver asks for, and reports what the
+// receiver made of them. It does not close conn.
+func Send(ctx context.Context, conn net.Conn, src Source, o Options) (res Result, err error) {
 	start := time.Now()
 	res = Result{Streams: 1, Method: o.Method}
 	defer func() { res.Seconds = time.Since(start).Seconds() }()
-	if len(items) > proto.MaxEntries {
-		return res, fmt.Errorf("%d entries: at most %d in one transfer", len(items), proto.MaxEntries)
-	}
 	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
 
 	br := bufio.NewReaderSize(conn, 64<<10)
-	verify, err := handshake(conn, br, proto.RoleSender, &o)
+	verify, peer, err := handshake(conn, br, proto.RoleSender, &o)
 	if err != nil {
 		return res, err
 	}
 	res.Verified = verify
+	var ps Stream
+	if peer.Group != 0 {
+		ps = Stream{Group: peer.Group, Index: int(peer.Stream), Count: int(peer.Streams)}
+	}
+	items, err := src(ps)
+	if err != nil {
+		return res, err
+	}
+	if len(items) > proto.MaxEntries {
+		return res, fmt.Errorf("%d entries: at most %d in one transfer", len(items), proto.MaxEntries)
+	}
 
 	// The manifest, while a goroutine reads the receiver's plans: the
 	// receiver plans each entry as it arrives, so its planning overlaps
@@ -63,7 +80,7 @@ func Send(ctx context.Context, conn net.Conn, items []tree.Item, o Options) (res
 				return
 			}
 			it := &items[i]
-			if p.Action == proto.ActionSend && (it.Kind != proto.KindFile || p.Offset > it.Size) {
+			if p.Action == proto.ActionSend && !(it.Kind == proto.KindFile && p.Offset <= it.Size || it.Kind == proto.KindRange && p.Offset == 0) {
 				planned <- fmt.Errorf("receiver's plan for %s: offset %d of a %v of %d bytes", it.Path, p.Offset, it.Kind, it.Size)
 				return
 			}
@@ -94,9 +111,11 @@ func Send(ctx context.Context, conn net.Conn, items []tree.Item, o Options) (res
 		it := &items[i]
 		switch p.Action {
 		case proto.ActionSend:
-			total += it.Size - p.Offset
+			total += bodyLength(it, p.Offset)
 		case proto.ActionSkip:
-			res.Skipped++
+			if it.Kind == proto.KindFile || it.Offset == 0 {
+				res.Skipped++
+			}
 		case proto.ActionRefuse, proto.ActionFail:
 			res.Failed = append(res.Failed, fmt.Sprintf("%s: %s", it.Path, p.Message))
 			o.warn(fmt.Sprintf("%s: the receiver %sd it: %s", it.Path, p.Action, p.Message))
@@ -118,7 +137,7 @@ func Send(ctx context.Context, conn net.Conn, items []tree.Item, o Options) (res
 			continue
 		}
 		it, off := &items[i], plans[i].Offset
-		if it.Size-off <= smallFile && (o.Method == zerocopy.Auto || o.Method == zerocopy.ReadWrite) {
+		if it.Kind == proto.KindFile && it.Size-off <= smallFile && (o.Method == zerocopy.Auto || o.Method == zerocopy.ReadWrite) {
 			pending = s.appendSmall(pending, uint32(i), it, off)
 			if len(pending) < batchSize {
 				continue
@@ -165,7 +184,8 @@ func Send(ctx context.Context, conn net.Conn, items []tree.Item, o Options) (res
 		}
 		switch plans[i].Action {
 		case proto.ActionSend, proto.ActionSkip:
-			if it.Kind == proto.KindFile {
+			// A file in ranges counts once, with its first range.
+			if it.Kind == proto.KindFile || it.Kind == proto.KindRange && it.Offset == 0 {
 				res.Files++
 				res.Bytes += it.Size
 			}
@@ -214,7 +234,10 @@ func (s *sender) write(b []byte) error {
 // to its declared length and marked in the trailer, so the stream stays in
 // step; only a connection error ends the session.
 func (s *sender) sendFile(index uint32, it *tree.Item, off int64, pending []byte) ([]byte, error) {
-	length := it.Size - off
+	length := bodyLength(it, off)
+	if it.Kind == proto.KindRange {
+		off = it.Offset
+	}
 	h := proto.DataHeader{Index: index, Offset: off, Length: length}
 	if err := s.write(h.Append(pending)); err != nil {
 		return nil, err
@@ -237,7 +260,9 @@ func (s *sender) sendFile(index uint32, it *tree.Item, off int64, pending []byte
 		})
 		sent = st.Bytes
 		s.methods.add(st.Method, st.Bytes)
-		if err == nil && s.verify {
+		// The hash covers the whole file; of a file in ranges, only the
+		// range at offset 0 carries it.
+		if err == nil && s.verify && (it.Kind == proto.KindFile || it.Offset == 0) {
 			tr.Hash, err = hashFile(f, it.Size)
 			if err != nil {
 				tr.Status = proto.StatusReadError
@@ -307,6 +332,14 @@ func (s *sender) appendSmall(b []byte, index uint32, it *tree.Item, off int64) [
 		s.o.Progress(s.done, s.total)
 	}
 	return tr.Append(b)
+}
+
+// bodyLength is the length of the body an item sends, planned from off.
+func bodyLength(it *tree.Item, off int64) int64 {
+	if it.Kind == proto.KindRange {
+		return it.Length
+	}
+	return it.Size - off
 }
 
 // isFileError reports an error about the source file rather than the

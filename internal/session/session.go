@@ -35,6 +35,14 @@ type Options struct {
 	// (60 s if zero).
 	IdleTimeout time.Duration
 
+	// Stream, when Count > 1, makes this connection stream Index of Count
+	// in Group: set by the side that opens the streams.
+	Stream Stream
+	// Groups tracks the files that arrive in ranges over several streams.
+	// A receiver that serves shares one among its connections; nil makes
+	// one for the session.
+	Groups *Groups
+
 	// Receiver only.
 
 	// Resume continues files whose NAME.zcopy-part the receiver holds.
@@ -50,6 +58,12 @@ type Options struct {
 	// Warn, if set, receives one line for each file that failed or was
 	// left out, as it happens.
 	Warn func(string)
+}
+
+// Stream places one connection among the streams of a transfer.
+type Stream struct {
+	Group        uint32 // random, non-zero, the same on every stream
+	Index, Count int
 }
 
 func (o *Options) headerTimeout() time.Duration {
@@ -107,3 +121,26 @@ func (t methodTally) top(def zerocopy.Method) zerocopy.Method {
 // ErrFailed reports a session that ran to its end but in which some files
 // failed; Result.Failed lists them.
 var ErrFailed = errors.New("some files failed")
+
+// Merge adds up the results of the streams of one transfer.
+func Merge(results []Result) Result {
+	var m Result
+	var most int64 = -1
+	m.Verified = len(results) > 0
+	for _, r := range results {
+		m.Files += r.Files
+		m.Bytes += r.Bytes
+		m.BytesSent += r.BytesSent
+		m.Skipped += r.Skipped
+		m.Dirs += r.Dirs
+		m.Symlinks += r.Symlinks
+		m.Failed = append(m.Failed, r.Failed...)
+		m.Seconds = max(m.Seconds, r.Seconds)
+		m.Verified = m.Verified && r.Verified
+		if r.BytesSent > most {
+			most, m.Method = r.BytesSent, r.Method
+		}
+	}
+	m.Streams = len(results)
+	return m
+}

@@ -1,0 +1,133 @@
+package session
+
+import (
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/zcopy/zcopy/internal/proto"
+)
+
+// Groups is a receiver's record of transfers spread over several streams
+// (connections that share a group in their Hello): which ranges of each
+// file have arrived, so that the stream that completes a file renames it
+// into place, and the work left for when the last stream ends (directory
+// modes and mtimes, which later files would otherwise disturb). It is safe
+// for concurrent use.
+type Groups struct {
+	mu sync.Mutex
+	m  map[groupKey]*group
+}
+
+type groupKey struct {
+	peer string // the peer's host: a group is never shared across hosts
+	id   uint32
+}
+
+// groupTTL is how long a group whose streams did not all arrive is kept.
+const groupTTL = time.Hour
+
+type group struct {
+	key     groupKey
+	mu      sync.Mutex
+	streams int
+	ended   int
+	files   map[string]*rangedFile
+	atEnd   []func()
+	created time.Time
+}
+
+// rangedFile is the state of one file that arrives in ranges.
+type rangedFile struct {
+	size, mtime int64
+	mode        uint32
+	ranges      [][2]int64 // announced, by offset and length
+	covered     int64      // bytes of ranges that arrived
+	failed      string     // why the file cannot be completed
+	hash        [16]byte   // the whole file's hash, from the range at offset 0
+	hashed      bool
+}
+
+// join returns the group a stream belongs to, making it if it is the
+// first stream to arrive.
+func (gs *Groups) join(peer string, h proto.Hello) *group {
+	gs.mu.Lock()
+	defer gs.mu.Unlock()
+	if gs.m == nil {
+		gs.m = map[groupKey]*group{}
+	}
+	for k, g := range gs.m {
+		if time.Since(g.created) > groupTTL {
+			delete(gs.m, k)
+		}
+	}
+	k := groupKey{peer, h.Group}
+	g := gs.m[k]
+	if g == nil {
+		g = &group{key: k, streams: int(h.Streams), files: map[string]*rangedFile{}, created: time.Now()}
+		gs.m[k] = g
+	}
+	return g
+}
+
+// addRange records that range e will arrive. The ranges of one file must
+// agree on its size, mode and mtime and must not overlap.
+func (g *group) addRange(e *proto.Entry) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	f := g.files[e.Path]
+	if f == nil {
+		f = &rangedFile{size: e.Size, mtime: e.MTime, mode: e.Mode}
+		g.files[e.Path] = f
+	}
+	if f.size != e.Size || f.mtime != e.MTime || f.mode != e.Mode {
+		return fmt.Errorf("%w: the ranges of %s disagree about the file", proto.ErrMalformed, e.Path)
+	}
+	for _, r := range f.ranges {
+		if e.Offset < r[0]+r[1] && r[0] < e.Offset+e.Length {
+			return fmt.Errorf("%w: ranges of %s overlap", proto.ErrMalformed, e.Path)
+		}
+	}
+	f.ranges = append(f.ranges, [2]int64{e.Offset, e.Length})
+	return nil
+}
+
+// rangeDone records that range e arrived, with its trailer, or failed
+// (failed != ""). It reports whether the caller completed the file and
+// must finish it, with the hash it must match (if known) and why the file
+// failed (if it did).
+func (g *group) rangeDone(e *proto.Entry, tr proto.Trailer, failed string) (complete bool, hash [16]byte, hashed bool, why string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	f := g.files[e.Path]
+	if failed != "" && f.failed == "" {
+		f.failed = failed
+	}
+	if e.Offset == 0 && tr.Hash != ([16]byte{}) {
+		f.hash, f.hashed = tr.Hash, true
+	}
+	f.covered += e.Length
+	return f.covered == f.size, f.hash, f.hashed, f.failed
+}
+
+// end records that one stream ended; work, if not nil, is kept for when
+// the last stream ends, and run then (by that stream's goroutine).
+func (g *group) end(gs *Groups, work func()) {
+	g.mu.Lock()
+	if work != nil {
+		g.atEnd = append(g.atEnd, work)
+	}
+	g.ended++
+	last := g.ended == g.streams
+	todo := g.atEnd
+	g.mu.Unlock()
+	if !last {
+		return
+	}
+	gs.mu.Lock()
+	delete(gs.m, g.key)
+	gs.mu.Unlock()
+	for _, f := range todo {
+		f()
+	}
+}
