@@ -66,7 +66,8 @@ type proc struct {
 type stderrWatch struct {
 	mu   sync.Mutex
 	buf  bytes.Buffer
-	addr chan string
+	sent bool
+	addr chan string // buffered; receives the address once
 }
 
 // String returns what was written so far.
@@ -83,9 +84,11 @@ func (b *stderrWatch) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.buf.Write(p)
-	if m := listenRE.FindSubmatch(b.buf.Bytes()); m != nil && b.addr != nil {
-		b.addr <- string(m[1])
-		b.addr = nil
+	if !b.sent {
+		if m := listenRE.FindSubmatch(b.buf.Bytes()); m != nil {
+			b.sent = true
+			b.addr <- string(m[1])
+		}
 	}
 	return len(p), nil
 }
