@@ -8,12 +8,13 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
 
 // truncateElsewhere truncates path to size from another process (this test
-// binary re-executed) and reports how long truncate(2) took.
+// binary re-executed) and reports how long truncate(2) blocked there.
 func truncateElsewhere(t *testing.T, path string, size int64) <-chan time.Duration {
 	t.Helper()
 	exe, err := os.Executable()
@@ -24,15 +25,13 @@ func truncateElsewhere(t *testing.T, path string, size int64) <-chan time.Durati
 	cmd.Env = append(os.Environ(), "ZCOPY_TEST_TRUNCATE="+path+":"+strconv.FormatInt(size, 10))
 	cmd.Stderr = os.Stderr
 	ch := make(chan time.Duration, 1)
-	start := time.Now()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
 	go func() {
-		if err := cmd.Wait(); err != nil {
+		out, err := cmd.Output()
+		if err != nil {
 			t.Errorf("truncating process: %v", err)
 		}
-		ch <- time.Since(start)
+		ns, _ := strconv.ParseInt(strings.TrimSpace(string(out)), 10, 64)
+		ch <- time.Duration(ns)
 	}()
 	return ch
 }

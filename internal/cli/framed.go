@@ -284,6 +284,9 @@ func describe(verb string, r session.Result) string {
 }
 
 func printJSON(e *env, r session.Result) {
-	b, _ := json.Marshal(r)
+	b, _ := json.Marshal(struct {
+		session.Result
+		PeakRSSKiB int64 `json:"peak_rss_kib,omitempty"` // Linux: VmHWM of this process
+	}{r, peakRSS()})
 	fmt.Fprintf(e.stdout, "%s\n", b)
 }

@@ -20,6 +20,7 @@ type transferResult struct {
 	Fallbacks      int     `json:"fallbacks"`
 	FallbackReason string  `json:"fallback_reason,omitempty"`
 	Corked         bool    `json:"corked,omitempty"`
+	PeakRSSKiB     int64   `json:"peak_rss_kib,omitempty"` // Linux: VmHWM of this process
 	Error          string  `json:"error,omitempty"`
 }
 
@@ -37,6 +38,7 @@ func report(e *env, verb string, st zerocopy.Stats, err error, asJSON, quiet boo
 			Fallbacks:      st.Fallbacks,
 			FallbackReason: st.FallbackReason,
 			Corked:         st.Corked,
+			PeakRSSKiB:     peakRSS(),
 		}
 		if err != nil {
 			r.Error = err.Error()

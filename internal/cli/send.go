@@ -100,6 +100,13 @@ func runSend(e *env, args []string) int {
 		opts := session.Options{Method: m, Verify: *verify, Token: *token, IdleTimeout: *idle}
 		return framedSend(e, c, pos, *listen, *to, *keep, *streams, opts, *asJSON, *quiet)
 	}
+	// Open the file before any connection, so a missing file is an error
+	// at once rather than a reset for the first receiver.
+	f, err := os.Open(pos[0])
+	if err != nil {
+		return fail(e, c, err)
+	}
+	defer f.Close()
 	conn, err := rawxfer.Connect(e.ctx, rawxfer.Endpoint{
 		Listen:   *listen,
 		Dial:     *to,
@@ -108,7 +115,7 @@ func runSend(e *env, args []string) int {
 	if err != nil {
 		return fail(e, c, err)
 	}
-	st, err := rawxfer.Send(e.ctx, conn, pos[0], zerocopy.SendOptions{
+	st, err := rawxfer.Send(e.ctx, conn, f, zerocopy.SendOptions{
 		Method:     m,
 		ChunkSize:  int64(chunk),
 		BufferSize: int(buffer),

@@ -74,16 +74,10 @@ func Connect(ctx context.Context, ep Endpoint) (net.Conn, error) {
 	return nil, errors.New("no address: give one to listen on or one to connect to")
 }
 
-// Send sends the whole file at path over conn and closes conn: in order if
-// the send succeeded, with a reset if it failed, so that the receiver cannot
-// take a truncated file for a complete one.
-func Send(ctx context.Context, conn net.Conn, path string, opts zerocopy.SendOptions) (zerocopy.Stats, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		abort(conn)
-		return zerocopy.Stats{}, err
-	}
-	defer f.Close()
+// Send sends the whole of f over conn and closes conn: in order if the send
+// succeeded, with a reset if it failed, so that the receiver cannot take a
+// truncated file for a complete one.
+func Send(ctx context.Context, conn net.Conn, f *os.File, opts zerocopy.SendOptions) (zerocopy.Stats, error) {
 	st, err := zerocopy.SendFile(ctx, conn, f, 0, -1, &opts)
 	if err != nil {
 		abort(conn)
