@@ -1,0 +1,6 @@
+//go:build !unix
+
+package session
+
+// nonblock is O_NONBLOCK where it exists.
+const nonblock = 0
