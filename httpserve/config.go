@@ -1,0 +1,101 @@
+package httpserve
+
+import (
+	"crypto/tls"
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/zcopy/zcopy/zerocopy"
+)
+
+// Defaults for the zero fields of Config.
+const (
+	// DefaultMaxConns caps the connections served at once. Past it, new
+	// connections wait in the kernel's accept queue.
+	DefaultMaxConns = 4096
+	// DefaultReadHeaderTimeout bounds the time a client may take to send a
+	// request's header.
+	DefaultReadHeaderTimeout = 10 * time.Second
+	// DefaultIdleTimeout bounds the time a keep-alive connection may wait for
+	// its next request.
+	DefaultIdleTimeout = 120 * time.Second
+	// DefaultWriteTimeout bounds each write: a response whose client takes
+	// no byte for this long is abandoned and its connection closed. It is a
+	// per-write limit, not a limit on the whole response, so a large download
+	// to a slow but live client is never cut.
+	DefaultWriteTimeout = 60 * time.Second
+	// DefaultShutdownGrace is how long Serve lets in-flight responses finish
+	// after its context is cancelled.
+	DefaultShutdownGrace = 30 * time.Second
+)
+
+// Config describes a file server. Only Dir is required; zero values take the
+// defaults above. A negative duration turns that timeout off.
+type Config struct {
+	// Dir is the directory served. Nothing outside it is reachable: files
+	// are opened through an os.Root, which refuses "..", absolute names and
+	// symbolic links that lead out of Dir.
+	Dir string
+
+	// Method moves response bodies (zerocopy.Auto: sendfile where the
+	// platform has it, falling back to readwrite when the kernel refuses).
+	Method zerocopy.Method
+	// ChunkSize bounds each sendfile or splice call and each mmap window
+	// (zerocopy.DefaultChunkSize if 0).
+	ChunkSize int64
+	// NoLease turns off the read lease the engine takes on Linux while it
+	// sends a file.
+	NoLease bool
+	// NoCork sends the response header as net/http writes it instead of
+	// holding it back and corking it with the body.
+	NoCork bool
+
+	// NoList answers 403 for a directory that has no index.html instead of
+	// listing it.
+	NoList bool
+
+	// Logger receives the access log (at Info, when AccessLog is set) and
+	// events such as truncated responses and shutdown (at Warn and Info).
+	// Nil discards everything.
+	Logger *slog.Logger
+	// AccessLog logs one line per request.
+	AccessLog bool
+
+	// Registry, if set, receives the server's Prometheus collectors;
+	// otherwise the server makes its own registry, which MetricsHandler
+	// serves together with the Go runtime and process collectors.
+	Registry *prometheus.Registry
+
+	// MaxConns caps the connections served at once (DefaultMaxConns if 0).
+	MaxConns int
+	// ReadHeaderTimeout, IdleTimeout and WriteTimeout: see the defaults.
+	ReadHeaderTimeout time.Duration
+	IdleTimeout       time.Duration
+	WriteTimeout      time.Duration
+	// ShutdownGrace is how long in-flight responses may run on after Serve's
+	// context is cancelled (DefaultShutdownGrace if 0).
+	ShutdownGrace time.Duration
+
+	// TLSConfig, if set, makes Serve speak HTTPS (HTTP/1.1 only) with it.
+	// TLS encrypts in user space, so bodies are copied through the
+	// process: the engine, and with it sendfile, is not used.
+	TLSConfig *tls.Config
+
+	// OnResponse, if set, is called after every response, from the
+	// goroutine that served it. Tests use it to see which method moved a
+	// body.
+	OnResponse func(*Response)
+}
+
+// orDefault returns d when v is zero, 0 (no limit) when v is negative, and
+// v otherwise.
+func orDefault(v, d time.Duration) time.Duration {
+	switch {
+	case v == 0:
+		return d
+	case v < 0:
+		return 0
+	}
+	return v
+}

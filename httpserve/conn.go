@@ -1,0 +1,335 @@
+package httpserve
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/zcopy/zcopy/zerocopy"
+)
+
+// conn wraps each accepted connection. net/http's response.ReadFrom hands
+// the rest of a body to the connection's ReadFrom when the connection has
+// one (w.conn.rwc.(io.ReaderFrom)), still counting the bytes against the
+// Content-Length; conn's ReadFrom gives a file body to zerocopy.SendFile.
+//
+// Corking: for a file response the handler flushes the header early and
+// calls hold; conn then keeps what net/http writes (the header) and passes
+// it to SendFile as SendOptions.Header, so the engine corks header and body
+// together and uncorks after the body, on every path. Anything that is not
+// followed by a file body is written out at the latest when the handler
+// returns (release), before net/http writes anything more.
+//
+// Per-write timeout: every write, and every step of a SendFile, pushes the
+// write deadline to now+writeTimeout, so a stalled client is dropped while a
+// slow one is served.
+//
+// A conn is used by one request at a time (HTTP/1.1), from the goroutine
+// that serves it; only Close may come from another goroutine.
+type conn struct {
+	net.Conn // the accepted connection; SendFile writes to it directly
+
+	srv          *Server
+	writeTimeout time.Duration
+	closeOnce    sync.Once
+	onClose      func()
+
+	// The response in progress, set by begin and cleared by release.
+	ctx     context.Context
+	holding bool
+	held    []byte
+	stats   zerocopy.Stats // the engine's figures, summed over its calls
+	used    bool           // the engine ran for this response
+	sendErr error          // the first error of a body send
+
+	// failed is set once a body send failed: the byte stream no longer
+	// matches what net/http believes it wrote, so nothing more may be
+	// written on this connection.
+	failed error
+}
+
+var (
+	_ io.ReaderFrom = (*conn)(nil)
+	_ net.Conn      = (*conn)(nil)
+)
+
+// maxHeld bounds the header bytes held back for corking; a larger header
+// is written at once and the body follows uncorked.
+const maxHeld = 16 << 10
+
+// begin starts a response: engine sends use ctx (the request's context).
+func (c *conn) begin(ctx context.Context) {
+	c.ctx = ctx
+	c.holding = false
+	c.stats = zerocopy.Stats{}
+	c.used = false
+	c.sendErr = nil
+}
+
+// hold makes the next writes wait for the body, to be corked with it.
+func (c *conn) hold() {
+	if !c.srv.cfg.NoCork && c.failed == nil {
+		c.holding = true
+	}
+}
+
+// release ends a response: held bytes are written out.
+func (c *conn) release() {
+	c.holding = false
+	if err := c.flushHeld(); err != nil && c.sendErr == nil {
+		c.sendErr = err
+	}
+	c.ctx = nil
+	if cap(c.held) > 4<<10 {
+		c.held = nil
+	}
+}
+
+// Write writes p, or holds it back while a file body is expected.
+func (c *conn) Write(p []byte) (int, error) {
+	if c.failed != nil {
+		return 0, c.failed
+	}
+	if c.holding && len(c.held)+len(p) <= maxHeld {
+		c.held = append(c.held, p...)
+		return len(p), nil
+	}
+	c.holding = false
+	if err := c.flushHeld(); err != nil {
+		return 0, err
+	}
+	return c.write(p)
+}
+
+func (c *conn) write(p []byte) (int, error) {
+	c.armWriteDeadline()
+	return c.Conn.Write(p)
+}
+
+func (c *conn) flushHeld() error {
+	if len(c.held) == 0 {
+		return nil
+	}
+	_, err := c.write(c.held)
+	c.held = c.held[:0]
+	return err
+}
+
+func (c *conn) armWriteDeadline() {
+	if c.writeTimeout > 0 {
+		c.Conn.SetWriteDeadline(time.Now().Add(c.writeTimeout))
+	}
+}
+
+// ReadFrom sends what src holds. A file, or an io.LimitedReader over one
+// (what io.CopyN makes of http.ServeContent's content), goes by the engine
+// from the file's current position, which is then moved past the bytes
+// sent; anything else is copied through a buffer.
+func (c *conn) ReadFrom(src io.Reader) (int64, error) {
+	if c.failed != nil {
+		return 0, c.failed
+	}
+	fs, ok := fileSourceOf(src)
+	if !ok || c.ctx == nil {
+		c.holding = false
+		if err := c.flushHeld(); err != nil {
+			return 0, err
+		}
+		return c.copyFrom(src)
+	}
+	n, err := c.sendFile(fs)
+	if err != nil {
+		c.failed = fmt.Errorf("connection abandoned after a failed body send: %w", err)
+		if c.sendErr == nil {
+			c.sendErr = err
+		}
+	}
+	return n, err
+}
+
+// fileSource is a file body to send: a file at a position, with the
+// reader that ReadFrom must leave as a copy would.
+type fileSource struct {
+	src io.Reader
+	f   *os.File
+	fr  *fileReader       // the position's keeper, or nil: f's own
+	lr  *io.LimitedReader // the limit, or nil: to the end of the file
+}
+
+// fileSourceOf recognises a file body: a *fileReader or an *os.File, bare
+// or inside an *io.LimitedReader.
+func fileSourceOf(src io.Reader) (fileSource, bool) {
+	s := fileSource{src: src}
+	r := src
+	if lr, ok := src.(*io.LimitedReader); ok {
+		s.lr, r = lr, lr.R
+	}
+	switch x := r.(type) {
+	case *fileReader:
+		s.fr, s.f = x, x.f
+	case *os.File:
+		s.f = x
+	default:
+		return s, false
+	}
+	return s, true
+}
+
+// pos returns the position to send from.
+func (s fileSource) pos() (int64, error) {
+	if s.fr != nil {
+		return s.fr.off, nil
+	}
+	return s.f.Seek(0, io.SeekCurrent)
+}
+
+// advance moves the position and the limit past n bytes sent.
+func (s fileSource) advance(off, n int64) error {
+	if s.lr != nil {
+		s.lr.N -= n
+	}
+	if s.fr != nil {
+		s.fr.off = off + n
+		return nil
+	}
+	_, err := s.f.Seek(off+n, io.SeekStart)
+	return err
+}
+
+// sendFile sends s's file from its position: the limit's bytes, or to the
+// end of the file. If the file is already shorter than that, it sends the
+// bytes that exist and reports zerocopy.ErrTruncated.
+func (c *conn) sendFile(s fileSource) (int64, error) {
+	c.holding = false
+	want := int64(-1)
+	if s.lr != nil {
+		if s.lr.N <= 0 {
+			return 0, c.flushHeld()
+		}
+		want = s.lr.N
+	}
+	off, err := s.pos()
+	if err != nil {
+		return 0, errors.Join(err, c.flushHeld())
+	}
+	// The engine checks the range against the size before it writes the
+	// header; check first, so that a file truncated before this point
+	// still gets its header and the bytes that exist.
+	fi, err := s.f.Stat()
+	if err != nil {
+		return 0, errors.Join(err, c.flushHeld())
+	}
+	if !fi.Mode().IsRegular() {
+		if err := c.flushHeld(); err != nil {
+			return 0, err
+		}
+		return c.copyFrom(s.src)
+	}
+	var short error
+	avail := max(fi.Size()-off, 0)
+	if want < 0 {
+		want = avail
+	} else if want > avail {
+		short = fmt.Errorf("%w: the file ends at %d, %d bytes short of the response", zerocopy.ErrTruncated, fi.Size(), want-avail)
+		want = avail
+	}
+	if off > fi.Size() {
+		return 0, errors.Join(short, c.flushHeld())
+	}
+
+	cfg := &c.srv.cfg
+	last := time.Now()
+	opts := zerocopy.SendOptions{
+		Method:    cfg.Method,
+		ChunkSize: cfg.ChunkSize,
+		NoLease:   cfg.NoLease,
+		Header:    c.held,
+	}
+	if c.writeTimeout > 0 {
+		// A step of the send is progress: push the deadline, at most a few
+		// times per timeout period.
+		opts.Progress = func(int64) {
+			if now := time.Now(); now.Sub(last) > c.writeTimeout/8 {
+				last = now
+				c.Conn.SetWriteDeadline(now.Add(c.writeTimeout))
+			}
+		}
+	}
+	c.armWriteDeadline()
+	st, err := zerocopy.SendFile(c.ctx, c.Conn, s.f, off, want, &opts)
+	c.held = c.held[:0]
+	c.addStats(st)
+	if err != nil {
+		// SendFile may have left a deadline in the past to wake itself.
+		c.Conn.SetWriteDeadline(time.Time{})
+	}
+	if aerr := s.advance(off, st.Bytes); aerr != nil && err == nil {
+		err = aerr
+	}
+	if err == nil {
+		err = short
+	}
+	return st.Bytes, err
+}
+
+// addStats adds one SendFile call's figures to the response's.
+func (c *conn) addStats(st zerocopy.Stats) {
+	s := &c.stats
+	if !c.used {
+		*s = st
+		c.used = true
+		return
+	}
+	s.Bytes += st.Bytes
+	s.Syscalls += st.Syscalls
+	s.Fallbacks += st.Fallbacks
+	s.Duration += st.Duration
+	s.Method = st.Method
+	if st.FallbackReason != "" {
+		s.FallbackReason = st.FallbackReason
+	}
+	s.Lease = s.Lease || st.Lease
+	s.Corked = s.Corked || st.Corked
+}
+
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+// copyFrom copies src through a pooled buffer and Write.
+func (c *conn) copyFrom(src io.Reader) (int64, error) {
+	bp := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(bp)
+	return io.CopyBuffer(writerOnly{c}, src, *bp)
+}
+
+// writerOnly hides ReadFrom, so io.CopyBuffer does not call back into it.
+type writerOnly struct{ io.Writer }
+
+// CloseWrite shuts down the writing side, if the connection has one.
+// net/http uses it to close gracefully after a request body it did not read.
+func (c *conn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}
+
+// Close closes the connection and frees its place under the cap.
+func (c *conn) Close() error {
+	err := c.Conn.Close()
+	c.closeOnce.Do(c.onClose)
+	return err
+}
+
+type connKey struct{}
+
+// connFrom returns the conn serving ctx's request, or nil (a TLS
+// connection is looked through to the conn beneath it).
+func connFrom(ctx context.Context) *conn {
+	c, _ := ctx.Value(connKey{}).(*conn)
+	return c
+}

@@ -1,0 +1,94 @@
+package httpserve_test
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"slices"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/zcopy/zcopy/httpserve"
+)
+
+// dataSegsIn returns how many data segments c has received (TCP_INFO).
+func dataSegsIn(tb testing.TB, c *net.TCPConn) uint32 {
+	tb.Helper()
+	rc, err := c.SyscallConn()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var info *unix.TCPInfo
+	var serr error
+	rc.Control(func(fd uintptr) { info, serr = unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO) })
+	if serr != nil {
+		tb.Fatal(serr)
+	}
+	return info.Data_segs_in
+}
+
+// TestCorkSegments checks on the wire (the client's TCP_INFO) that a corked
+// response leaves as one segment train: a 4 KiB file with its header fits in
+// one loopback segment when corked, and takes two (header, then body) when
+// not.
+func TestCorkSegments(t *testing.T) {
+	dir := t.TempDir()
+	makeFile(t, dir, "4k.bin", 4<<10)
+	for _, c := range []struct {
+		name   string
+		noCork bool
+	}{
+		{"corked", false},
+		{"uncorked", true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ts := startServer(t, httpserve.Config{Dir: dir, NoCork: c.noCork})
+			nc, err := net.Dial("tcp", ts.Addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer nc.Close()
+			tc := nc.(*net.TCPConn)
+			tc.SetDeadline(time.Now().Add(20 * time.Second))
+			br := bufio.NewReader(tc)
+			var segs []uint32
+			for i := range 5 {
+				before := dataSegsIn(t, tc)
+				fmt.Fprintf(tc, "GET /4k.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+				resp, err := http.ReadResponse(br, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				n, err := io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if err != nil || n != 4<<10 {
+					t.Fatalf("body %d bytes, %v", n, err)
+				}
+				segs = append(segs, dataSegsIn(t, tc)-before)
+				r := ts.nthResponse(t, i+1)
+				checkEngine(t, r, wantMethod())
+				if r.Send.Corked == c.noCork {
+					t.Errorf("Send.Corked = %v with NoCork %v", r.Send.Corked, c.noCork)
+				}
+			}
+			t.Logf("data segments per response: %v", segs)
+			if !c.noCork {
+				for _, s := range segs {
+					if s != 1 {
+						t.Errorf("a corked response came in %d data segments, want 1 (all: %v)", s, segs)
+						break
+					}
+				}
+			} else if !slices.Contains(segs, 2) {
+				// The control: without the cork the header leaves on its
+				// own. (Linux's autocorking could merge a pair now and then,
+				// so one split response in five is enough to show it.)
+				t.Errorf("no uncorked response came in 2 data segments (%v): the measurement cannot tell", segs)
+			}
+		})
+	}
+}

@@ -1,0 +1,104 @@
+package httpserve
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// metrics are the server's Prometheus collectors.
+type metrics struct {
+	reg         *prometheus.Registry
+	requests    *prometheus.CounterVec // by request method and status code
+	bodyBytes   *prometheus.CounterVec // by send method
+	inFlight    prometheus.Gauge
+	duration    prometheus.Histogram
+	truncations prometheus.Counter
+	aborted     prometheus.Counter
+	fallbacks   prometheus.Counter
+	connsOpen   prometheus.Gauge
+	connsTotal  prometheus.Counter
+}
+
+func newMetrics(reg *prometheus.Registry) *metrics {
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	}
+	m := &metrics{
+		reg: reg,
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "zcopy_http_requests_total",
+			Help: "HTTP requests answered, by request method and status code.",
+		}, []string{"method", "code"}),
+		bodyBytes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "zcopy_http_body_bytes_total",
+			Help: "Response body bytes sent, by the method that moved them (a zerocopy method, or buffered for net/http's own copy).",
+		}, []string{"send_method"}),
+		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "zcopy_http_responses_in_flight",
+			Help: "Responses being served.",
+		}),
+		duration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "zcopy_http_response_duration_seconds",
+			Help:    "Time from a request reaching the handler to the end of its response body.",
+			Buckets: prometheus.ExponentialBuckets(0.0001, 4, 12), // 100µs .. ~7 min
+		}),
+		truncations: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "zcopy_http_truncations_total",
+			Help: "Responses cut short because their file shrank while it was being sent; each closed its connection.",
+		}),
+		aborted: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "zcopy_http_aborted_responses_total",
+			Help: "Responses cut short for another reason (client gone or stalled past the write timeout, server stopped).",
+		}),
+		fallbacks: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "zcopy_http_send_fallbacks_total",
+			Help: "Body sends in which the engine fell back from a method the kernel refused.",
+		}),
+		connsOpen: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "zcopy_http_connections_open",
+			Help: "Client connections open.",
+		}),
+		connsTotal: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "zcopy_http_connections_total",
+			Help: "Client connections accepted.",
+		}),
+	}
+	reg.MustRegister(m.requests, m.bodyBytes, m.inFlight, m.duration, m.truncations, m.aborted, m.fallbacks, m.connsOpen, m.connsTotal)
+	return m
+}
+
+// observe records one finished response.
+func (m *metrics) observe(r *Response) {
+	method := r.Method
+	switch method {
+	case http.MethodGet, http.MethodHead:
+	default:
+		method = "other"
+	}
+	m.requests.WithLabelValues(method, strconv.Itoa(r.Status)).Inc()
+	if r.EngineBytes > 0 {
+		m.bodyBytes.WithLabelValues(r.Send.Method.String()).Add(float64(r.EngineBytes))
+	}
+	if b := r.BodyBytes - r.EngineBytes; b > 0 {
+		m.bodyBytes.WithLabelValues(SendBuffered).Add(float64(b))
+	}
+	m.duration.Observe(r.Duration.Seconds())
+	switch r.Outcome {
+	case Truncated:
+		m.truncations.Inc()
+	case Aborted:
+		m.aborted.Inc()
+	}
+	if r.Send.Fallbacks > 0 {
+		m.fallbacks.Inc()
+	}
+}
+
+func (m *metrics) handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+}

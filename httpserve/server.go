@@ -1,0 +1,154 @@
+package httpserve
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/zcopy/zcopy/zerocopy"
+)
+
+// Server serves one directory over HTTP/1.1 with the zerocopy engine under
+// net/http. It is an http.Handler; Serve runs it on a listener with the
+// connection wrapper that lets the engine move bodies.
+type Server struct {
+	cfg          Config
+	root         *os.Root
+	log          *slog.Logger
+	metrics      *metrics
+	maxConns     int
+	writeTimeout time.Duration
+}
+
+var _ http.Handler = (*Server)(nil)
+
+// New opens cfg.Dir and returns a server for it. Close releases the
+// directory.
+func New(cfg Config) (*Server, error) {
+	if cfg.Dir == "" {
+		return nil, errors.New("httpserve: no directory to serve")
+	}
+	if !zerocopy.Supported(cfg.Method, true) {
+		return nil, fmt.Errorf("httpserve: method %v is not available on this system (have %v)", cfg.Method, zerocopy.SendMethods())
+	}
+	fi, err := os.Stat(cfg.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("httpserve: %w", err)
+	}
+	if !fi.IsDir() {
+		return nil, fmt.Errorf("httpserve: %s is not a directory", cfg.Dir)
+	}
+	root, err := os.OpenRoot(cfg.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("httpserve: %w", err)
+	}
+	s := &Server{
+		cfg:          cfg,
+		root:         root,
+		log:          cfg.Logger,
+		metrics:      newMetrics(cfg.Registry),
+		maxConns:     cfg.MaxConns,
+		writeTimeout: orDefault(cfg.WriteTimeout, DefaultWriteTimeout),
+	}
+	if s.log == nil {
+		s.log = discardLogger
+	}
+	if s.maxConns <= 0 {
+		s.maxConns = DefaultMaxConns
+	}
+	return s, nil
+}
+
+// Close releases the served directory. Call it after Serve has returned.
+func (s *Server) Close() error { return s.root.Close() }
+
+// MetricsHandler serves the server's Prometheus metrics.
+func (s *Server) MetricsHandler() http.Handler { return s.metrics.handler() }
+
+// Serve serves HTTP (HTTPS with Config.TLSConfig) on ln until ctx is
+// cancelled, then shuts down gracefully: it stops accepting, closes idle
+// connections, and lets in-flight responses run for up to ShutdownGrace
+// before it closes what remains. It returns nil after a shutdown, or the
+// error that stopped the listener.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	l := newListener(ln, s)
+	var hl net.Listener = l
+	if s.cfg.TLSConfig != nil {
+		tc := s.cfg.TLSConfig.Clone()
+		tc.NextProtos = []string{"http/1.1"}
+		hl = tls.NewListener(l, tc)
+	}
+	// Requests live under hard, not ctx: a shutdown lets them finish, and
+	// only the end of the grace period cancels them.
+	hard, hardStop := context.WithCancel(context.WithoutCancel(ctx))
+	defer hardStop()
+	var protos http.Protocols
+	protos.SetHTTP1(true)
+	srv := &http.Server{
+		Handler:                      s,
+		ReadHeaderTimeout:            orDefault(s.cfg.ReadHeaderTimeout, DefaultReadHeaderTimeout),
+		IdleTimeout:                  orDefault(s.cfg.IdleTimeout, DefaultIdleTimeout),
+		MaxHeaderBytes:               64 << 10,
+		Protocols:                    &protos,
+		DisableGeneralOptionsHandler: true,
+		ErrorLog:                     slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		BaseContext:                  func(net.Listener) context.Context { return hard },
+		ConnContext: func(ctx context.Context, nc net.Conn) context.Context {
+			if tc, ok := nc.(*tls.Conn); ok {
+				nc = tc.NetConn()
+			}
+			if c, ok := nc.(*conn); ok {
+				return context.WithValue(ctx, connKey{}, c)
+			}
+			return ctx
+		},
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(hl) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+
+	grace := orDefault(s.cfg.ShutdownGrace, DefaultShutdownGrace)
+	s.log.Info("shutting down: no new connections; in-flight responses may finish", "grace", grace)
+	sctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	if grace <= 0 {
+		cancel()
+	}
+	if err := srv.Shutdown(sctx); err != nil {
+		s.log.Warn("grace period over: closing the connections still open", "grace", grace)
+		hardStop()
+		srv.Close()
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	s.log.Info("stopped")
+	return nil
+}
+
+// ServeMetrics serves the metrics at /metrics on ln until ctx is cancelled.
+func (s *Server) ServeMetrics(ctx context.Context, ln net.Listener) error {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", s.MetricsHandler())
+	srv := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	stop := context.AfterFunc(ctx, func() { srv.Close() })
+	defer stop()
+	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

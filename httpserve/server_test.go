@@ -1,0 +1,240 @@
+package httpserve_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/zcopy/zcopy/httpserve"
+)
+
+// readUntilClosed reads c until the server closes it and reports whether it
+// did within limit.
+func readUntilClosed(c net.Conn, limit time.Duration) (closed bool, err error) {
+	c.SetReadDeadline(time.Now().Add(limit))
+	_, err = io.Copy(io.Discard, c)
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return false, err
+	}
+	return true, err
+}
+
+func TestReadHeaderTimeout(t *testing.T) {
+	ts := startServer(t, httpserve.Config{ReadHeaderTimeout: 200 * time.Millisecond})
+	c, err := net.Dial("tcp", ts.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fmt.Fprint(c, "GET / HTTP/1.1\r\nHost: x\r\n") // and never the end of the header
+	if closed, err := readUntilClosed(c, 10*time.Second); !closed {
+		t.Fatalf("a client that never finished its header still holds its connection: %v", err)
+	}
+}
+
+func TestIdleTimeout(t *testing.T) {
+	ts := startServer(t, httpserve.Config{IdleTimeout: 200 * time.Millisecond})
+	os.WriteFile(ts.Dir+"/a.txt", []byte("a"), 0o644)
+	c, err := net.Dial("tcp", ts.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fmt.Fprint(c, "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("%v %v", resp, err)
+	}
+	if closed, err := readUntilClosed(c, 10*time.Second); !closed {
+		t.Fatalf("an idle keep-alive connection was not closed: %v", err)
+	}
+}
+
+// TestWriteTimeout: a client that stops reading is dropped after the write
+// timeout, while a slow client that keeps reading is served in full even
+// though its download lasts many times the timeout.
+func TestWriteTimeout(t *testing.T) {
+	dir := t.TempDir()
+	makeFile(t, dir, "big.bin", 64<<20)
+	small := readFile(t, makeFile(t, dir, "small.bin", 2<<20))
+	ts := startServer(t, httpserve.Config{Dir: dir, WriteTimeout: 300 * time.Millisecond})
+
+	t.Run("stalled", func(t *testing.T) {
+		c := slowClient(t, ts.Addr)
+		fmt.Fprint(c, "GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+		br := bufio.NewReader(c)
+		if _, err := http.ReadResponse(br, nil); err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		r := ts.nthResponse(t, 1)
+		t.Logf("dropped after %v: %v", time.Since(start), r.Err)
+		if r.Outcome != httpserve.Aborted || !errors.Is(r.Err, os.ErrDeadlineExceeded) {
+			t.Errorf("outcome %q, error %v; want aborted by the write deadline", r.Outcome, r.Err)
+		}
+		if closed, err := readUntilClosed(c, 20*time.Second); !closed {
+			t.Errorf("the connection stayed open: %v", err)
+		}
+	})
+	t.Run("slow", func(t *testing.T) {
+		c := slowClient(t, ts.Addr)
+		fmt.Fprint(c, "GET /small.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		var body bytes.Buffer
+		for {
+			_, err := io.CopyN(&body, resp.Body, 64<<10)
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Fatalf("after %d bytes: %v", body.Len(), err)
+			}
+			time.Sleep(40 * time.Millisecond)
+		}
+		t.Logf("read %d bytes in %v", body.Len(), time.Since(start))
+		if !bytes.Equal(body.Bytes(), small) {
+			t.Fatalf("got %d bytes, want the %d of the file", body.Len(), len(small))
+		}
+		if r := ts.nthResponse(t, 2); r.Outcome != httpserve.OK {
+			t.Errorf("outcome %q (%v)", r.Outcome, r.Err)
+		}
+	})
+}
+
+// TestConnCap: past MaxConns, a new connection waits until one closes.
+func TestConnCap(t *testing.T) {
+	ts := startServer(t, httpserve.Config{MaxConns: 2})
+	os.WriteFile(ts.Dir+"/a.txt", []byte("a"), 0o644)
+	request := func(c net.Conn, wait time.Duration) error {
+		c.SetDeadline(time.Now().Add(wait))
+		fmt.Fprint(c, "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		return nil
+	}
+	var conns []net.Conn
+	for i := range 3 {
+		c, err := net.Dial("tcp", ts.Addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		conns = append(conns, c)
+		if i < 2 {
+			if err := request(c, 10*time.Second); err != nil {
+				t.Fatalf("connection %d: %v", i, err)
+			}
+		}
+	}
+	if err := request(conns[2], 500*time.Millisecond); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("a third connection past a cap of 2 was answered (%v)", err)
+	}
+	if open := ts.metric(t, "zcopy_http_connections_open"); open != 2 {
+		t.Errorf("connections open = %v, want 2", open)
+	}
+	conns[0].Close()
+	// The request already sent is served once the connection is accepted.
+	conns[2].SetDeadline(time.Now().Add(10 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(conns[2]), nil)
+	if err != nil {
+		t.Fatalf("after a slot freed: %v", err)
+	}
+	resp.Body.Close()
+}
+
+// TestGracefulShutdown: cancelling Serve's context stops new connections at
+// once and lets a download in flight finish.
+func TestGracefulShutdown(t *testing.T) {
+	dir := t.TempDir()
+	data := readFile(t, makeFile(t, dir, "f.bin", 4<<20))
+	ts := startServer(t, httpserve.Config{Dir: dir, ShutdownGrace: 20 * time.Second})
+	c := slowClient(t, ts.Addr)
+	fmt.Fprint(c, "GET /f.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body bytes.Buffer
+	io.CopyN(&body, resp.Body, 256<<10)
+
+	ts.cancel()
+	refused := false
+	for range 100 {
+		if nc, err := net.DialTimeout("tcp", ts.Addr, time.Second); err != nil {
+			refused = true
+			break
+		} else {
+			nc.Close()
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !refused {
+		t.Error("still accepting connections a second after shutdown began")
+	}
+	for {
+		_, err := io.CopyN(&body, resp.Body, 256<<10)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("the download in flight failed after %d bytes: %v", body.Len(), err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !bytes.Equal(body.Bytes(), data) {
+		t.Fatalf("got %d bytes, want the file's %d", body.Len(), len(data))
+	}
+	select {
+	case err := <-ts.done:
+		ts.done <- err
+		if err != nil {
+			t.Fatalf("Serve: %v", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("Serve did not return after the last response")
+	}
+	if r := ts.nthResponse(t, 1); r.Outcome != httpserve.OK {
+		t.Errorf("outcome %q", r.Outcome)
+	}
+}
+
+// TestGraceExpires: a response still running at the end of the grace period
+// is cut and Serve returns.
+func TestGraceExpires(t *testing.T) {
+	dir := t.TempDir()
+	makeFile(t, dir, "big.bin", 64<<20)
+	ts := startServer(t, httpserve.Config{Dir: dir, ShutdownGrace: 300 * time.Millisecond})
+	c := slowClient(t, ts.Addr)
+	fmt.Fprint(c, "GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+	if _, err := http.ReadResponse(bufio.NewReader(c), nil); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	ts.cancel()
+	select {
+	case err := <-ts.done:
+		ts.done <- err
+		t.Logf("Serve returned after %v: %v", time.Since(start), err)
+	case <-time.After(20 * time.Second):
+		t.Fatal("Serve did not return after the grace period")
+	}
+	r := ts.nthResponse(t, 1)
+	if r.Outcome != httpserve.Aborted || !errors.Is(r.Err, context.Canceled) && !errors.Is(r.Err, net.ErrClosed) {
+		t.Errorf("outcome %q, error %v: want aborted by the shutdown", r.Outcome, r.Err)
+	}
+}

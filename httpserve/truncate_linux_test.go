@@ -1,0 +1,157 @@
+package httpserve_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/zcopy/zcopy/httpserve"
+	"github.com/zcopy/zcopy/zerocopy"
+)
+
+// TestTruncation truncates the file while its response is on the way, by
+// every method, with and without a lease: the client must get a body
+// shorter than the Content-Length, made of the file's bytes, and then the
+// end of the connection; the event must be reported as a truncation, in the
+// hook, the log and the metrics. With a lease the truncating process must
+// be released long before the kernel's lease-break time.
+func TestTruncation(t *testing.T) {
+	const size = 64 << 20
+	const cut = 32 << 20
+	type tcase struct {
+		name    string
+		method  zerocopy.Method
+		noLease bool
+		ranges  string // a multi-range request instead of the whole file
+	}
+	var cases []tcase
+	for _, m := range zerocopy.SendMethods() {
+		cases = append(cases, tcase{m.String() + "/lease", m, false, ""}, tcase{m.String() + "/no-lease", m, true, ""})
+	}
+	cases = append(cases, tcase{"multipart", zerocopy.Auto, false, "0-99,1000-60000000"})
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := makeFile(t, dir, "big.bin", size)
+			data := readFile(t, path)
+			ts := startServer(t, httpserve.Config{Dir: dir, Method: c.method, NoLease: c.noLease, ChunkSize: 1 << 20})
+
+			conn := slowClient(t, ts.Addr)
+			req := "GET /big.bin HTTP/1.1\r\nHost: x\r\n"
+			if c.ranges != "" {
+				req += "Range: bytes=" + c.ranges + "\r\n"
+			}
+			fmt.Fprintf(conn, "%s\r\n", req)
+			br := bufio.NewReaderSize(conn, 64<<10)
+			resp, err := http.ReadResponse(br, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var body bytes.Buffer
+			if _, err := io.CopyN(&body, resp.Body, 1<<20); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(100 * time.Millisecond) // let the server park on the full socket
+
+			start := time.Now()
+			if err := os.Truncate(path, cut); err != nil {
+				t.Fatal(err)
+			}
+			held := time.Since(start)
+			t.Logf("truncate(2) returned after %v", held)
+			if !c.noLease && held > 10*time.Second {
+				t.Errorf("the truncating process was held %v: the lease was not released promptly", held)
+			}
+
+			_, err = io.Copy(&body, resp.Body)
+			if !errors.Is(err, io.ErrUnexpectedEOF) {
+				t.Errorf("reading the body: %v, want unexpected EOF (a body shorter than its Content-Length)", err)
+			}
+			if int64(body.Len()) >= resp.ContentLength {
+				t.Fatalf("got %d body bytes of %d: the short body passed for complete", body.Len(), resp.ContentLength)
+			}
+			if c.ranges == "" && !bytes.Equal(body.Bytes(), data[:body.Len()]) {
+				t.Errorf("the %d bytes received are not the file's first bytes", body.Len())
+			}
+			// The connection must be closed, not kept for another request.
+			conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+			if n, err := br.Read(make([]byte, 1)); n != 0 || err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+				t.Errorf("after the short body: read %d bytes, %v; want the connection closed", n, err)
+			}
+
+			r := ts.nthResponse(t, 1)
+			t.Logf("received %d of %d; engine: %+v; err: %v", body.Len(), resp.ContentLength, r.Send, r.Err)
+			if r.Outcome != httpserve.Truncated {
+				t.Errorf("outcome %q (err %v), want truncated", r.Outcome, r.Err)
+			}
+			if c.ranges == "" && !errors.Is(r.Err, zerocopy.ErrTruncated) {
+				t.Errorf("error %v, want one matching zerocopy.ErrTruncated", r.Err)
+			}
+			if c.ranges == "" && r.Send.Method != c.method && c.method != zerocopy.Auto {
+				t.Errorf("sent by %v, want %v", r.Send.Method, c.method)
+			}
+			if got := ts.metric(t, "zcopy_http_truncations_total"); got != 1 {
+				t.Errorf("truncations metric = %v, want 1", got)
+			}
+			if !strings.Contains(ts.Logs.String(), "response truncated") {
+				t.Errorf("no truncation in the log")
+			}
+		})
+	}
+}
+
+// TestTruncationCurl truncates a file under a rate-limited curl download:
+// curl must report a partial transfer (exit 18), never success.
+func TestTruncationCurl(t *testing.T) {
+	curlBin := needTool(t, "curl")
+	dir := t.TempDir()
+	path := makeFile(t, dir, "big.bin", 64<<20)
+	data := readFile(t, path)
+	ts := startServer(t, httpserve.Config{Dir: dir})
+	out := filepath.Join(t.TempDir(), "out.bin")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, curlBin, "-sS", "--limit-rate", "4M", "-o", out, ts.URL+"/big.bin")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if fi, err := os.Stat(out); err == nil && fi.Size() >= 1<<20 {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatal("curl never got 1 MiB")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	start := time.Now()
+	if err := os.Truncate(path, 8<<20); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("truncate(2) returned after %v", time.Since(start))
+	err := cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 18 {
+		t.Fatalf("curl: %v (%s), want exit status 18 (partial file)", err, strings.TrimSpace(stderr.String()))
+	}
+	t.Logf("curl: %s", strings.TrimSpace(stderr.String()))
+	got := readFile(t, out)
+	if len(got) >= len(data) || !bytes.Equal(got, data[:len(got)]) {
+		t.Errorf("curl kept %d bytes (a prefix: %v) of %d", len(got), bytes.Equal(got, data[:min(len(got), len(data))]), len(data))
+	}
+	if r := ts.nthResponse(t, 1); r.Outcome != httpserve.Truncated {
+		t.Errorf("outcome %q, want truncated", r.Outcome)
+	}
+}

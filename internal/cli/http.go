@@ -1,0 +1,159 @@
+package cli
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/zcopy/zcopy/httpserve"
+	"github.com/zcopy/zcopy/internal/bytesize"
+	"github.com/zcopy/zcopy/zerocopy"
+)
+
+func init() {
+	register(&command{
+		name:     "http",
+		order:    40,
+		synopsis: "http DIR [--listen ADDR] [--method M] [--no-list] [--log-format text|json] [--metrics ADDR] [--tls-cert F --tls-key F]",
+		summary:  "serve a directory over HTTP with the engine under net/http",
+		help: `Http serves the files under DIR to any HTTP/1.1 client (curl, wget, browsers,
+aria2c): GET and HEAD, single and multiple ranges, If-Range, ETag and
+Last-Modified with 304, 412 and 416, Content-Type by extension, keep-alive,
+index.html for a directory, and otherwise an HTML listing (--no-list: 403).
+Nothing outside DIR can be reached: not by "..", encoded dots, absolute paths
+nor symbolic links that point outside. The bound address is printed on
+stderr, so --listen 127.0.0.1:0 works.
+
+Bodies go out by the zerocopy engine (--method; auto is sendfile where the
+system has it), and the response header is corked with the body (TCP_CORK)
+unless --no-cork. A file truncated while it is being sent never gives a short
+body that looks complete: the connection is closed after the bytes that
+exist, and the event is logged and counted.
+
+TLS (--tls-cert and --tls-key) encrypts in user space, so HTTPS bodies are
+copied through the process: sendfile, and the engine, cannot be used there.
+
+Each request is logged on stderr (--access-log=false to stop), as text or
+JSON; --metrics ADDR serves Prometheus metrics at http://ADDR/metrics.
+SIGINT or SIGTERM stops accepting and lets in-flight downloads finish for up
+to --grace before the remaining connections are closed.`,
+		run: runHTTP,
+	})
+}
+
+func runHTTP(e *env, args []string) int {
+	c := commands["http"]
+	fs := newFlagSet(c.name)
+	listen := fs.String("listen", "127.0.0.1:8080", "serve on `ADDR` (host:port; port 0 picks one)")
+	method := fs.String("method", "auto", "body transfer `method`: auto, readwrite, mmap, sendfile, splice")
+	noList := fs.Bool("no-list", false, "answer 403 for a directory without index.html instead of listing it")
+	logFormat := fs.String("log-format", "text", "log `format`: text or json")
+	accessLog := fs.Bool("access-log", true, "log every request")
+	metricsAddr := fs.String("metrics", "", "serve Prometheus metrics on `ADDR` at /metrics")
+	tlsCert := fs.String("tls-cert", "", "serve HTTPS with the certificate in `FILE` (PEM); needs --tls-key")
+	tlsKey := fs.String("tls-key", "", "the private key for --tls-cert, in `FILE` (PEM)")
+	maxConns := fs.Int("max-conns", httpserve.DefaultMaxConns, "most client connections served at once; more wait to be accepted")
+	readHeader := fs.Duration("read-header-timeout", httpserve.DefaultReadHeaderTimeout, "most time a client may take to send a request header")
+	idle := fs.Duration("idle-timeout", httpserve.DefaultIdleTimeout, "most time a keep-alive connection may wait for its next request")
+	write := fs.Duration("write-timeout", httpserve.DefaultWriteTimeout, "drop a client that takes no byte for this long (per write, not per response)")
+	grace := fs.Duration("grace", httpserve.DefaultShutdownGrace, "on SIGINT or SIGTERM, how long in-flight responses may finish")
+	noLease := fs.Bool("no-lease", false, "do not take a read lease on files being sent (Linux)")
+	noCork := fs.Bool("no-cork", false, "do not cork the response header with the body")
+	var chunk bytesize.Value
+	fs.Var(&chunk, "chunk", "most bytes (`SIZE`) per sendfile or splice call and per mmap window (default 4MiB)")
+	pos, code, ok := parse(e, c, fs, args)
+	if !ok {
+		return code
+	}
+	m, err := zerocopy.ParseMethod(*method)
+	if err != nil {
+		return usageError(e, c, "%v", err)
+	}
+	switch {
+	case len(pos) != 1:
+		return usageError(e, c, "want one DIR, got %d arguments", len(pos))
+	case !zerocopy.Supported(m, true):
+		return usageError(e, c, "method %v is not available on this system (have %v)", m, zerocopy.SendMethods())
+	case (*tlsCert == "") != (*tlsKey == ""):
+		return usageError(e, c, "--tls-cert and --tls-key go together")
+	case *logFormat != "text" && *logFormat != "json":
+		return usageError(e, c, "--log-format must be text or json, not %q", *logFormat)
+	case *maxConns <= 0:
+		return usageError(e, c, "--max-conns must be positive")
+	}
+	var h slog.Handler = slog.NewTextHandler(e.stderr, nil)
+	if *logFormat == "json" {
+		h = slog.NewJSONHandler(e.stderr, nil)
+	}
+	cfg := httpserve.Config{
+		Dir:               pos[0],
+		Method:            m,
+		ChunkSize:         int64(chunk),
+		NoLease:           *noLease,
+		NoCork:            *noCork,
+		NoList:            *noList,
+		Logger:            slog.New(h),
+		AccessLog:         *accessLog,
+		MaxConns:          *maxConns,
+		ReadHeaderTimeout: noLimit(*readHeader),
+		IdleTimeout:       noLimit(*idle),
+		WriteTimeout:      noLimit(*write),
+		ShutdownGrace:     noLimit(*grace),
+	}
+	scheme := "http"
+	if *tlsCert != "" {
+		cert, err := tls.LoadX509KeyPair(*tlsCert, *tlsKey)
+		if err != nil {
+			return fail(e, c, err)
+		}
+		cfg.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}}
+		scheme = "https"
+	}
+	srv, err := httpserve.New(cfg)
+	if err != nil {
+		return fail(e, c, err)
+	}
+	defer srv.Close()
+
+	var lc net.ListenConfig
+	ln, err := lc.Listen(e.ctx, "tcp", *listen)
+	if err != nil {
+		return fail(e, c, err)
+	}
+	ctx, stop := context.WithCancel(context.WithoutCancel(e.ctx))
+	defer stop()
+	metricsDone := make(chan error, 1)
+	if *metricsAddr != "" {
+		mln, err := lc.Listen(e.ctx, "tcp", *metricsAddr)
+		if err != nil {
+			ln.Close()
+			return fail(e, c, fmt.Errorf("metrics: %w", err))
+		}
+		fmt.Fprintf(e.stderr, "zcopy http: metrics on http://%s/metrics\n", mln.Addr())
+		go func() { metricsDone <- srv.ServeMetrics(ctx, mln) }()
+	} else {
+		metricsDone <- nil
+	}
+	fmt.Fprintf(e.stderr, "zcopy http: serving %s on %s://%s/\n", pos[0], scheme, ln.Addr())
+	err = srv.Serve(e.ctx, ln)
+	stop() // the metrics stay up through the grace period, then stop
+	if merr := <-metricsDone; err == nil && merr != nil {
+		err = fmt.Errorf("metrics: %w", merr)
+	}
+	if err != nil {
+		return fail(e, c, err)
+	}
+	return exitOK
+}
+
+// noLimit maps a flag's 0 ("no limit") to the negative duration that
+// httpserve.Config reads as no limit.
+func noLimit(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
+}
