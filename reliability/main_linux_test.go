@@ -1,0 +1,682 @@
+package reliability
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// zcopyBin is the binary under test, built once by TestMain.
+var zcopyBin string
+
+var soakFlag = flag.Bool("soak", false, "run the suite for longer (also ZCOPY_SOAK=1)")
+
+// soak reports whether the suite runs its long form.
+func soak() bool { return *soakFlag || os.Getenv("ZCOPY_SOAK") == "1" }
+
+// rounds is how many times a test repeats its body: once in the short form;
+// under soak ZCOPY_SOAK_ROUNDS times (default 10).
+func rounds() int {
+	if !soak() {
+		return 1
+	}
+	if n, err := strconv.Atoi(os.Getenv("ZCOPY_SOAK_ROUNDS")); err == nil && n > 0 {
+		return n
+	}
+	return 10
+}
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	raiseNoFile(1 << 16)
+	dir, err := os.MkdirTemp("", "zcopy-reliability-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	zcopyBin = filepath.Join(dir, "zcopy")
+	build := exec.Command("go", "build", "-o", zcopyBin, "../cmd/zcopy")
+	build.Stdout, build.Stderr = os.Stdout, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building zcopy:", err)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	began := time.Now()
+	code := m.Run()
+	figs.Seconds = time.Since(began).Seconds()
+	figs.Soak = soak()
+	figs.Passed = code == 0
+	fmt.Print(figs.text())
+	if path := os.Getenv("ZCOPY_RELIABILITY_REPORT"); path != "" {
+		if err := figs.writeJSON(path); err != nil {
+			fmt.Fprintln(os.Stderr, "writing the report:", err)
+			code = 1
+		}
+	}
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// raiseNoFile raises this process's descriptor limit (soft, and hard if
+// need be and allowed) to at least n: the load tests hold thousands of
+// connections. Children inherit it; zcopy raises its own anyway.
+func raiseNoFile(n uint64) {
+	var rl syscall.Rlimit
+	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl) != nil || rl.Cur >= n {
+		return
+	}
+	rl.Cur = n
+	rl.Max = max(rl.Max, n)
+	if syscall.Setrlimit(syscall.RLIMIT_NOFILE, &rl) != nil {
+		syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl)
+		rl.Cur = rl.Max
+		syscall.Setrlimit(syscall.RLIMIT_NOFILE, &rl)
+	}
+}
+
+// needNoFile fails the test unless this process may open n descriptors.
+func needNoFile(t testing.TB, n uint64) {
+	t.Helper()
+	var rl syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil || rl.Cur < n {
+		t.Fatalf("this test holds %d connections; the descriptor limit is %d (raise it, or run as root)", n, rl.Cur)
+	}
+}
+
+// figures are the suite's totals, for the README's Reliability section.
+type figures struct {
+	mu sync.Mutex
+	// Transfers counts transfers that ran to completion (exit 0 at both
+	// ends) and whose files were then compared byte for byte.
+	Transfers int64 `json:"transfers"`
+	// HTTPResponses counts HTTP responses whose status and body were
+	// checked byte for byte.
+	HTTPResponses int64 `json:"http_responses_verified"`
+	// Bytes is the file content compared at receivers (and in HTTP
+	// bodies) after those transfers.
+	Bytes int64 `json:"bytes_verified"`
+	// FilesChecked counts every check of a receiver's directory: a file
+	// that must be there and equal, or one that must not be there.
+	FilesChecked int64 `json:"files_checked"`
+	// Faults counts faults injected, by kind.
+	Faults map[string]int64 `json:"faults"`
+	// Hostile counts hostile inputs sent to a zcopy server, by kind.
+	Hostile map[string]int64 `json:"hostile_inputs"`
+	// PeakConns is the most TCP connections one zcopy process held at once.
+	PeakConns map[string]int64 `json:"peak_connections"`
+	// PeakRSS is the peak resident memory (KiB, VmHWM) of zcopy
+	// servers under load, by test.
+	PeakRSS map[string]int64 `json:"peak_rss_kib"`
+	// FilesLost counts files that should have arrived and did not.
+	FilesLost int64 `json:"files_lost"`
+	// FilesCorrupted counts files found under their final name with
+	// content other than a whole version of their source.
+	FilesCorrupted int64 `json:"files_corrupted"`
+	// KnownBugs lists the bugs not yet fixed that tests reproduced, and
+	// the tests that skipped because of each.
+	KnownBugs []knownBug `json:"known_bugs,omitempty"`
+	Seconds   float64    `json:"seconds"`
+	Soak      bool       `json:"soak"`
+	Passed    bool       `json:"passed"`
+}
+
+var figs = figures{
+	Faults:    map[string]int64{},
+	Hostile:   map[string]int64{},
+	PeakConns: map[string]int64{},
+	PeakRSS:   map[string]int64{},
+}
+
+func (f *figures) fault(kind string) {
+	f.mu.Lock()
+	f.Faults[kind]++
+	f.mu.Unlock()
+}
+
+func (f *figures) hostile(kind string, n int) {
+	f.mu.Lock()
+	f.Hostile[kind] += int64(n)
+	f.mu.Unlock()
+}
+
+func (f *figures) transfer(n int) {
+	f.mu.Lock()
+	f.Transfers += int64(n)
+	f.mu.Unlock()
+}
+
+func (f *figures) peak(m map[string]int64, key string, v int64) {
+	f.mu.Lock()
+	m[key] = max(m[key], v)
+	f.mu.Unlock()
+}
+
+type knownBug struct {
+	What  string   `json:"what"`
+	Tests []string `json:"tests"`
+}
+
+// bug records that t reproduced a known bug and skips it.
+func (f *figures) bug(t *testing.T, what string) {
+	f.mu.Lock()
+	i := 0
+	for i < len(f.KnownBugs) && f.KnownBugs[i].What != what {
+		i++
+	}
+	if i == len(f.KnownBugs) {
+		f.KnownBugs = append(f.KnownBugs, knownBug{What: what})
+	}
+	f.KnownBugs[i].Tests = append(f.KnownBugs[i].Tests, t.Name())
+	f.mu.Unlock()
+	t.Skip("BUG: " + what)
+}
+
+func sum(m map[string]int64) int64 {
+	var n int64
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
+
+func sortedKeys(m map[string]int64) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// text renders the figures for the test log.
+func (f *figures) text() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var b strings.Builder
+	fmt.Fprintf(&b, "zcopy reliability suite: %.0f s, soak %v, passed %v\n", f.Seconds, f.Soak, f.Passed)
+	fmt.Fprintf(&b, "  transfers completed and verified: %d; HTTP responses verified: %d; %s of content compared\n", f.Transfers, f.HTTPResponses, mib(f.Bytes))
+	fmt.Fprintf(&b, "  receiver checks: %d; files lost: %d; files corrupted: %d\n", f.FilesChecked, f.FilesLost, f.FilesCorrupted)
+	fmt.Fprintf(&b, "  faults injected: %d\n", sum(f.Faults))
+	for _, k := range sortedKeys(f.Faults) {
+		fmt.Fprintf(&b, "    %-40s %d\n", k, f.Faults[k])
+	}
+	fmt.Fprintf(&b, "  hostile inputs tried: %d\n", sum(f.Hostile))
+	for _, k := range sortedKeys(f.Hostile) {
+		fmt.Fprintf(&b, "    %-40s %d\n", k, f.Hostile[k])
+	}
+	for _, k := range sortedKeys(f.PeakConns) {
+		fmt.Fprintf(&b, "  peak connections, %s: %d\n", k, f.PeakConns[k])
+	}
+	for _, k := range sortedKeys(f.PeakRSS) {
+		fmt.Fprintf(&b, "  peak RSS, %s: %s\n", k, mib(f.PeakRSS[k]<<10))
+	}
+	for _, kb := range f.KnownBugs {
+		fmt.Fprintf(&b, "  known bug, skipped in %s:\n    %s\n", strings.Join(kb.Tests, ", "), kb.What)
+	}
+	return b.String()
+}
+
+func (f *figures) writeJSON(path string) error {
+	f.mu.Lock()
+	b, err := json.MarshalIndent(f, "", "  ")
+	f.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o644)
+}
+
+func mib(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.2f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	}
+	return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+}
+
+// needTool returns the path of an outside tool. A missing tool fails the
+// test under CI=true and skips it elsewhere.
+func needTool(t testing.TB, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err == nil {
+		return p
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("%s is required under CI=true (make deps installs it): %v", name, err)
+	}
+	t.Skipf("%s not installed: %v", name, err)
+	return ""
+}
+
+// needRoot fails the test under CI=true, and skips it elsewhere, unless it
+// runs as root (network namespaces, tc).
+func needRoot(t testing.TB) {
+	t.Helper()
+	if os.Geteuid() == 0 {
+		return
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal("this test needs root under CI=true")
+	}
+	t.Skip("needs root")
+}
+
+// proc is a running zcopy.
+type proc struct {
+	listen string // the address it listens on, once known
+	cmd    *exec.Cmd
+	stdout bytes.Buffer
+	stderr *stderrWatch
+	done   chan struct{}
+	err    error
+}
+
+type stderrWatch struct {
+	mu   sync.Mutex
+	buf  bytes.Buffer
+	addr chan string // gets the first "listening on" address
+	sent bool
+}
+
+// String returns what was written so far.
+func (b *stderrWatch) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// listenRE finds the address a zcopy server says it listens on: "listening
+// on ADDR" (send, recv) or "serving DIR on http://ADDR/" (http).
+var listenRE = regexp.MustCompile(`(?:listening on |serving .* on https?://)([^\s/]+)`)
+
+// Write records stderr and reports the first "listening on ADDR" line.
+func (b *stderrWatch) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf.Write(p)
+	if !b.sent {
+		if m := listenRE.FindSubmatch(b.buf.Bytes()); m != nil {
+			b.addr <- string(m[1])
+			b.sent = true
+		}
+	}
+	return len(p), nil
+}
+
+// start runs zcopy with args; it is killed at the end of the test if still
+// running.
+func start(t testing.TB, args ...string) *proc {
+	t.Helper()
+	return startCmd(t, exec.Command(zcopyBin, args...))
+}
+
+// startIn runs zcopy with args inside network namespace ns.
+func startIn(t testing.TB, ns string, args ...string) *proc {
+	t.Helper()
+	return startCmd(t, exec.Command("ip", append([]string{"netns", "exec", ns, zcopyBin}, args...)...))
+}
+
+// startLimited runs zcopy with args and at most nofile open descriptors
+// (soft and hard limit, so the Go runtime cannot raise it). The shell
+// execs zcopy, so the process is zcopy itself.
+func startLimited(t testing.TB, nofile int, args ...string) *proc {
+	t.Helper()
+	script := fmt.Sprintf(`ulimit -n %d && exec "$0" "$@"`, nofile)
+	return startCmd(t, exec.Command("sh", append([]string{"-c", script, zcopyBin}, args...)...))
+}
+
+func startCmd(t testing.TB, cmd *exec.Cmd) *proc {
+	t.Helper()
+	p := &proc{cmd: cmd, done: make(chan struct{})}
+	p.stderr = &stderrWatch{addr: make(chan string, 1)}
+	p.cmd.Stdout = &p.stdout
+	p.cmd.Stderr = p.stderr
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		p.err = p.cmd.Wait()
+		close(p.done)
+	}()
+	t.Cleanup(func() {
+		p.cmd.Process.Kill()
+		<-p.done
+	})
+	return p
+}
+
+// addr waits for the "listening on" line and returns the address.
+func (p *proc) addr(t testing.TB) string {
+	t.Helper()
+	if p.listen != "" {
+		return p.listen
+	}
+	select {
+	case a := <-p.stderr.addr:
+		p.listen = a
+		return a
+	case <-p.done:
+		t.Fatalf("zcopy exited before listening: %v\n%s", p.err, p.stderr.String())
+	case <-time.After(20 * time.Second):
+		t.Fatalf("zcopy did not start listening; stderr so far: %q", p.stderr.String())
+	}
+	return ""
+}
+
+// running reports whether the process has not exited.
+func (p *proc) running() bool {
+	select {
+	case <-p.done:
+		return false
+	default:
+		return true
+	}
+}
+
+// wait waits (at most two minutes, a hang guard) for the process and
+// returns its exit code and stderr.
+func (p *proc) wait(t testing.TB) (int, string) {
+	t.Helper()
+	select {
+	case <-p.done:
+	case <-time.After(120 * time.Second):
+		t.Fatalf("zcopy did not finish; stderr so far: %s", p.stderr.String())
+	}
+	st := p.cmd.ProcessState
+	if !st.Exited() {
+		t.Fatalf("zcopy ended by %v, not by exiting\n%s", st, p.stderr.String())
+	}
+	return st.ExitCode(), p.stderr.String()
+}
+
+// stop sends SIGTERM to a --keep server, which must exit 0; it returns the
+// server's log.
+func (p *proc) stop(t testing.TB) string {
+	t.Helper()
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	code, log := p.wait(t)
+	if code != 0 {
+		t.Errorf("server exited %d after SIGTERM; log:\n%s", code, log)
+	}
+	return log
+}
+
+// peakRSS returns the peak resident set (VmHWM, KiB) of the running
+// process. (getrusage's ru_maxrss for a child is no good here: Go starts
+// children with vfork, and exec folds the parent's high-water mark into the
+// child's, so a zcopy started by a large test process reports the test
+// process's peak.)
+func (p *proc) peakRSS(t testing.TB) int64 {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+	if err != nil {
+		t.Fatalf("reading the peak RSS: %v", err)
+	}
+	m := regexp.MustCompile(`VmHWM:\s+(\d+) kB`).FindSubmatch(b)
+	if m == nil {
+		t.Fatalf("no VmHWM in /proc/%d/status", p.cmd.Process.Pid)
+	}
+	n, _ := strconv.ParseInt(string(m[1]), 10, 64)
+	return n
+}
+
+// run runs zcopy to completion (a hang guard of two minutes).
+func run(t testing.TB, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	return runCmd(t, exec.Command(zcopyBin, args...))
+}
+
+// runIn runs zcopy to completion inside network namespace ns.
+func runIn(t testing.TB, ns string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	return runCmd(t, exec.Command("ip", append([]string{"netns", "exec", ns, zcopyBin}, args...)...))
+}
+
+func runCmd(t testing.TB, cmd *exec.Cmd) (code int, stdout, stderr string) {
+	t.Helper()
+	code, stdout, stderr, err := runErr(cmd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return code, stdout, stderr
+}
+
+// runGo runs zcopy to completion from a goroutine other than the test's:
+// it returns a failure to start or finish as err instead of ending the
+// test.
+func runGo(args ...string) (code int, stdout, stderr string, err error) {
+	return runErr(exec.Command(zcopyBin, args...))
+}
+
+// runErr runs cmd with a hang guard of two minutes.
+func runErr(cmd *exec.Cmd) (code int, stdout, stderr string, err error) {
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	if err := cmd.Start(); err != nil {
+		return -1, "", "", err
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if _, ok := err.(*exec.ExitError); err != nil && !ok {
+			return -1, o.String(), e.String(), err
+		}
+	case <-time.After(120 * time.Second):
+		cmd.Process.Kill()
+		<-done
+		return -1, o.String(), e.String(), fmt.Errorf("%v did not finish; stderr so far: %s", cmd.Args, e.String())
+	}
+	return cmd.ProcessState.ExitCode(), o.String(), e.String(), nil
+}
+
+// randomBytes returns n pseudo-random bytes from seed (ChaCha8).
+func randomBytes(seed uint64, n int) []byte {
+	var key [32]byte
+	binary.LittleEndian.PutUint64(key[:], seed)
+	b := make([]byte, n)
+	rand.NewChaCha8(key).Read(b)
+	return b
+}
+
+// writeRandom writes size random bytes to path and returns them.
+func writeRandom(t testing.TB, path string, size int) []byte {
+	t.Helper()
+	seed := rand.Uint64()
+	data := randomBytes(seed, size)
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+// arrived checks that the file at path holds exactly want: a file that is
+// missing counts as lost, one that differs as corrupted.
+func arrived(t testing.TB, path string, want []byte) bool {
+	t.Helper()
+	figs.mu.Lock()
+	defer figs.mu.Unlock()
+	figs.FilesChecked++
+	got, err := os.ReadFile(path)
+	if err != nil {
+		figs.FilesLost++
+		t.Errorf("lost: %v", err)
+		return false
+	}
+	if !bytes.Equal(got, want) {
+		figs.FilesCorrupted++
+		t.Errorf("corrupted: %s holds %d bytes (first difference at %d), want %d identical bytes", path, len(got), firstDiff(got, want), len(want))
+		return false
+	}
+	figs.Bytes += int64(len(got))
+	return true
+}
+
+// arrivedAs checks, reading both in pieces, that the file at path holds
+// exactly what the file at src holds; it counts like arrived.
+func arrivedAs(t testing.TB, path, src string) bool {
+	t.Helper()
+	figs.mu.Lock()
+	defer figs.mu.Unlock()
+	figs.FilesChecked++
+	n, err := compareFiles(path, src)
+	switch {
+	case errors.Is(err, errMissing):
+		figs.FilesLost++
+		t.Errorf("lost: %v", err)
+		return false
+	case err != nil:
+		figs.FilesCorrupted++
+		t.Errorf("corrupted: %v", err)
+		return false
+	}
+	figs.Bytes += n
+	return true
+}
+
+var errMissing = errors.New("missing")
+
+// sameBytes reports whether two files hold the same bytes.
+func sameBytes(a, b string) bool {
+	_, err := compareFiles(a, b)
+	return err == nil
+}
+
+// compareFiles compares the file at path with the one at src, a MiB at a
+// time, and returns the bytes compared, or an error wrapping errMissing if
+// path does not exist, or saying where they differ.
+func compareFiles(path, src string) (int64, error) {
+	g, err := os.Open(path)
+	if err != nil {
+		return 0, fmt.Errorf("%w: %v", errMissing, err)
+	}
+	defer g.Close()
+	w, err := os.Open(src)
+	if err != nil {
+		return 0, fmt.Errorf("the source: %v", err)
+	}
+	defer w.Close()
+	gb, wb := make([]byte, 1<<20), make([]byte, 1<<20)
+	var off int64
+	for {
+		gn, gerr := io.ReadFull(g, gb)
+		wn, werr := io.ReadFull(w, wb)
+		if gn != wn || !bytes.Equal(gb[:gn], wb[:wn]) {
+			gi, _ := g.Stat()
+			wi, _ := w.Stat()
+			return off, fmt.Errorf("%s (%d bytes) differs from %s (%d bytes) in the MiB at %d", path, gi.Size(), src, wi.Size(), off)
+		}
+		off += int64(gn)
+		if gerr != nil || werr != nil {
+			return off, nil
+		}
+	}
+}
+
+// absent checks that no file exists at path: after a failed transfer,
+// nothing may stand under the final name. One that does counts as
+// corrupted (it would pass for the complete file).
+func absent(t testing.TB, path string) bool {
+	t.Helper()
+	figs.mu.Lock()
+	defer figs.mu.Unlock()
+	figs.FilesChecked++
+	if fi, err := os.Lstat(path); err == nil {
+		figs.FilesCorrupted++
+		t.Errorf("corrupted: %s exists (%d bytes) after a failed transfer", path, fi.Size())
+		return false
+	}
+	return true
+}
+
+func firstDiff(a, b []byte) int {
+	n := min(len(a), len(b))
+	for i := range n {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return n
+}
+
+// eventually polls cond every few milliseconds until it holds or timeout
+// passes (a hang guard); it reports whether cond held.
+func eventually(timeout time.Duration, cond func() bool) bool {
+	for deadline := time.Now().Add(timeout); ; time.Sleep(2 * time.Millisecond) {
+		if cond() {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+	}
+}
+
+// fileSize returns the size of path, or -1.
+func fileSize(path string) int64 {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return -1
+	}
+	return fi.Size()
+}
+
+// sockets counts the sockets process pid holds open, from /proc/PID/fd.
+func sockets(pid int) int {
+	dir := fmt.Sprintf("/proc/%d/fd", pid)
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return 0
+	}
+	n := 0
+	for _, e := range ents {
+		if l, err := os.Readlink(filepath.Join(dir, e.Name())); err == nil && strings.HasPrefix(l, "socket:") {
+			n++
+		}
+	}
+	return n
+}
+
+// watchSockets samples pid's open sockets every 20 ms until ctx ends and
+// returns a function that stops the sampling and returns the peak.
+func watchSockets(pid int) (stop func() int) {
+	ctx, cancel := context.WithCancel(context.Background())
+	peak := 0
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for ctx.Err() == nil {
+			peak = max(peak, sockets(pid))
+			time.Sleep(20 * time.Millisecond)
+		}
+	}()
+	return func() int {
+		cancel()
+		<-done
+		return peak
+	}
+}

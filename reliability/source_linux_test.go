@@ -1,0 +1,317 @@
+package reliability
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// bugReplacedBeforeSend: see TestFramedSourceReplacedBeforeSend.
+const bugReplacedBeforeSend = true
+
+var sendMethods = []string{"readwrite", "mmap", "sendfile", "splice", "auto"}
+
+const (
+	changeSize = 32 << 20 // the source file
+	changeHold = 4 << 20  // where the proxy holds the transfer
+)
+
+// A sourceChange is something another process does to a file while zcopy
+// sends it.
+type sourceChange struct {
+	name string
+	// ok says whether the transfer must succeed (with the old version of
+	// the file, exactly as it was when the send began) or fail (with no
+	// file under its final name). With a lease held (the default) any
+	// writer stops the send; without one, only lost bytes do.
+	ok func(lease bool) bool
+	do func(t *testing.T, path string)
+}
+
+var sourceChanges = []sourceChange{
+	{
+		// truncate(2) to half the size: the bytes the size promised are
+		// gone, so the send must fail. With a lease, truncate(2) blocks
+		// until zcopy releases it (milliseconds); without, the send finds
+		// the short file by a short count or EFAULT.
+		name: "truncated",
+		ok:   func(bool) bool { return false },
+		do: func(t *testing.T, path string) {
+			if err := os.Truncate(path, changeSize/2); err != nil {
+				t.Fatal(err)
+			}
+		},
+	},
+	{
+		// 1 MiB appended (open O_APPEND, write, close). The size taken
+		// at the start still holds, so without a lease the old version
+		// arrives whole; with one, the writer's open breaks the lease and
+		// the send stops rather than risk a mix.
+		name: "grown",
+		ok:   func(lease bool) bool { return !lease },
+		do: func(t *testing.T, path string) {
+			f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.Write(randomBytes(1, 1<<20)); err != nil {
+				t.Fatal(err)
+			}
+			if err := f.Close(); err != nil {
+				t.Fatal(err)
+			}
+		},
+	},
+	{
+		// A new version written aside and renamed over the path, as
+		// editors and package managers do. zcopy holds the old inode open,
+		// a rename does not break a lease, so the old version must arrive
+		// whole and the transfer succeed.
+		name: "replaced",
+		ok:   func(bool) bool { return true },
+		do: func(t *testing.T, path string) {
+			tmp := path + ".new"
+			writeRandom(t, tmp, changeSize+1<<20)
+			if err := os.Rename(tmp, path); err != nil {
+				t.Fatal(err)
+			}
+		},
+	},
+}
+
+// change runs ch on path and fails the test if the changing process was
+// held up long: a held lease must be given back at once (the kernel's own
+// limit is 45 s). This is a hang guard, not a speed test.
+func change(t *testing.T, ch sourceChange, path string) {
+	began := time.Now()
+	ch.do(t, path)
+	figs.fault("source " + ch.name + " mid-transfer")
+	if took := time.Since(began); took > 10*time.Second {
+		t.Errorf("the %s change waited %v for zcopy", ch.name, took)
+	}
+}
+
+// TestRawSourceChanged changes the source file while zcopy send --raw is
+// in the middle of it (held by a proxy after 4 of 32 MiB), for every send
+// method, with and without a lease, and checks what the user sees:
+//   - a transfer that must fail: the sender exits 1 saying the file was
+//     truncated, the receiver (zcopy recv --raw) sees the reset, exits 1 and
+//     leaves nothing under the output name;
+//   - a transfer that must succeed: both exit 0 and the output holds the
+//     file exactly as it was when the send began.
+func TestRawSourceChanged(t *testing.T) {
+	for range rounds() {
+		for _, ch := range sourceChanges {
+			for _, m := range sendMethods {
+				for _, lease := range []bool{true, false} {
+					name := ch.name + "/" + m + "/lease"
+					if !lease {
+						name = ch.name + "/" + m + "/no-lease"
+					}
+					t.Run(name, func(t *testing.T) { rawSourceChanged(t, ch, m, lease) })
+				}
+			}
+		}
+	}
+}
+
+func rawSourceChanged(t *testing.T, ch sourceChange, method string, lease bool) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "src.bin")
+	old := writeRandom(t, src, changeSize)
+	out := filepath.Join(dir, "out.bin")
+	r := start(t, "recv", "--raw", "--listen", "127.0.0.1:0", "-o", out)
+	px := newProxy(t, r.addr(t), false)
+	px.hold(changeHold)
+	args := []string{"send", "--raw", "--json", "--method", method, "--to", px.addr(), src}
+	if !lease {
+		args = append(args, "--no-lease")
+	}
+	s := start(t, args...)
+	px.held(30 * time.Second)
+	change(t, ch, src)
+	px.release()
+	scode, serr := s.wait(t)
+	rcode, rerr := r.wait(t)
+	t.Logf("sender: exit %d %s %s; receiver: exit %d %s", scode, strings.TrimSpace(serr), strings.TrimSpace(s.stdout.String()), rcode, strings.TrimSpace(rerr))
+	if lease && !strings.Contains(s.stdout.String(), `"lease":true`) {
+		t.Errorf("no lease was held: %s", s.stdout.String())
+	}
+	if ch.ok(lease) {
+		if scode != 0 || rcode != 0 {
+			t.Fatalf("sender exited %d, receiver %d; want both 0", scode, rcode)
+		}
+		arrived(t, out, old)
+		figs.transfer(1)
+		return
+	}
+	if scode != 1 || !strings.Contains(serr, "truncated") {
+		t.Errorf("sender exited %d: %q; want 1 and a message saying the file was truncated", scode, serr)
+	}
+	if rcode != 1 || !strings.Contains(rerr, "reset") {
+		t.Errorf("receiver exited %d: %q; want 1 and a reset", rcode, rerr)
+	}
+	absent(t, out)
+	if _, err := os.Stat(out + ".zcopy-part"); err == nil {
+		t.Errorf("the raw receiver left its part after a failure")
+	}
+}
+
+// TestFramedSourceChanged does the same to framed transfers into one
+// zcopy recv --keep: each send method sends its own 32 MiB file (big
+// enough for the sender's lease) and the file changes while the proxy
+// holds the transfer. A transfer that must fail: the sender exits 1 naming
+// the file and the truncation, the receiver logs it and keeps neither a
+// final file nor a part. One that must succeed: exit 0, the old version
+// whole. After all of them the receiver still serves an honest transfer
+// and exits 0 on SIGTERM.
+func TestFramedSourceChanged(t *testing.T) {
+	for range rounds() {
+		for _, ch := range sourceChanges {
+			t.Run(ch.name, func(t *testing.T) {
+				base := t.TempDir()
+				dst := filepath.Join(base, "dst")
+				r := start(t, "recv", "--listen", "127.0.0.1:0", "--dir", dst, "--keep")
+				for _, m := range sendMethods {
+					t.Run(m, func(t *testing.T) {
+						src := filepath.Join(base, "src", m+".bin")
+						old := writeRandom(t, src, changeSize)
+						px := newProxy(t, r.addr(t), false)
+						px.hold(changeHold)
+						s := start(t, "send", "--method", m, "--to", px.addr(), src)
+						px.held(30 * time.Second)
+						change(t, ch, src)
+						px.release()
+						code, serr := s.wait(t)
+						t.Logf("sender: exit %d %s", code, strings.TrimSpace(serr))
+						final := filepath.Join(dst, m+".bin")
+						if ch.ok(true) {
+							if code != 0 {
+								t.Fatalf("sender exited %d; want 0", code)
+							}
+							arrived(t, final, old)
+							figs.transfer(1)
+							return
+						}
+						if code != 1 || !strings.Contains(serr, m+".bin") || !strings.Contains(serr, "truncated") {
+							t.Errorf("sender exited %d: %q; want 1, the file's name and the truncation", code, serr)
+						}
+						absent(t, final)
+						if _, err := os.Stat(final + ".zcopy-part"); err == nil {
+							t.Errorf("the receiver kept the part of a file whose source was truncated")
+						}
+					})
+				}
+				honest := filepath.Join(base, "honest.txt")
+				os.WriteFile(honest, []byte("still serving\n"), 0o644)
+				if code, _, serr := run(t, "send", "--to", r.addr(t), honest); code != 0 {
+					t.Fatalf("an honest send after the faults failed: %s", serr)
+				}
+				arrived(t, filepath.Join(dst, "honest.txt"), []byte("still serving\n"))
+				figs.transfer(1)
+				log := r.stop(t)
+				if !ch.ok(true) && strings.Count(log, "the source file was truncated while it was sent") != len(sendMethods) {
+					t.Errorf("the receiver's log does not name every truncated source:\n%s", log)
+				}
+			})
+		}
+	}
+}
+
+// TestFramedSourceReplacedBeforeSend replaces a file after zcopy send has
+// listed it (its size and mtime are in the manifest) but before it is
+// opened: the transfer is held in the middle of the file listed before it.
+// The receiver must end with the version that was listed or with no file
+// (and the sender exit 1 naming it); never with bytes of the new version
+// under the old version's size and mtime, which would pass for complete
+// and, having the listed size and mtime, be skipped by every later sync.
+// Cases: a bigger new version, and one of the same size; a file sent by
+// the engine (2 MiB, every method) and a small one sent in a batch (8 KiB,
+// auto).
+//
+// Today every case arrives wrong, exit 0 at both ends, --verify too (the
+// sender hashes the file it opened): the sender walks the tree once, then
+// opens each file by path when its turn comes and sends its first SIZE
+// bytes, whatever the path now names. The fix belongs in the sender:
+// check, once the file is open, that it is still the one listed (device
+// and inode, size, mtime) and otherwise send it as failed (the trailer's
+// read-error status), so the receiver discards it.
+//
+// bugReplacedBeforeSend marks this as a known bug, reported and not yet
+// fixed: while it is true a wrong file skips the test (and is listed in
+// the figures as a known bug) instead of failing it. Set it to false with
+// the fix. Reproduce with
+//
+//	go test ./reliability -run TestFramedSourceReplacedBeforeSend -v
+func TestFramedSourceReplacedBeforeSend(t *testing.T) {
+	type tc struct {
+		method        string
+		size, newSize int
+		verify        bool
+	}
+	var cases []tc
+	for _, m := range sendMethods {
+		cases = append(cases, tc{m, 2 << 20, 3 << 20, false}, tc{m, 2 << 20, 2 << 20, false})
+	}
+	cases = append(cases, tc{"auto", 8 << 10, 12 << 10, false}, tc{"auto", 8 << 10, 8 << 10, false},
+		tc{"sendfile", 2 << 20, 3 << 20, true}, tc{"auto", 8 << 10, 12 << 10, true})
+	var wrong []string
+	for _, c := range cases {
+		name := c.method + "/" + mib(int64(c.size)) + "-to-" + mib(int64(c.newSize))
+		if c.verify {
+			name += "/verify"
+		}
+		t.Run(name, func(t *testing.T) {
+			base := t.TempDir()
+			tree := filepath.Join(base, "tree")
+			first := writeRandom(t, filepath.Join(tree, "a.bin"), changeSize) // listed first
+			old := writeRandom(t, filepath.Join(tree, "b.bin"), c.size)
+			dst := filepath.Join(base, "dst")
+			r := start(t, "recv", "--listen", "127.0.0.1:0", "--dir", dst)
+			px := newProxy(t, r.addr(t), false)
+			px.hold(changeHold)
+			args := []string{"send", "--method", c.method, "--to", px.addr(), tree}
+			if c.verify {
+				args = append(args, "--verify")
+			}
+			s := start(t, args...)
+			px.held(30 * time.Second)
+			b := filepath.Join(tree, "b.bin")
+			writeRandom(t, b+".new", c.newSize)
+			if err := os.Rename(b+".new", b); err != nil {
+				t.Fatal(err)
+			}
+			figs.fault("source replaced after it was listed")
+			px.release()
+			code, serr := s.wait(t)
+			rcode, rerr := r.wait(t)
+			t.Logf("sender: exit %d %s; receiver: exit %d %s", code, strings.TrimSpace(serr), rcode, strings.TrimSpace(rerr))
+			if code == 0 {
+				arrived(t, filepath.Join(dst, "tree", "a.bin"), first)
+			}
+			final := filepath.Join(dst, "tree", "b.bin")
+			got, err := os.ReadFile(final)
+			switch {
+			case err != nil:
+				if code != 1 || !strings.Contains(serr, "b.bin") {
+					t.Errorf("b.bin did not arrive, yet the sender exited %d: %q", code, serr)
+				}
+			case string(got) == string(old):
+				if arrived(t, final, old) && code == 0 {
+					figs.transfer(1)
+				}
+			case bugReplacedBeforeSend:
+				wrong = append(wrong, name)
+				t.Logf("b.bin arrived as %d bytes that are not the listed version (sender exit %d, receiver exit %d)", len(got), code, rcode)
+			default:
+				arrived(t, final, old) // fails, and counts the file as corrupted
+			}
+		})
+	}
+	if len(wrong) > 0 {
+		figs.bug(t, fmt.Sprintf("a file replaced after the manifest listed it arrives as the new version's first SIZE bytes under the listed size and mtime, exit 0, --verify too (%d of %d cases: %s)", len(wrong), len(cases), strings.Join(wrong, ", ")))
+	}
+}
