@@ -10,7 +10,7 @@ import (
 )
 
 // bugReplacedBeforeSend: see TestFramedSourceReplacedBeforeSend.
-const bugReplacedBeforeSend = true
+const bugReplacedBeforeSend = false
 
 var sendMethods = []string{"readwrite", "mmap", "sendfile", "splice", "auto"}
 

@@ -5,16 +5,22 @@ package session
 import (
 	"io"
 	"os"
+
+	"github.com/zcopy/zcopy/internal/tree"
 )
 
-// readFileAt reads len(b) bytes of the file at name from off into b. It
-// returns the bytes read; fewer than len(b) means the file ended early.
-func readFileAt(name string, b []byte, off int64) (int, error) {
-	f, err := os.Open(name)
+// readFileAt reads len(b) bytes of it's file from off into b. It returns
+// the bytes read; fewer than len(b) means the file ended early. A file that
+// is no longer the one listed is an error matching errChanged.
+func readFileAt(it *tree.Item, b []byte, off int64) (int, error) {
+	f, err := os.Open(it.Local)
 	if err != nil {
 		return 0, err
 	}
 	defer f.Close()
+	if fi, err := f.Stat(); err != nil || !it.Same(fi) {
+		return 0, &os.PathError{Op: "send", Path: it.Local, Err: errChanged}
+	}
 	n, err := f.ReadAt(b, off)
 	if err == io.EOF {
 		err = nil

@@ -246,6 +246,15 @@ func (s *sender) sendFile(index uint32, it *tree.Item, off int64, pending []byte
 	var sent int64
 	f, err := os.Open(it.Local)
 	if err == nil {
+		// Send only the file that was listed: one replaced or rewritten
+		// since would arrive under the listed size and mtime, and pass
+		// for up to date ever after.
+		if fi, serr := f.Stat(); serr != nil || !it.Same(fi) {
+			f.Close()
+			f, err = nil, &os.PathError{Op: "send", Path: it.Local, Err: errChanged}
+		}
+	}
+	if err == nil {
 		var st zerocopy.Stats
 		st, err = zerocopy.SendFile(s.ctx, s.conn, f, off, length, &zerocopy.SendOptions{
 			Method:  s.o.Method,
@@ -306,7 +315,7 @@ func (s *sender) appendSmall(b []byte, index uint32, it *tree.Item, off int64) [
 	b = append(b, make([]byte, length)...)
 	body := b[start:]
 	tr := proto.Trailer{Status: proto.StatusOK}
-	n, err := readFileAt(it.Local, body, off)
+	n, err := readFileAt(it, body, off)
 	s.res.BytesSent += int64(n)
 	if err == nil && int64(n) < length {
 		err = fmt.Errorf("%s: %w: %d of %d bytes read", it.Local, zerocopy.ErrTruncated, n, length)
@@ -341,6 +350,10 @@ func bodyLength(it *tree.Item, off int64) int64 {
 	}
 	return it.Size - off
 }
+
+// errChanged is why a file that changed between the listing and its turn
+// is not sent.
+var errChanged = errors.New("the file changed since it was listed (replaced or rewritten); not sent")
 
 // isFileError reports an error about the source file rather than the
 // connection: a failed open or read.

@@ -19,6 +19,18 @@ import (
 type Item struct {
 	proto.Entry
 	Local string // path on this machine
+	ID    FileID // the file's identity when it was listed
+}
+
+// FileID names a file independently of its path (device and inode on
+// Unix; zero where the system does not say).
+type FileID struct{ Dev, Ino uint64 }
+
+// Same reports whether fi describes the file the item was listed as: the
+// same identity (where known), size and modification time. A file that was
+// replaced or rewritten since must not be sent under the listed size.
+func (it *Item) Same(fi fs.FileInfo) bool {
+	return fileID(fi) == it.ID && fi.Size() == it.Size && fi.ModTime().UnixNano() == it.MTime
 }
 
 // Walk lists the items under each root. A root that is a file is sent under
@@ -67,7 +79,7 @@ func Walk(roots []string, warn func(string)) ([]Item, error) {
 			if err != nil {
 				return err
 			}
-			it := Item{Local: p, Entry: proto.Entry{
+			it := Item{Local: p, ID: fileID(info), Entry: proto.Entry{
 				Path:  name,
 				Mode:  modeBits(info.Mode()),
 				MTime: info.ModTime().UnixNano(),
