@@ -71,12 +71,16 @@ func (gs *Groups) join(peer string, h proto.Hello) *group {
 }
 
 // addRange records that range e will arrive. The ranges of one file must
-// agree on its size, mode and mtime and must not overlap.
-func (g *group) addRange(e *proto.Entry) error {
+// agree on its size, mode and mtime and must not overlap. fresh is called,
+// under the group's lock, for the first range of a file.
+func (g *group) addRange(e *proto.Entry, fresh func() error) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	f := g.files[e.Path]
 	if f == nil {
+		if err := fresh(); err != nil {
+			return err
+		}
 		f = &rangedFile{size: e.Size, mtime: e.MTime, mode: e.Mode}
 		g.files[e.Path] = f
 	}

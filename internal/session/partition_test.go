@@ -70,7 +70,7 @@ func TestGroupRanges(t *testing.T) {
 	a := proto.Entry{Kind: proto.KindRange, Path: "f", Size: 100, Offset: 0, Length: 60}
 	b := proto.Entry{Kind: proto.KindRange, Path: "f", Size: 100, Offset: 60, Length: 40}
 	for _, e := range []proto.Entry{a, b} {
-		if err := g.addRange(&e); err != nil {
+		if err := g.addRange(&e, func() error { return nil }); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -79,7 +79,7 @@ func TestGroupRanges(t *testing.T) {
 		{Kind: proto.KindRange, Path: "f", Size: 99, Offset: 99, Length: 0},   // another size
 	}
 	for _, e := range bad {
-		if err := g.addRange(&e); err == nil {
+		if err := g.addRange(&e, func() error { return nil }); err == nil {
 			t.Errorf("accepted %+v", e)
 		}
 	}

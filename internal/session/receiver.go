@@ -21,8 +21,14 @@ import (
 // as a whole failed rather than one entry.
 const SessionFailure = ^uint32(0)
 
-// PartSuffix marks a file that is still arriving (or was interrupted).
+// PartSuffix marks a file that is still arriving (or was interrupted):
+// the bytes from its start, so --resume can continue after them.
 const PartSuffix = ".zcopy-part"
+
+// RangesSuffix marks a file that is arriving in ranges over several
+// streams. Its ranges arrive in any order, so it has holes until it is
+// complete, and --resume never continues it.
+const RangesSuffix = ".zcopy-ranges"
 
 // Receive runs the receiver's side of a session over conn, writing under
 // root. It does not close conn. The error is ErrFailed (wrapped) when the
@@ -199,8 +205,8 @@ func (r *receiver) plan(e *proto.Entry) proto.Plan {
 		r.res.Failed = append(r.res.Failed, e.Path+": "+msg)
 		return proto.Plan{Action: proto.ActionFail, Message: msg}
 	}
-	if strings.HasSuffix(e.Path, PartSuffix) {
-		return failPlan(fmt.Errorf("names ending in %s are reserved", PartSuffix))
+	if strings.HasSuffix(e.Path, PartSuffix) || strings.HasSuffix(e.Path, RangesSuffix) {
+		return failPlan(fmt.Errorf("names ending in %s or %s are reserved", PartSuffix, RangesSuffix))
 	}
 	if dir := path.Dir(e.Path); dir != "." && !r.made[dir] {
 		if err := r.root.MkdirAll(dir, 0o755); err != nil {
@@ -268,7 +274,17 @@ func (r *receiver) plan(e *proto.Entry) proto.Plan {
 		}
 	}
 	if e.Kind == proto.KindRange {
-		if err := r.group.addRange(e); err != nil {
+		// The first range of a file to be announced starts it afresh, so
+		// no stale byte of an earlier attempt survives; it happens under
+		// the group's lock, before any stream can write a range of it.
+		fresh := func() error {
+			f, err := d.OpenFile(base+RangesSuffix, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|nonblock, 0o600)
+			if err != nil {
+				return err
+			}
+			return f.Close()
+		}
+		if err := r.group.addRange(e, fresh); err != nil {
 			return failPlan(err)
 		}
 		return proto.Plan{Action: proto.ActionSend}
@@ -330,8 +346,11 @@ func (r *receiver) receiveFile(i int, h proto.DataHeader) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", e.Path, err)
 	}
-	part := base + PartSuffix
 	ranged := e.Kind == proto.KindRange
+	part := base + PartSuffix
+	if ranged {
+		part = base + RangesSuffix
+	}
 	// O_NONBLOCK means nothing to a regular file, but it spares the
 	// four fcntl calls with which os would try it on the netpoller.
 	flags := os.O_RDWR | os.O_CREATE | nonblock
