@@ -26,6 +26,19 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer s.metrics.inFlight.Dec()
 
 	rw := &responseWriter{ResponseWriter: w, req: r, contentLength: -1}
+	// A GET or HEAD that declares a body is answered and the connection
+	// closed without reading the body: net/http would otherwise wait for
+	// a body that may never come, holding a connection slot with no
+	// timeout, and a request with both Content-Length and
+	// Transfer-Encoding must not keep its connection (RFC 9112, 6.1), or a
+	// request hidden behind it would be answered.
+	if r.ContentLength != 0 || len(r.TransferEncoding) > 0 {
+		w.Header().Set("Connection", "close")
+		// net/http still tries to read the body after the handler, to
+		// find its end; a deadline already past makes that read fail at
+		// once, after the response has gone, so the connection closes.
+		defer http.NewResponseController(w).SetReadDeadline(time.Now())
+	}
 	c := connFrom(r.Context())
 	if c != nil {
 		c.begin(r.Context())
