@@ -28,7 +28,7 @@ const (
 	// bugHTTPSmuggleKeepsConn: see TestHTTPSmuggling, case cl-te.
 	bugHTTPSmuggleKeepsConn = false
 	// bugHTTPRangeConformance: see TestHTTPAbsurdRanges, cases marked rfc.
-	bugHTTPRangeConformance = true
+	bugHTTPRangeConformance = false
 )
 
 // startHTTP runs zcopy http on dir, on a free port of 127.0.0.1.
