@@ -31,8 +31,8 @@
 // # Truncation and leases
 //
 // On Linux, SendFile takes a read lease on the source (F_SETLEASE with
-// F_RDLCK, announced by a real-time signal chosen with F_SETSIG) unless
-// SendOptions.NoLease is set. When another process opens the file for writing
+// F_RDLCK, announced by a real-time signal chosen with F_SETSIG) for any
+// body longer than one chunk, unless SendOptions.NoLease is set. When another process opens the file for writing
 // or truncates it, the kernel signals the lease holder and makes the writer
 // wait; SendFile then stops, releases the lease at once and returns
 // ErrTruncated, so the writer is held for milliseconds rather than the

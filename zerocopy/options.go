@@ -40,7 +40,8 @@ type SendOptions struct {
 	Header, Trailer []byte
 	// NoCork disables corking around Header and Trailer.
 	NoCork bool
-	// NoLease disables the read lease on Linux.
+	// NoLease disables the read lease on Linux. A lease is taken only for
+	// a body longer than ChunkSize (more than one call's worth).
 	NoLease bool
 	// Progress, if set, is called with the body bytes moved so far after
 	// each step of the transfer, from the calling goroutine.

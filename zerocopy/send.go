@@ -66,9 +66,18 @@ func SendFile(ctx context.Context, dst io.Writer, src *os.File, off, n int64, op
 		}
 	}
 
+	// A lease is worth its four fcntl calls only for a body that takes
+	// more than one call to send: a shorter one is gone in microseconds,
+	// and a truncation still shows as a short count. Without a lease and
+	// with a context that cannot be cancelled, nothing can cancel the
+	// send, and its cancellation machinery is skipped.
+	wantLease := regular && !o.NoLease && n > o.chunk()
 	parent := ctx
-	ctx, cancel := context.WithCancelCause(parent)
-	defer cancel(nil)
+	cancel := func(error) {}
+	if wantLease || ctx.Done() != nil {
+		ctx, cancel = context.WithCancelCause(parent)
+		defer cancel(nil)
+	}
 	t := &transfer{
 		ctx:      ctx,
 		stats:    &st,
@@ -88,7 +97,7 @@ func SendFile(ctx context.Context, dst io.Writer, src *os.File, off, n int64, op
 	}
 
 	err = t.withFile(func() error {
-		if regular && !o.NoLease && n > 0 {
+		if wantLease {
 			l, err := acquireLease(t, func() { cancel(errLeaseBroken) })
 			if err != nil {
 				st.LeaseNote = err.Error()

@@ -15,10 +15,6 @@ import (
 	"github.com/zcopy/zcopy/zerocopy"
 )
 
-// leaseMin is the smallest body worth a lease: a smaller one leaves in
-// microseconds, and a truncation still shows as a short count.
-const leaseMin = 1 << 20
-
 // Small files travel in batches: under Auto (or ReadWrite) a body of at
 // most smallFile bytes is read into the batch with its header and trailer,
 // and the batch is written once it holds batchSize bytes. For bodies this
@@ -257,9 +253,8 @@ func (s *sender) sendFile(index uint32, it *tree.Item, off int64, pending []byte
 	if err == nil {
 		var st zerocopy.Stats
 		st, err = zerocopy.SendFile(s.ctx, s.conn, f, off, length, &zerocopy.SendOptions{
-			Method:  s.o.Method,
-			NoCork:  true,
-			NoLease: length < leaseMin,
+			Method: s.o.Method,
+			NoCork: true,
 			Progress: func(n int64) {
 				s.conn.SetWriteDeadline(time.Now().Add(s.o.idleTimeout()))
 				if s.o.Progress != nil {
