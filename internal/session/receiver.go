@@ -48,7 +48,7 @@ func Receive(ctx context.Context, conn net.Conn, root *os.Root, o Options) (res 
 		return res, err
 	}
 	res.Verified = verify
-	r := &receiver{ctx: ctx, conn: conn, br: br, root: root, o: &o, verify: verify, res: &res, made: map[string]bool{}, methods: methodTally{}}
+	r := &receiver{ctx: ctx, conn: conn, br: br, root: root, o: &o, verify: verify, res: &res, made: map[string]bool{}, fresh: map[string]bool{}, methods: methodTally{}}
 	defer func() { res.Method = r.methods.top(o.Method) }()
 	defer r.closeDirs()
 	if peer.Group == 0 && o.Stream.Count > 1 {
@@ -142,6 +142,7 @@ type receiver struct {
 	dirs     map[string]*os.Root // open sub-roots by directory, so that each
 	// operation is one system call instead of a walk from the top
 	made    map[string]bool // directories known to exist
+	fresh   map[string]bool // directories this session made: nothing was in them
 	methods methodTally
 	group   *group // the streams this one belongs to, or nil
 }
@@ -218,14 +219,22 @@ func (r *receiver) plan(e *proto.Entry) proto.Plan {
 	if err != nil {
 		return failPlan(err)
 	}
-	fi, lerr := d.Lstat(base)
+	// In a directory this session made, only this session's entries can
+	// exist: no need to look (one fstatat a file, on trees of small files).
+	var fi os.FileInfo
+	lerr := os.ErrNotExist
+	if !r.fresh[path.Dir(e.Path)] || e.Kind == proto.KindSymlink {
+		fi, lerr = d.Lstat(base)
+	}
 	exists := lerr == nil
 	switch e.Kind {
 	case proto.KindDir:
 		if exists && !fi.IsDir() {
 			return failPlan(fmt.Errorf("exists and is not a directory"))
 		}
-		if err := d.Mkdir(base, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
+		if err := d.Mkdir(base, 0o755); err == nil {
+			r.fresh[e.Path] = true
+		} else if !errors.Is(err, os.ErrExist) {
 			return failPlan(err)
 		}
 		r.made[e.Path] = true
@@ -468,14 +477,17 @@ func (r *receiver) receiveFile(i int, h proto.DataHeader) error {
 			return fmt.Errorf("%s: fsync: %w (the part is kept for --resume)", e.Path, err)
 		}
 	}
+	mt := time.Unix(0, e.MTime)
+	byName := setTimes(f, mt) != nil
 	if err := f.Close(); err != nil {
 		f = nil
 		return fmt.Errorf("%s: close: %w (the part is kept for --resume)", e.Path, err)
 	}
 	f = nil
-	mt := time.Unix(0, e.MTime)
-	if err := d.Chtimes(part, mt, mt); err != nil {
-		return fail(err.Error())
+	if byName {
+		if err := d.Chtimes(part, mt, mt); err != nil {
+			return fail(err.Error())
+		}
 	}
 	if err := d.Rename(part, base); err != nil {
 		return fail(err.Error())
