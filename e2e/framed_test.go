@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io/fs"
@@ -85,10 +84,8 @@ func sameTree(t *testing.T, want, got string) {
 			}
 			return nil
 		case wi.Mode().IsRegular():
-			wb, _ := os.ReadFile(p)
-			gb, _ := os.ReadFile(q)
-			if !bytes.Equal(wb, gb) {
-				return fmt.Errorf("%s: contents differ (%d vs %d bytes)", rel, len(gb), len(wb))
+			if err := compareFiles(q, p); err != nil {
+				return fmt.Errorf("%s: %v", rel, err)
 			}
 		}
 		if rel != "." && !wi.ModTime().Equal(gi.ModTime()) {
@@ -250,8 +247,7 @@ func TestResumeAfterKill(t *testing.T) {
 	if res.BytesSent >= size*6/10 || res.Files != 1 {
 		t.Errorf("resume sent %d of %d bytes; want under 60%%", res.BytesSent, size)
 	}
-	want, _ := os.ReadFile(src)
-	sameFile(t, filepath.Join(dst, "big.bin"), want)
+	sameContent(t, filepath.Join(dst, "big.bin"), src)
 }
 
 // TestHostilePeers feeds a --keep receiver garbage, a stalled connection
@@ -396,8 +392,7 @@ func TestKeepDrains(t *testing.T) {
 	if code, stderr := s.wait(t); code != 0 {
 		t.Fatalf("sender exited %d: %s", code, stderr)
 	}
-	want, _ := os.ReadFile(src)
-	sameFile(t, filepath.Join(dst, "f.bin"), want)
+	sameContent(t, filepath.Join(dst, "f.bin"), src)
 }
 
 // TestToken: matching tokens work; a wrong or missing token is refused at

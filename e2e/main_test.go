@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -195,6 +196,45 @@ func sameFile(t testing.TB, path string, want []byte) {
 	}
 	if !bytes.Equal(got, want) {
 		t.Fatalf("%s: %d bytes, want %d identical bytes", path, len(got), len(want))
+	}
+}
+
+// sameContent fails the test unless the files at got and want hold the same
+// bytes. It compares them 1 MiB at a time: the test process must stay small
+// (under the race detector a whole GiB read at once costs many GiB).
+func sameContent(t testing.TB, got, want string) {
+	t.Helper()
+	if err := compareFiles(got, want); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func compareFiles(got, want string) error {
+	g, err := os.Open(got)
+	if err != nil {
+		return err
+	}
+	defer g.Close()
+	w, err := os.Open(want)
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	gb, wb := make([]byte, 1<<20), make([]byte, 1<<20)
+	var off int64
+	for {
+		gn, gerr := io.ReadFull(g, gb)
+		wn, werr := io.ReadFull(w, wb)
+		if gn != wn || !bytes.Equal(gb[:gn], wb[:wn]) {
+			return fmt.Errorf("%s differs from %s in the MiB at offset %d", got, want, off)
+		}
+		off += int64(gn)
+		if gerr != nil || werr != nil {
+			if (gerr == nil) != (werr == nil) {
+				return fmt.Errorf("%s and %s differ in length (%v, %v)", got, want, gerr, werr)
+			}
+			return nil
+		}
 	}
 }
 
