@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # raw-peers.sh: zcopy's raw sender/receiver against peers that move the same
-# file over loopback in the same run: iperf3 -F (file-reading sender) and nc.
+# file over loopback in the same run: nginx (sendfile on; tcp_nopush on) to
+# curl, iperf3 -F (file-reading sender) and nc. Peers that are not installed
+# are left out.
 # Prints, per case: wall seconds, GB/s, and sender/receiver CPU seconds
 # (user+sys, from GNU time). Usage: scripts/raw-peers.sh [SIZE] [REPS]
 set -euo pipefail
@@ -8,7 +10,8 @@ size=${1:-1GiB}
 reps=${2:-3}
 cd "$(dirname "$0")/.."
 tmp=$(mktemp -d /tmp/zcopy-peers.XXXXXX)
-trap 'rm -rf "$tmp"; kill $(jobs -p) 2>/dev/null || true' EXIT
+chmod 755 "$tmp" # nginx's workers run as nobody
+trap '[ -f "$tmp/nginx.pid" ] && kill "$(cat "$tmp/nginx.pid")" 2>/dev/null; rm -rf "$tmp"; kill $(jobs -p) 2>/dev/null || true' EXIT
 go build -o "$tmp/zcopy" ./cmd/zcopy
 z="$tmp/zcopy"
 "$z" gen "$tmp/data.bin" --size "$size" 2>/dev/null
@@ -24,6 +27,26 @@ row() { # name wall sender_cpu receiver_cpu
 cpu() { awk '{ print $2 + $3 }' "$1"; }
 wall() { awk '{ print $1 }' "$1"; }
 
+if command -v nginx >/dev/null && command -v curl >/dev/null; then
+	nport=19499
+	chmod 644 "$tmp/data.bin"
+	cat >"$tmp/nginx.conf" <<CONF
+worker_processes 1;
+pid $tmp/nginx.pid;
+error_log $tmp/nginx-error.log warn;
+events { worker_connections 64; }
+http {
+	access_log off;
+	sendfile on;
+	tcp_nopush on;
+	client_body_temp_path $tmp; proxy_temp_path $tmp; fastcgi_temp_path $tmp; uwsgi_temp_path $tmp; scgi_temp_path $tmp;
+	server { listen 127.0.0.1:$nport; root $tmp; }
+}
+CONF
+	nginx -p "$tmp" -c "$tmp/nginx.conf"
+	sleep 0.3
+fi
+
 for rep in $(seq "$reps"); do
 	echo "# rep $rep, $bytes bytes, $(uname -r)"
 	for m in readwrite mmap sendfile splice; do
@@ -34,6 +57,14 @@ for rep in $(seq "$reps"); do
 		wait
 		row "zcopy $m -> zcopy splice" "$(wall "$tmp/s.time")" "$(cpu "$tmp/s.time")" "$(cpu "$tmp/r.time")"
 	done
+	if [ -f "$tmp/nginx.pid" ]; then
+		npid=$(cat "$tmp/nginx.pid")
+		wpid=$(pgrep -P "$npid" | head -1)
+		before=$(awk '{ print $14 + $15 }' /proc/$wpid/stat)
+		$T -f "%e %U %S" -o "$tmp/r.time" curl -s -o /dev/null "http://127.0.0.1:$nport/data.bin"
+		after=$(awk '{ print $14 + $15 }' /proc/$wpid/stat)
+		row "nginx sendfile -> curl" "$(wall "$tmp/r.time")" "$(awk -v a=$after -v b=$before -v hz=$(getconf CLK_TCK) 'BEGIN { print (a-b)/hz }')" "$(cpu "$tmp/r.time")"
+	fi
 	if command -v iperf3 >/dev/null; then
 		port=$((port + 1))
 		$T -f "%e %U %S" -o "$tmp/r.time" iperf3 -s -1 -p $port >/dev/null 2>&1 &
