@@ -6,8 +6,8 @@ import (
 )
 
 // Cork holds back partial TCP segments on conn until uncork is called
-// (TCP_CORK on Linux, TCP_NOPUSH on the BSDs and macOS), clearing
-// TCP_NODELAY meanwhile and restoring it afterwards. A caller that writes
+// (TCP_CORK on Linux, TCP_NOPUSH on the BSDs and macOS, where TCP_NODELAY
+// is cleared meanwhile and restored afterwards). A caller that writes
 // many small records and bodies in a row corks once around all of them and
 // passes SendOptions.NoCork to each SendFile. Linux sends a partial segment
 // held by the cork after 200 ms regardless. It fails with an error matching

@@ -10,10 +10,11 @@ import (
 )
 
 // cork holds back partial TCP segments until uncork is called, so that a
-// header, the body and a trailer leave in full segments. TCP_NODELAY is
-// cleared first (the two do not mix, as nginx learned) and restored by
-// uncork. On any failure the socket is left as it was and the send goes on
-// uncorked.
+// header, the body and a trailer leave in full segments. Where the cork does
+// not override TCP_NODELAY (the BSDs and macOS; nginx clears it too), it is
+// cleared first and restored by uncork; Linux needs only the two
+// setsockopt calls of the cork itself. On any failure the socket is left as
+// it was and the send goes on uncorked.
 func (t *transfer) cork() (uncork func(), err error) {
 	return corkConn(t.conn, &t.stats.Syscalls)
 }
@@ -25,6 +26,13 @@ func corkConn(rc syscall.RawConn, syscalls *int64) (uncork func(), err error) {
 	var serr error
 	err = rc.Control(func(fd uintptr) {
 		s := int(fd)
+		if !corkNeedsNodelayOff {
+			if serr = unix.SetsockoptInt(s, unix.IPPROTO_TCP, corkOption, 1); serr != nil {
+				serr = os.NewSyscallError("setsockopt cork", serr)
+			}
+			*syscalls++
+			return
+		}
 		nodelay, serr = unix.GetsockoptInt(s, unix.IPPROTO_TCP, unix.TCP_NODELAY)
 		*syscalls++
 		if serr != nil {
