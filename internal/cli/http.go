@@ -48,7 +48,8 @@ func runHTTP(e *env, args []string) int {
 	c := commands["http"]
 	fs := newFlagSet(c.name)
 	listen := fs.String("listen", "127.0.0.1:8080", "serve on `ADDR` (host:port; port 0 picks one)")
-	method := fs.String("method", "auto", "body transfer `method`: auto, readwrite, mmap, sendfile, splice")
+	var m zerocopy.Method
+	fs.TextVar(&m, "method", zerocopy.Auto, "body transfer `method`: auto, readwrite, mmap, sendfile, splice")
 	noList := fs.Bool("no-list", false, "answer 403 for a directory without index.html instead of listing it")
 	logFormat := fs.String("log-format", "text", "log `format`: text or json")
 	accessLog := fs.Bool("access-log", true, "log every request")
@@ -67,10 +68,6 @@ func runHTTP(e *env, args []string) int {
 	pos, code, ok := parse(e, c, fs, args)
 	if !ok {
 		return code
-	}
-	m, err := zerocopy.ParseMethod(*method)
-	if err != nil {
-		return usageError(e, c, "%v", err)
 	}
 	switch {
 	case len(pos) != 1:

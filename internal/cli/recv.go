@@ -65,7 +65,8 @@ func runRecv(e *env, args []string) int {
 	idle := fs.Duration("idle-timeout", 60*time.Second, "give up on a peer silent this long")
 	streams := fs.Int("streams", 1, "with --to (send) or --from (recv): spread the transfer over `N` connections")
 	headerTimeout := fs.Duration("header-timeout", 10*time.Second, "give up on a peer that has not finished the handshake by then")
-	method := fs.String("method", "auto", "receive `method`: auto, readwrite, splice")
+	var m zerocopy.Method
+	fs.TextVar(&m, "method", zerocopy.Auto, "receive `method`: auto, readwrite, splice")
 	listen := fs.String("listen", "", "listen on `ADDR` and receive from the first sender that connects")
 	from := fs.String("from", "", "connect to a sender at `ADDR`")
 	out := fs.String("o", "", "write to `FILE` (- for stdout)")
@@ -77,10 +78,6 @@ func runRecv(e *env, args []string) int {
 	pos, code, ok := parse(e, c, fs, args)
 	if !ok {
 		return code
-	}
-	m, err := zerocopy.ParseMethod(*method)
-	if err != nil {
-		return usageError(e, c, "%v", err)
 	}
 	if !*raw {
 		switch {

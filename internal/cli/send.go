@@ -61,7 +61,8 @@ func runSend(e *env, args []string) int {
 	token := fs.String("token", os.Getenv("ZCOPY_TOKEN"), "shared `SECRET` the receiver must also have (default $ZCOPY_TOKEN)")
 	idle := fs.Duration("idle-timeout", 60*time.Second, "give up on a peer silent this long")
 	streams := fs.Int("streams", 1, "with --to (send) or --from (recv): spread the transfer over `N` connections")
-	method := fs.String("method", "auto", "transfer `method`: auto, readwrite, mmap, sendfile, splice")
+	var m zerocopy.Method
+	fs.TextVar(&m, "method", zerocopy.Auto, "transfer `method`: auto, readwrite, mmap, sendfile, splice")
 	listen := fs.String("listen", "", "listen on `ADDR` and send to the first receiver that connects")
 	to := fs.String("to", "", "connect to a receiver at `ADDR`")
 	asJSON := fs.Bool("json", false, "print one JSON object with the transfer's figures on stdout")
@@ -73,10 +74,6 @@ func runSend(e *env, args []string) int {
 	pos, code, ok := parse(e, c, fs, args)
 	if !ok {
 		return code
-	}
-	m, err := zerocopy.ParseMethod(*method)
-	if err != nil {
-		return usageError(e, c, "%v", err)
 	}
 	switch {
 	case len(pos) == 0:
