@@ -402,6 +402,15 @@ func ReadTrailer(r *bufio.Reader) (Trailer, error) {
 	if _, err := io.ReadFull(r, b[:]); err != nil {
 		return Trailer{}, eof(err)
 	}
+	return ParseTrailer(b[:])
+}
+
+// ParseTrailer decodes a Trailer from the first TrailerSize bytes of b,
+// for a reader that has the whole record in hand.
+func ParseTrailer(b []byte) (Trailer, error) {
+	if len(b) < TrailerSize {
+		return Trailer{}, io.ErrUnexpectedEOF
+	}
 	if [4]byte(b[:4]) != TrailerMagic {
 		return Trailer{}, malformed("the body did not end where its header said (got %q where a trailer belongs)", b[:4])
 	}

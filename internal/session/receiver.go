@@ -141,6 +141,7 @@ type receiver struct {
 	failures []proto.Failure
 	dirs     map[string]*os.Root // open sub-roots by directory, so that each
 	// operation is one system call instead of a walk from the top
+	placer  *placer         // places small files, once one arrives
 	made    map[string]bool // directories known to exist
 	fresh   map[string]bool // directories this session made: nothing was in them
 	methods methodTally
@@ -176,6 +177,9 @@ func (r *receiver) at(p string) (*os.Root, string, error) {
 }
 
 func (r *receiver) closeDirs() {
+	if r.placer != nil {
+		r.placer.wait() // nothing may be placed in a closed directory
+	}
 	for k, d := range r.dirs {
 		d.Close()
 		delete(r.dirs, k)
@@ -311,6 +315,12 @@ func (r *receiver) plan(e *proto.Entry) proto.Plan {
 // the session.
 func (r *receiver) receiveData() error {
 	r.got = make([]bool, len(r.entries))
+	defer func() {
+		if r.placer != nil {
+			r.placer.stop()
+			r.collect()
+		}
+	}()
 	for {
 		r.conn.SetReadDeadline(time.Now().Add(r.o.idleTimeout()))
 		h, fin, err := proto.ReadDataHeader(r.br)
@@ -351,6 +361,9 @@ func (r *receiver) receiveData() error {
 // the part is kept for --resume.
 func (r *receiver) receiveFile(i int, h proto.DataHeader) error {
 	e := &r.entries[i]
+	if r.takesWhole(e, h) {
+		return r.receiveWhole(i, h)
+	}
 	d, base, err := r.at(e.Path)
 	if err != nil {
 		return fmt.Errorf("%s: %w", e.Path, err)
@@ -469,27 +482,9 @@ func (r *receiver) receiveFile(i int, h proto.DataHeader) error {
 			return fail(fmt.Sprintf("hash mismatch: received %x, the sender has %x", sum, want))
 		}
 	}
-	if err := f.Chmod(tree.FileMode(e.Mode)); err != nil {
-		return fail(err.Error())
-	}
-	if r.o.Fsync {
-		if err := f.Sync(); err != nil {
-			return fmt.Errorf("%s: fsync: %w (the part is kept for --resume)", e.Path, err)
-		}
-	}
-	mt := time.Unix(0, e.MTime)
-	byName := setTimes(f, mt) != nil
-	if err := f.Close(); err != nil {
-		f = nil
-		return fmt.Errorf("%s: close: %w (the part is kept for --resume)", e.Path, err)
-	}
+	ff := f
 	f = nil
-	if byName {
-		if err := d.Chtimes(part, mt, mt); err != nil {
-			return fail(err.Error())
-		}
-	}
-	if err := d.Rename(part, base); err != nil {
+	if err := finishPart(ff, d, part, base, e, r.o.Fsync); err != nil {
 		return fail(err.Error())
 	}
 	r.res.Files++

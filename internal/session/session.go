@@ -8,7 +8,9 @@
 // use, every file is written through an os.Root as NAME.zcopy-part and
 // renamed into place only when complete (and verified, with Verify), and a
 // connection that breaks the protocol is dropped without touching anything
-// outside the root.
+// outside the root. Small files sent whole are checked in memory first and,
+// on Linux, linked into place from an unnamed file (placeWhole), several at
+// once.
 package session
 
 import (

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path"
 	"path/filepath"
 
 	"github.com/zcopy/zcopy/internal/proto"
@@ -35,7 +34,10 @@ func (it *Item) Same(fi fs.FileInfo) bool {
 
 // Walk lists the items under each root. A root that is a file is sent under
 // its base name; a directory is sent with its base name as the top of its
-// tree (as cp -r and scp -r do). warn is called for each item left out.
+// tree (as cp -r and scp -r do). Items come in the order filepath.WalkDir
+// would give them (a directory, then its entries by name), though several
+// directories are listed at once. warn is called, in that order too, for
+// each item left out; an error reading the tree ends the walk.
 func Walk(roots []string, warn func(string)) ([]Item, error) {
 	var items []Item
 	seen := map[string]string{}
@@ -56,53 +58,18 @@ func Walk(roots []string, warn func(string)) ([]Item, error) {
 			return nil, fmt.Errorf("%s and %s would both arrive as %q", prev, root, base)
 		}
 		seen[base] = root
-		err := filepath.WalkDir(clean, func(p string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			rel, err := filepath.Rel(clean, p)
-			if err != nil {
-				return err
-			}
-			name := base
-			if rel != "." {
-				name = path.Join(base, filepath.ToSlash(rel))
-			}
-			if err := proto.CheckPath(name); err != nil {
-				warn(fmt.Sprintf("%s: left out: %v", p, err))
-				if d.IsDir() {
-					return filepath.SkipDir
-				}
-				return nil
-			}
-			info, err := d.Info()
-			if err != nil {
-				return err
-			}
-			it := Item{Local: p, ID: fileID(info), Entry: proto.Entry{
-				Path:  name,
-				Mode:  modeBits(info.Mode()),
-				MTime: info.ModTime().UnixNano(),
-			}}
-			switch {
-			case info.Mode().IsRegular():
-				it.Kind, it.Size = proto.KindFile, info.Size()
-			case info.IsDir():
-				it.Kind = proto.KindDir
-			case info.Mode()&fs.ModeSymlink != 0:
-				target, err := os.Readlink(p)
-				if err != nil {
-					return err
-				}
-				it.Kind, it.Target = proto.KindSymlink, target
-			default:
-				warn(fmt.Sprintf("%s: left out: a %v is not a file, directory or symlink", p, info.Mode().Type()))
-				return nil
-			}
-			items = append(items, it)
-			return nil
-		})
+		fi, err := os.Lstat(clean)
 		if err != nil {
+			return nil, err
+		}
+		top := &node{done: make(chan struct{})}
+		top.add(statOf(fi), clean, base)
+		if top.err == nil && len(top.items) == 1 && top.items[0].Kind == proto.KindDir {
+			w := &walker{sem: make(chan struct{}, walkers-1)}
+			top.kids[0] = w.start(clean, base)
+		}
+		close(top.done)
+		if items, err = top.flatten(items, warn); err != nil {
 			return nil, err
 		}
 	}

@@ -1,0 +1,111 @@
+package session
+
+import (
+	"io"
+	"os"
+
+	"github.com/zcopy/zcopy/internal/proto"
+	"golang.org/x/sys/unix"
+)
+
+// placeWhole writes a small file's body into an unnamed file in d's
+// directory (O_TMPFILE), gives it its mode and times, and links it under
+// its name. The file appears complete or not at all, a crash leaves
+// nothing behind, and it costs openat, pwrite, fchmod, utimensat, linkat
+// and close: the named part's rename, and the lookups os.Root adds to
+// open and rename, are gone. Where the file system has no O_TMPFILE, or
+// the kernel (before 6.10) lets only CAP_DAC_READ_SEARCH link a
+// descriptor, it falls back to placeNamed from then on; so does a file
+// whose name is taken (with --overwrite), since only rename replaces.
+func (p *placer) placeWhole(d *os.Root, base string, e *proto.Entry, body []byte) error {
+	if p.noTmpfile.Load() || testHookNoTmpfile {
+		return placeNamed(d, base, e, body, p.fsync)
+	}
+	dir, err := p.dirFile(d)
+	if err != nil {
+		return err
+	}
+	dfd := int(dir.Fd())
+	fd, err := ignoringEINTR(func() (int, error) {
+		return unix.Openat(dfd, ".", unix.O_WRONLY|unix.O_TMPFILE|unix.O_CLOEXEC, 0o600)
+	})
+	switch err {
+	case nil:
+	case unix.EOPNOTSUPP, unix.EISDIR, unix.EINVAL:
+		p.noTmpfile.Store(true)
+		return placeNamed(d, base, e, body, p.fsync)
+	default:
+		return &os.PathError{Op: "open", Path: base, Err: err}
+	}
+	defer unix.Close(fd)
+	op, err := "write", pwriteAll(fd, body)
+	if err == nil {
+		op, err = "chmod", unix.Fchmod(fd, e.Mode)
+	}
+	if err == nil && p.fsync {
+		op, err = "fsync", unix.Fsync(fd)
+	}
+	if err == nil {
+		ts := unix.NsecToTimespec(e.MTime)
+		op, err = "utimensat", unix.UtimesNanoAt(fd, "", []unix.Timespec{ts, ts}, unix.AT_EMPTY_PATH)
+	}
+	if err == nil {
+		op, err = "linkat", unix.Linkat(fd, "", dfd, base, unix.AT_EMPTY_PATH)
+		switch err {
+		case unix.ENOENT, unix.EPERM, unix.EOPNOTSUPP:
+			p.noTmpfile.Store(true)
+			fallthrough
+		case unix.EEXIST:
+			return placeNamed(d, base, e, body, p.fsync)
+		}
+	}
+	if err != nil {
+		return &os.PathError{Op: op, Path: base, Err: err}
+	}
+	return nil
+}
+
+// dirFile returns the directory d is rooted at, opened once (through d, so
+// it is the directory d confines to) and closed by wait.
+func (p *placer) dirFile(d *os.Root) (*os.File, error) {
+	p.dirMu.Lock()
+	defer p.dirMu.Unlock()
+	if f, ok := p.dirFiles[d]; ok {
+		return f, nil
+	}
+	f, err := d.Open(".")
+	if err != nil {
+		return nil, err
+	}
+	if p.dirFiles == nil {
+		p.dirFiles = map[*os.Root]*os.File{}
+	}
+	p.dirFiles[d] = f
+	return f, nil
+}
+
+// pwriteAll writes b at the start of the file fd.
+func pwriteAll(fd int, b []byte) error {
+	var off int64
+	for len(b) > 0 {
+		n, err := ignoringEINTR(func() (int, error) { return unix.Pwrite(fd, b, off) })
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return io.ErrShortWrite
+		}
+		b, off = b[n:], off+int64(n)
+	}
+	return nil
+}
+
+// ignoringEINTR calls fn until it is not interrupted by a signal.
+func ignoringEINTR[T any](fn func() (T, error)) (T, error) {
+	for {
+		v, err := fn()
+		if err != unix.EINTR {
+			return v, err
+		}
+	}
+}
