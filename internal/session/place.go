@@ -26,8 +26,11 @@ type placer struct {
 
 	noTmpfile atomic.Bool // the file system cannot do placeWhole's quick way
 
-	dirMu    sync.Mutex
-	dirFiles map[*os.Root]*os.File // the directories of sub-roots, for placeWhole
+	umask      uint32 // the process's, when the session began
+	umaskKnown bool
+
+	dirMu sync.Mutex
+	dirs  map[*os.Root]*placeDir // the directories of sub-roots, for placeWhole
 }
 
 // testHookNoTmpfile makes placeWhole take the named part on Linux, as it
@@ -43,6 +46,13 @@ type placeJob struct {
 	body *[]byte
 }
 
+// placeDir is a directory placeWhole writes in (on Linux).
+type placeDir struct {
+	f   *os.File
+	fd  int
+	acl bool // it has a default ACL, which sets new files' modes instead of the umask
+}
+
 type placeOutcome struct {
 	i   int
 	err error
@@ -56,6 +66,7 @@ func placeWorkers() int { return min(runtime.GOMAXPROCS(0), 4) }
 func newPlacer(fsync bool) *placer {
 	n := placeWorkers()
 	p := &placer{fsync: fsync, jobs: make(chan placeJob, 8*n)}
+	p.umask, p.umaskKnown = readUmask()
 	p.free.New = func() any { b := make([]byte, wholeMax); return &b }
 	p.workers.Add(n)
 	for range n {
@@ -100,9 +111,9 @@ func (p *placer) wait() {
 	p.pending.Wait()
 	p.dirMu.Lock()
 	defer p.dirMu.Unlock()
-	for d, f := range p.dirFiles {
-		f.Close()
-		delete(p.dirFiles, d)
+	for d, pd := range p.dirs {
+		pd.f.Close()
+		delete(p.dirs, d)
 	}
 }
 

@@ -9,10 +9,13 @@ import (
 	"github.com/zcopy/zcopy/internal/tree"
 )
 
-// readFileAt reads len(b) bytes of it's file from off into b. It returns
-// the bytes read; fewer than len(b) means the file ended early. A file that
-// is no longer the one listed is an error matching errChanged.
-func readFileAt(it *tree.Item, b []byte, off int64) (int, error) {
+// smallReader reads whole small files.
+type smallReader struct{}
+
+// readAt reads len(b) bytes of it's file from off into b. It returns the
+// bytes read; fewer than len(b) means the file ended early. A file that is
+// no longer the one listed is an error matching errChanged.
+func (*smallReader) readAt(it *tree.Item, b []byte, off int64) (int, error) {
 	f, err := os.Open(it.Local)
 	if err != nil {
 		return 0, err
@@ -27,3 +30,5 @@ func readFileAt(it *tree.Item, b []byte, off int64) (int, error) {
 	}
 	return n, err
 }
+
+func (*smallReader) close() {}

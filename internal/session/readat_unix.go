@@ -4,21 +4,43 @@ package session
 
 import (
 	"os"
+	"path/filepath"
 
 	"github.com/zcopy/zcopy/internal/tree"
 
 	"golang.org/x/sys/unix"
 )
 
-// readFileAt reads len(b) bytes of it's file from off into b, with four
-// system calls (open, fstat, pread, close): os.Open would add four fcntl and
-// an epoll_ctl to try the file on the netpoller, which for a batch of small
-// files costs more than the read. It returns the bytes read; fewer than
-// len(b) means the file ended early. A file that is no longer the one
-// listed (replaced, rewritten) is an error matching errChanged.
-func readFileAt(it *tree.Item, b []byte, off int64) (int, error) {
+// smallReader reads whole small files with four system calls each (openat,
+// fstat, pread, close): os.Open would add four fcntl and an epoll_ctl to
+// try the file on the netpoller, which for a batch of small files costs
+// more than the read. It opens each file relative to its directory, kept
+// open while files from it follow, so the kernel looks up one name, not
+// the whole path.
+type smallReader struct {
+	dir string // the directory dfd is open on
+	dfd int
+}
+
+// readAt reads len(b) bytes of it's file from off into b. It returns the
+// bytes read; fewer than len(b) means the file ended early. A file that is
+// no longer the one listed (replaced, rewritten) is an error matching
+// errChanged.
+func (sr *smallReader) readAt(it *tree.Item, b []byte, off int64) (int, error) {
 	name := it.Local
-	fd, err := unix.Open(name, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	dir, base := filepath.Split(name)
+	if sr.dir != dir || dir == "" {
+		sr.close()
+		if dir == "" {
+			dir = "."
+		}
+		dfd, err := openRetry(unix.AT_FDCWD, dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC)
+		if err != nil {
+			return 0, &os.PathError{Op: "open", Path: dir, Err: err}
+		}
+		sr.dir, sr.dfd = dir, dfd
+	}
+	fd, err := openRetry(sr.dfd, base, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC)
 	if err != nil {
 		return 0, &os.PathError{Op: "open", Path: name, Err: err}
 	}
@@ -46,4 +68,23 @@ func readFileAt(it *tree.Item, b []byte, off int64) (int, error) {
 		n += k
 	}
 	return n, nil
+}
+
+// close closes the directory the reader holds open, if any.
+func (sr *smallReader) close() {
+	if sr.dir != "" {
+		unix.Close(sr.dfd)
+		sr.dir = ""
+	}
+}
+
+// openRetry opens name, relative to the directory dfd, until a signal
+// does not interrupt it.
+func openRetry(dfd int, name string, flags int) (int, error) {
+	for {
+		fd, err := unix.Openat(dfd, name, flags, 0)
+		if err != unix.EINTR {
+			return fd, err
+		}
+	}
 }

@@ -126,6 +126,7 @@ func Send(ctx context.Context, conn net.Conn, src Source, o Options) (res Result
 		uncork = u
 	}
 	s := &sender{ctx: ctx, conn: conn, o: &o, verify: verify, total: total, res: &res, methods: methodTally{}}
+	defer s.small.close()
 	defer func() { res.Method = s.methods.top(o.Method) }()
 	var pending []byte // records not yet written: trailers, headers, small bodies
 	for i := range items {
@@ -217,6 +218,7 @@ type sender struct {
 	done    int64
 	res     *Result
 	methods methodTally
+	small   smallReader
 }
 
 func (s *sender) write(b []byte) error {
@@ -310,7 +312,7 @@ func (s *sender) appendSmall(b []byte, index uint32, it *tree.Item, off int64) [
 	b = append(b, make([]byte, length)...)
 	body := b[start:]
 	tr := proto.Trailer{Status: proto.StatusOK}
-	n, err := readFileAt(it, body, off)
+	n, err := s.small.readAt(it, body, off)
 	s.res.BytesSent += int64(n)
 	if err == nil && int64(n) < length {
 		err = fmt.Errorf("%s: %w: %d of %d bytes read", it.Local, zerocopy.ErrTruncated, n, length)

@@ -3,6 +3,8 @@ package session
 import (
 	"io"
 	"os"
+	"strconv"
+	"strings"
 
 	"github.com/zcopy/zcopy/internal/proto"
 	"golang.org/x/sys/unix"
@@ -25,9 +27,15 @@ func (p *placer) placeWhole(d *os.Root, base string, e *proto.Entry, body []byte
 	if err != nil {
 		return err
 	}
-	dfd := int(dir.Fd())
+	dfd := int(dir.fd)
+	// Made with its mode when the umask leaves that mode alone (and no
+	// default ACL in the directory overrides the umask), saving a fchmod.
+	mode, chmod := uint32(0o600), true
+	if p.umaskKnown && !dir.acl && e.Mode&^0o777 == 0 && e.Mode&p.umask == 0 {
+		mode, chmod = e.Mode, false
+	}
 	fd, err := ignoringEINTR(func() (int, error) {
-		return unix.Openat(dfd, ".", unix.O_WRONLY|unix.O_TMPFILE|unix.O_CLOEXEC, 0o600)
+		return unix.Openat(dfd, ".", unix.O_WRONLY|unix.O_TMPFILE|unix.O_CLOEXEC, mode)
 	})
 	switch err {
 	case nil:
@@ -39,7 +47,7 @@ func (p *placer) placeWhole(d *os.Root, base string, e *proto.Entry, body []byte
 	}
 	defer unix.Close(fd)
 	op, err := "write", pwriteAll(fd, body)
-	if err == nil {
+	if err == nil && chmod {
 		op, err = "chmod", unix.Fchmod(fd, e.Mode)
 	}
 	if err == nil && p.fsync {
@@ -67,21 +75,42 @@ func (p *placer) placeWhole(d *os.Root, base string, e *proto.Entry, body []byte
 
 // dirFile returns the directory d is rooted at, opened once (through d, so
 // it is the directory d confines to) and closed by wait.
-func (p *placer) dirFile(d *os.Root) (*os.File, error) {
+func (p *placer) dirFile(d *os.Root) (*placeDir, error) {
 	p.dirMu.Lock()
 	defer p.dirMu.Unlock()
-	if f, ok := p.dirFiles[d]; ok {
-		return f, nil
+	if pd, ok := p.dirs[d]; ok {
+		return pd, nil
 	}
 	f, err := d.Open(".")
 	if err != nil {
 		return nil, err
 	}
-	if p.dirFiles == nil {
-		p.dirFiles = map[*os.Root]*os.File{}
+	pd := &placeDir{f: f, fd: int(f.Fd())}
+	// A default ACL decides the modes of new files instead of the umask.
+	_, err = unix.Fgetxattr(pd.fd, "system.posix_acl_default", nil)
+	pd.acl = err == nil || err == unix.ERANGE
+	if p.dirs == nil {
+		p.dirs = map[*os.Root]*placeDir{}
 	}
-	p.dirFiles[d] = f
-	return f, nil
+	p.dirs[d] = pd
+	return pd, nil
+}
+
+// readUmask returns the process's file mode creation mask from
+// /proc/self/status (Linux 4.7 and later); ok is false where it cannot be
+// read without changing it.
+func readUmask() (umask uint32, ok bool) {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0, false
+	}
+	for line := range strings.Lines(string(b)) {
+		if v, ok := strings.CutPrefix(line, "Umask:"); ok {
+			u, err := strconv.ParseUint(strings.TrimSpace(v), 8, 32)
+			return uint32(u), err == nil
+		}
+	}
+	return 0, false
 }
 
 // pwriteAll writes b at the start of the file fd.

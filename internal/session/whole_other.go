@@ -13,3 +13,6 @@ import (
 func (p *placer) placeWhole(d *os.Root, base string, e *proto.Entry, body []byte) error {
 	return placeNamed(d, base, e, body, p.fsync)
 }
+
+// readUmask is only needed on Linux.
+func readUmask() (uint32, bool) { return 0, false }
