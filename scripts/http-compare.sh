@@ -16,13 +16,21 @@
 #
 # Usage: scripts/http-compare.sh [REPS] [WRK_DURATION] [WRK_CONNS]
 # Environment: CURL_OPTS adds curl options to the 1 GiB downloads (e.g.
-# "--limit-rate 800M" to compare CPU at one throughput); NO_WRK=1 skips wrk.
+# "--limit-rate 800M" to compare CPU at one throughput); NO_WRK=1 skips wrk;
+# PIN=1 runs every server on CPU 0 and the clients on CPU 1 (taskset), so
+# that no server's figures depend on where the scheduler put it and its
+# client; GIB_REPS sets how many 1 GiB downloads each server gets (default
+# 3 x REPS).
 # Needs: go, curl, wrk, nginx, GNU time (apt-get install -y curl wrk nginx time).
 set -euo pipefail
 reps=${1:-5}
 dur=${2:-10s}
 conns=${3:-256}
 cd "$(dirname "$0")/.."
+pin_server=() pin_client=()
+if [ -n "${PIN:-}" ]; then
+	pin_server=(taskset -c 0) pin_client=(taskset -c 1)
+fi
 for tool in curl wrk nginx; do
 	command -v "$tool" >/dev/null || { echo "http-compare: $tool is missing" >&2; exit 1; }
 done
@@ -90,14 +98,14 @@ http {
 	}
 }
 CONF
-start nginx nginx -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf"
+start nginx "${pin_server[@]}" nginx -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf"
 
 port[zcopy]=$(freeport)
-start zcopy "$tmp/zcopy" http "$tmp/www" --listen "127.0.0.1:${port[zcopy]}" --access-log=false
+start zcopy "${pin_server[@]}" "$tmp/zcopy" http "$tmp/www" --listen "127.0.0.1:${port[zcopy]}" --access-log=false
 port[zcopy-nolease]=$(freeport)
-start zcopy-nolease "$tmp/zcopy" http "$tmp/www" --listen "127.0.0.1:${port[zcopy-nolease]}" --access-log=false --no-lease
+start zcopy-nolease "${pin_server[@]}" "$tmp/zcopy" http "$tmp/www" --listen "127.0.0.1:${port[zcopy-nolease]}" --access-log=false --no-lease
 port[gofs]=$(freeport)
-start gofs "$tmp/gofs" "127.0.0.1:${port[gofs]}" "$tmp/www"
+start gofs "${pin_server[@]}" "$tmp/gofs" "127.0.0.1:${port[gofs]}" "$tmp/www"
 
 servers=(nginx zcopy zcopy-nolease gofs)
 
@@ -111,15 +119,15 @@ cpu() {
 }
 
 echo "# $(date -u +%FT%TZ) $(uname -r), $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg); $(nginx -v 2>&1); $(go version | cut -d' ' -f3)"
-echo "# 1 GiB: curl -s ${CURL_OPTS:-}-o /dev/null URL; wrk -t2 -c$conns -d$dur URL"
+echo "# 1 GiB: curl -s ${CURL_OPTS:-}-o /dev/null URL; wrk -t2 -c$conns -d$dur URL${PIN:+; servers pinned to CPU 0, clients to CPU 1}"
 res="$tmp/results"
 : >"$res"
 # 1 GiB downloads are short: more of them, interleaved.
-for rep in $(seq $((reps * 3))); do
+for rep in $(seq "${GIB_REPS:-$((reps * 3))}"); do
 	for s in "${servers[@]}"; do
 		url="http://127.0.0.1:${port[$s]}"
 		c0=$(cpu "$s")
-		speed=$(/usr/bin/time -f '%U %S' -o "$tmp/curl.time" curl -s ${CURL_OPTS:-} -o /dev/null -w '%{speed_download}' "$url/1g.bin")
+		speed=$(/usr/bin/time -f '%U %S' -o "$tmp/curl.time" "${pin_client[@]}" curl -s ${CURL_OPTS:-} -o /dev/null -w '%{speed_download}' "$url/1g.bin")
 		c1=$(cpu "$s")
 		awk -v s="$s" -v sp="$speed" -v c0="$c0" -v c1="$c1" -v cl="$(cat "$tmp/curl.time")" \
 			'BEGIN { split(cl, t, " "); sv = (c1-c0)/1e9; printf "1g %s %.3f %.3f %.3f\n", s, sp/1e9, sv, sv + t[1] + t[2] }' >>"$res"
@@ -132,7 +140,7 @@ for rep in $(seq "$reps"); do
 		for s in "${servers[@]}"; do
 			url="http://127.0.0.1:${port[$s]}"
 			c0=$(cpu "$s")
-			wrk -t2 -c"$conns" -d"$dur" "$url/$f.bin" >"$tmp/wrk.out"
+			"${pin_client[@]}" wrk -t2 -c"$conns" -d"$dur" "$url/$f.bin" >"$tmp/wrk.out"
 			c1=$(cpu "$s")
 			rps=$(awk '/Requests\/sec/ { print $2 }' "$tmp/wrk.out")
 			n=$(awk '/requests in/ { print $1 }' "$tmp/wrk.out")
