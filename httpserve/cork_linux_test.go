@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/zcopy/zcopy/httpserve"
+	"github.com/zcopy/zcopy/zerocopy"
 )
 
 // dataSegsIn returns how many data segments c has received (TCP_INFO).
@@ -32,18 +33,25 @@ func dataSegsIn(tb testing.TB, c *net.TCPConn) uint32 {
 }
 
 // TestCorkSegments checks on the wire (the client's TCP_INFO) that a corked
-// response leaves as one segment train: a 4 KiB file with its header fits in
-// one loopback segment when corked, and takes two (header, then body) when
-// not.
+// response leaves as one segment train: a 20 KiB file (sent by sendfile:
+// more than zerocopy.GatherMax) with its header fits in one loopback segment
+// when corked, and takes two (header, then body) when not. A 4 KiB file is
+// read and written with its header in one call, corked or not: one segment.
 func TestCorkSegments(t *testing.T) {
 	dir := t.TempDir()
+	makeFile(t, dir, "20k.bin", 20<<10)
 	makeFile(t, dir, "4k.bin", 4<<10)
 	for _, c := range []struct {
-		name   string
-		noCork bool
+		name       string
+		file       string
+		size       int64
+		noCork     bool
+		method     zerocopy.Method
+		wantCorked bool
 	}{
-		{"corked", false},
-		{"uncorked", true},
+		{"corked", "20k.bin", 20 << 10, false, wantMethod(), true},
+		{"uncorked", "20k.bin", 20 << 10, true, wantMethod(), false},
+		{"gathered", "4k.bin", 4 << 10, false, zerocopy.ReadWrite, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			ts := startServer(t, httpserve.Config{Dir: dir, NoCork: c.noCork})
@@ -58,28 +66,28 @@ func TestCorkSegments(t *testing.T) {
 			var segs []uint32
 			for i := range 5 {
 				before := dataSegsIn(t, tc)
-				fmt.Fprintf(tc, "GET /4k.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+				fmt.Fprintf(tc, "GET /%s HTTP/1.1\r\nHost: x\r\n\r\n", c.file)
 				resp, err := http.ReadResponse(br, nil)
 				if err != nil {
 					t.Fatal(err)
 				}
 				n, err := io.Copy(io.Discard, resp.Body)
 				resp.Body.Close()
-				if err != nil || n != 4<<10 {
+				if err != nil || n != c.size {
 					t.Fatalf("body %d bytes, %v", n, err)
 				}
 				segs = append(segs, dataSegsIn(t, tc)-before)
 				r := ts.nthResponse(t, i+1)
-				checkEngine(t, r, wantMethod())
-				if r.Send.Corked == c.noCork {
-					t.Errorf("Send.Corked = %v with NoCork %v", r.Send.Corked, c.noCork)
+				checkEngine(t, r, c.method)
+				if r.Send.Corked != c.wantCorked {
+					t.Errorf("Send.Corked = %v, want %v", r.Send.Corked, c.wantCorked)
 				}
 			}
 			t.Logf("data segments per response: %v", segs)
-			if !c.noCork {
+			if c.wantCorked || c.method == zerocopy.ReadWrite {
 				for _, s := range segs {
 					if s != 1 {
-						t.Errorf("a corked response came in %d data segments, want 1 (all: %v)", s, segs)
+						t.Errorf("a response came in %d data segments, want 1 (all: %v)", s, segs)
 						break
 					}
 				}

@@ -73,3 +73,55 @@ func TestCorkSegments(t *testing.T) {
 		})
 	}
 }
+
+// TestGather: with Auto, a body of at most GatherMax bytes goes out with its
+// header and trailer in one write (one data segment, no cork, read and
+// write only); a larger body, or a method named by the caller, is corked
+// and sent by that method.
+func TestGather(t *testing.T) {
+	header := bytes.Repeat([]byte("H"), 100)
+	trailer := []byte("T\n")
+	tests := []struct {
+		name       string
+		size       int64
+		method     Method
+		wantMethod Method
+		wantCorked bool
+		wantCalls  int64 // system calls after the fstat: pread and write
+	}{
+		{"4KiB auto", 4 << 10, Auto, ReadWrite, false, 2},
+		{"GatherMax auto", GatherMax, Auto, ReadWrite, false, 2},
+		{"1 byte auto", 1, Auto, ReadWrite, false, 2},
+		{"GatherMax+1 auto", GatherMax + 1, Auto, Sendfile, true, 0},
+		{"4KiB sendfile", 4 << 10, Sendfile, Sendfile, true, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			path, data := makeFile(t, int(tc.size))
+			want := append(append(append([]byte{}, header...), data...), trailer...)
+			c, s := tcpPair(t)
+			got := readAllAsync(s)
+			before, _, _ := dataSegsOut(t, c)
+			st, err := SendFile(context.Background(), c, openFile(t, path), 0, -1, &SendOptions{Method: tc.method, Header: header, Trailer: trailer})
+			if err != nil {
+				t.Fatal(err)
+			}
+			after, _, _ := dataSegsOut(t, c)
+			c.CloseWrite()
+			if b := <-got; !bytes.Equal(b, want) {
+				t.Fatalf("received %d bytes, want %d", len(b), len(want))
+			}
+			if st.Method != tc.wantMethod || st.Corked != tc.wantCorked || st.Bytes != tc.size {
+				t.Errorf("Stats %+v, want method %v, corked %v, %d bytes", st, tc.wantMethod, tc.wantCorked, tc.size)
+			}
+			if tc.wantCalls > 0 {
+				if st.Syscalls != 1+tc.wantCalls {
+					t.Errorf("%d system calls, want %d (fstat, then pread and write)", st.Syscalls, 1+tc.wantCalls)
+				}
+				if after-before != 1 {
+					t.Errorf("%d data segments, want 1", after-before)
+				}
+			}
+		})
+	}
+}

@@ -36,7 +36,9 @@ type SendOptions struct {
 	ChunkSize int64
 	// Header and Trailer, if set, are written before and after the body. On
 	// a TCP socket the three are corked together (TCP_CORK, TCP_NOPUSH) so
-	// that they leave in full segments.
+	// that they leave in full segments; with Auto, a body of at most
+	// GatherMax bytes is instead read into memory and written with them in
+	// one call (Stats.Method is then ReadWrite).
 	Header, Trailer []byte
 	// NoCork disables corking around Header and Trailer.
 	NoCork bool

@@ -106,6 +106,9 @@ func SendFile(ctx context.Context, dst io.Writer, src *os.File, off, n int64, op
 				defer l.release(t)
 			}
 		}
+		if t.gathers(&o, n) {
+			return t.sendGathered(o.Header, off, n, o.Trailer)
+		}
 		if (len(o.Header) > 0 || len(o.Trailer) > 0) && !o.NoCork && t.conn != nil {
 			if uncork, err := t.cork(); err == nil {
 				st.Corked = true
