@@ -29,18 +29,18 @@ type smallReader struct {
 func (sr *smallReader) readAt(it *tree.Item, b []byte, off int64) (int, error) {
 	name := it.Local
 	dir, base := filepath.Split(name)
-	if sr.dir != dir || dir == "" {
+	if dir == "" {
+		dir = "."
+	}
+	if sr.dir != dir {
 		sr.close()
-		if dir == "" {
-			dir = "."
-		}
-		dfd, err := openRetry(unix.AT_FDCWD, dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC)
+		dfd, err := openat(unix.AT_FDCWD, dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 		if err != nil {
 			return 0, &os.PathError{Op: "open", Path: dir, Err: err}
 		}
 		sr.dir, sr.dfd = dir, dfd
 	}
-	fd, err := openRetry(sr.dfd, base, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC)
+	fd, err := openat(sr.dfd, base, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return 0, &os.PathError{Op: "open", Path: name, Err: err}
 	}
@@ -55,10 +55,7 @@ func (sr *smallReader) readAt(it *tree.Item, b []byte, off int64) (int, error) {
 	}
 	n := 0
 	for n < len(b) {
-		k, err := unix.Pread(fd, b[n:], off+int64(n))
-		if err == unix.EINTR {
-			continue
-		}
+		k, err := ignoringEINTR(func() (int, error) { return unix.Pread(fd, b[n:], off+int64(n)) })
 		if err != nil {
 			return n, &os.PathError{Op: "read", Path: name, Err: err}
 		}
@@ -75,16 +72,5 @@ func (sr *smallReader) close() {
 	if sr.dir != "" {
 		unix.Close(sr.dfd)
 		sr.dir = ""
-	}
-}
-
-// openRetry opens name, relative to the directory dfd, until a signal
-// does not interrupt it.
-func openRetry(dfd int, name string, flags int) (int, error) {
-	for {
-		fd, err := unix.Openat(dfd, name, flags, 0)
-		if err != unix.EINTR {
-			return fd, err
-		}
 	}
 }

@@ -442,13 +442,7 @@ func (r *receiver) receiveFile(i int, h proto.DataHeader) error {
 		r.fail(i, msg)
 		return nil
 	}
-	var bad string
-	switch tr.Status {
-	case proto.StatusTruncated:
-		bad = "the source file was truncated while it was sent"
-	case proto.StatusReadError:
-		bad = "the sender could not read the file"
-	}
+	bad := trailerFault(tr.Status)
 	want := tr.Hash
 	if ranged {
 		// The stream whose range completes the file finishes it.
@@ -479,17 +473,34 @@ func (r *receiver) receiveFile(i int, h proto.DataHeader) error {
 			return fail("hashing: " + err.Error())
 		}
 		if sum != want {
-			return fail(fmt.Sprintf("hash mismatch: received %x, the sender has %x", sum, want))
+			return fail(hashMismatch(sum, want))
 		}
 	}
-	ff := f
-	f = nil
-	if err := finishPart(ff, d, part, base, e, r.o.Fsync); err != nil {
+	done := f
+	f = nil // finishPart closes it
+	if err := finishPart(done, d, part, base, e, r.o.Fsync); err != nil {
 		return fail(err.Error())
 	}
 	r.res.Files++
 	r.res.Bytes += e.Size
 	return nil
+}
+
+// trailerFault says why a body whose trailer has status s is not the
+// file, or "" when it is.
+func trailerFault(s uint8) string {
+	switch s {
+	case proto.StatusTruncated:
+		return "the source file was truncated while it was sent"
+	case proto.StatusReadError:
+		return "the sender could not read the file"
+	}
+	return ""
+}
+
+// hashMismatch is the failure of a file whose hash is not the sender's.
+func hashMismatch(got, want [16]byte) string {
+	return fmt.Sprintf("hash mismatch: received %x, the sender has %x", got, want)
 }
 
 func (r *receiver) progress(n int64) {

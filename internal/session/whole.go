@@ -49,25 +49,26 @@ func (r *receiver) receiveWhole(i int, h proto.DataHeader) error {
 	r.res.BytesSent += h.Length
 	r.methods.add(zerocopy.ReadWrite, h.Length)
 	r.progress(h.Length)
-	switch {
-	case tr.Status == proto.StatusTruncated:
-		r.fail(i, "the source file was truncated while it was sent")
-	case tr.Status == proto.StatusReadError:
-		r.fail(i, "the sender could not read the file")
-	case r.verify && xxh3Sum(body) != tr.Hash:
-		r.fail(i, fmt.Sprintf("hash mismatch: received %x, the sender has %x", xxh3Sum(body), tr.Hash))
-	default:
-		d, base, err := r.at(e.Path)
-		if err != nil {
-			r.fail(i, err.Error())
+	if bad := trailerFault(tr.Status); bad != "" {
+		r.fail(i, bad)
+		return nil
+	}
+	if r.verify {
+		if sum := xxh3Sum(body); sum != tr.Hash {
+			r.fail(i, hashMismatch(sum, tr.Hash))
 			return nil
 		}
-		if r.placer == nil {
-			r.placer = newPlacer(r.o.Fsync)
-		}
-		r.placer.place(i, d, base, e, body)
-		r.collect()
 	}
+	d, base, err := r.at(e.Path)
+	if err != nil {
+		r.fail(i, err.Error())
+		return nil
+	}
+	if r.placer == nil {
+		r.placer = newPlacer(r.o.Fsync)
+	}
+	r.placer.place(i, d, base, e, body)
+	r.collect()
 	return nil
 }
 

@@ -34,9 +34,7 @@ func (p *placer) placeWhole(d *os.Root, base string, e *proto.Entry, body []byte
 	if p.umaskKnown && !dir.acl && e.Mode&^0o777 == 0 && e.Mode&p.umask == 0 {
 		mode, chmod = e.Mode, false
 	}
-	fd, err := ignoringEINTR(func() (int, error) {
-		return unix.Openat(dfd, ".", unix.O_WRONLY|unix.O_TMPFILE|unix.O_CLOEXEC, mode)
-	})
+	fd, err := openat(dfd, ".", unix.O_WRONLY|unix.O_TMPFILE|unix.O_CLOEXEC, mode)
 	switch err {
 	case nil:
 	case unix.EOPNOTSUPP, unix.EISDIR, unix.EINVAL:
@@ -127,14 +125,4 @@ func pwriteAll(fd int, b []byte) error {
 		b, off = b[n:], off+int64(n)
 	}
 	return nil
-}
-
-// ignoringEINTR calls fn until it is not interrupted by a signal.
-func ignoringEINTR[T any](fn func() (T, error)) (T, error) {
-	for {
-		v, err := fn()
-		if err != unix.EINTR {
-			return v, err
-		}
-	}
 }

@@ -6,8 +6,11 @@ import (
 	"path/filepath"
 	"syscall"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/zcopy/zcopy/internal/proto"
 )
 
 // defaultACL encodes a default POSIX ACL granting the owner everything and
@@ -63,5 +66,41 @@ func TestWholeModes(t *testing.T) {
 			}
 			sameTree(t, src, dst)
 		})
+	}
+}
+
+// TestPlaceWholeTmpfile shows the quick way ran, not its fallback: on this
+// file system a fresh name is linked from an unnamed file (the placer never
+// marks O_TMPFILE unusable), and a taken name is replaced by the named part.
+func TestPlaceWholeTmpfile(t *testing.T) {
+	dir := t.TempDir()
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Close()
+	p := newPlacer(false)
+	defer p.stop()
+	mt := time.Date(2020, 1, 2, 3, 4, 5, 6, time.UTC)
+	for _, tc := range []struct {
+		name string
+		body string
+		mode uint32
+	}{{"fresh", "first", 0o640}, {"taken", "second, longer", 0o604}} {
+		e := &proto.Entry{Kind: proto.KindFile, Path: "f", Mode: tc.mode, MTime: mt.UnixNano(), Size: int64(len(tc.body))}
+		if err := p.placeWhole(root, "f", e, []byte(tc.body)); err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if p.noTmpfile.Load() {
+			t.Fatalf("%s: the placer gave up O_TMPFILE on %s", tc.name, dir)
+		}
+		fi, err := os.Stat(filepath.Join(dir, "f"))
+		b, _ := os.ReadFile(filepath.Join(dir, "f"))
+		if err != nil || string(b) != tc.body || uint32(fi.Mode().Perm()) != tc.mode || !fi.ModTime().Equal(mt) {
+			t.Errorf("%s: %q, %v, %v; want %q, %#o, %v", tc.name, b, fi.Mode(), fi.ModTime(), tc.body, tc.mode, mt)
+		}
+	}
+	if names, _ := os.ReadDir(dir); len(names) != 1 {
+		t.Errorf("DIR holds %d entries, want only f", len(names))
 	}
 }

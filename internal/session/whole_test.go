@@ -1,6 +1,7 @@
 package session
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zcopy/zcopy/internal/proto"
 	"github.com/zcopy/zcopy/internal/tree"
 )
 
@@ -20,11 +22,6 @@ import (
 // real loopback connection, and returns both ends' results.
 func transfer(t *testing.T, src, dst string, o Options) (sent, got Result, serr, rerr error) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
 	root, err := os.OpenRoot(dst)
 	if err != nil {
 		t.Fatal(err)
@@ -36,21 +33,13 @@ func transfer(t *testing.T, src, dst string, o Options) (sent, got Result, serr,
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
+	c, s := tcpPair(t)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		c, err := ln.Accept()
-		if err != nil {
-			rerr = err
-			return
-		}
-		defer c.Close()
-		got, rerr = Receive(ctx, c, root, o)
+		got, rerr = Receive(ctx, s, root, o)
+		s.Close()
 	}()
-	c, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
 	sent, serr = Send(ctx, c, Items(items), Options{})
 	c.Close()
 	<-done
@@ -193,4 +182,102 @@ func TestWholeRefused(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestWholeBadBodies feeds the receiver, from a hand-written sender, small
+// bodies whose trailer says they are not the file (a wrong hash, a source
+// that shrank or could not be read): each fails alone with its reason,
+// nothing of it is written, and the honest file after it arrives.
+func TestWholeBadBodies(t *testing.T) {
+	good := []byte("honest bytes\n")
+	tests := []struct {
+		name string
+		tr   proto.Trailer
+		want string
+	}{
+		{"wrong hash", proto.Trailer{Status: proto.StatusOK, Hash: xxh3Sum([]byte("other bytes"))}, "hash mismatch"},
+		{"truncated", proto.Trailer{Status: proto.StatusTruncated}, "truncated while it was sent"},
+		{"read error", proto.Trailer{Status: proto.StatusReadError}, "could not read the file"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dst := t.TempDir()
+			root, err := os.OpenRoot(dst)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer root.Close()
+			c, s := tcpPair(t)
+			type out struct {
+				res Result
+				err error
+			}
+			done := make(chan out, 1)
+			go func() {
+				res, err := Receive(context.Background(), s, root, Options{Warn: func(string) {}})
+				s.Close()
+				done <- out{res, err}
+			}()
+			bad := []byte("a body that is not what the trailer says")
+			br := bufio.NewReader(c)
+			c.Write((&proto.Hello{Version: proto.Version, Role: proto.RoleSender, Flags: proto.FlagVerify}).Append(nil))
+			proto.ReadHello(br)
+			c.Write((&proto.Verdict{OK: true}).Append(nil))
+			proto.ReadVerdict(br)
+			var m []byte
+			m = (&proto.Entry{Kind: proto.KindFile, Path: "bad.txt", Mode: 0o644, Size: int64(len(bad))}).Append(m)
+			m = (&proto.Entry{Kind: proto.KindFile, Path: "good.txt", Mode: 0o644, Size: int64(len(good))}).Append(m)
+			m = (&proto.Entry{Kind: proto.KindEnd}).Append(m)
+			c.Write(m)
+			for range 2 {
+				if p, err := proto.ReadPlan(br); err != nil || p.Action != proto.ActionSend {
+					t.Fatalf("plan %+v, %v", p, err)
+				}
+			}
+			var d []byte
+			d = (&proto.DataHeader{Index: 0, Length: int64(len(bad))}).Append(d)
+			d = append(d, bad...)
+			d = tc.tr.Append(d)
+			d = (&proto.DataHeader{Index: 1, Length: int64(len(good))}).Append(d)
+			d = append(d, good...)
+			d = (&proto.Trailer{Hash: xxh3Sum(good)}).Append(d)
+			d = append(d, proto.FinMagic[:]...)
+			c.Write(d)
+			sum, err := proto.ReadSummary(br)
+			c.Close()
+			o := <-done
+			if err != nil || len(sum.Failures) != 1 || sum.Failures[0].Index != 0 || !strings.Contains(sum.Failures[0].Message, tc.want) {
+				t.Errorf("summary %+v, %v; want entry 0 failed with %q", sum, err, tc.want)
+			}
+			if o.res.Files != 1 || len(o.res.Failed) != 1 {
+				t.Errorf("receiver: %d files, failed %q; want 1 and bad.txt", o.res.Files, o.res.Failed)
+			}
+			if b, err := os.ReadFile(filepath.Join(dst, "good.txt")); err != nil || !bytes.Equal(b, good) {
+				t.Errorf("good.txt: %q, %v", b, err)
+			}
+			if names, _ := os.ReadDir(dst); len(names) != 1 {
+				t.Errorf("DIR holds %d entries, want only good.txt: no trace of the bad body", len(names))
+			}
+		})
+	}
+}
+
+// tcpPair returns both ends of a loopback TCP connection.
+func tcpPair(t *testing.T) (client, server net.Conn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	client, err = net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	server, err = ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Close(); server.Close() })
+	return client, server
 }

@@ -64,13 +64,13 @@ func Walk(roots []string, warn func(string)) ([]Item, error) {
 		}
 		top := &node{done: make(chan struct{})}
 		top.add(statOf(fi), clean, base)
+		w := &walker{sem: make(chan struct{}, walkers-1)}
 		if top.err == nil && len(top.items) == 1 && top.items[0].Kind == proto.KindDir {
-			w := &walker{sem: make(chan struct{}, walkers-1)}
 			top.kids[0] = w.start(clean, base)
 		}
 		close(top.done)
 		if items, err = top.flatten(items, warn); err != nil {
-			return nil, err
+			return nil, w.result(err)
 		}
 	}
 	return items, nil

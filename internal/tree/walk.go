@@ -1,13 +1,14 @@
 package tree
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
 	"slices"
-	"sync/atomic"
+	"sync"
 
 	"github.com/zcopy/zcopy/internal/proto"
 )
@@ -21,8 +22,36 @@ const walkers = 4
 // A walker lists a tree, handing directories to goroutines of their own
 // while it has tokens for them and listing them in place otherwise.
 type walker struct {
-	sem  chan struct{} // a token for each goroutine beyond the caller's
-	stop atomic.Bool   // a listing failed: the walk is over
+	sem chan struct{} // a token for each goroutine beyond the caller's
+
+	mu  sync.Mutex
+	err error // the first listing to fail: the walk is over
+}
+
+// fail records err as the walk's failure unless one came first.
+func (w *walker) fail(err error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.err == nil {
+		w.err = err
+	}
+}
+
+// failed returns the walk's failure, if any.
+func (w *walker) failed() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.err
+}
+
+// result turns the error flatten returned into the one to report: a
+// listing skipped because another failed (errStopped, possibly earlier in
+// walk order) stands for that failure.
+func (w *walker) result(err error) error {
+	if err == errStopped {
+		return w.failed()
+	}
+	return err
 }
 
 // node is one directory's listing: its entries by name, and for each that
@@ -56,13 +85,13 @@ func (w *walker) start(local, name string) *node {
 // deep tree holds one descriptor per goroutine, not one per level.
 func (w *walker) list(n *node, local, name string) {
 	defer close(n.done)
-	if w.stop.Load() {
+	if w.failed() != nil {
 		n.err = errStopped
 		return
 	}
 	if err := n.read(local, name); err != nil {
 		n.err = err
-		w.stop.Store(true)
+		w.fail(err)
 		return
 	}
 	for i := range n.items {
@@ -150,10 +179,9 @@ func (n *node) flatten(items []Item, warn func(string)) ([]Item, error) {
 	return items, nil
 }
 
-// errStopped marks listings skipped because another failed first; the
-// first failure in walk order is the one reported, and it always comes
-// before these.
-var errStopped = fmt.Errorf("the walk stopped")
+// errStopped marks listings skipped because another failed first; Walk
+// reports that failure instead (walker.result).
+var errStopped = errors.New("the walk stopped")
 
 // stat is what a walk needs to know of a file.
 type stat struct {

@@ -191,7 +191,42 @@ func TestWalkSwappedDir(t *testing.T) {
 	if n.err == nil || !strings.Contains(n.err.Error(), evil) || len(n.items) != 0 {
 		t.Errorf("listing a symlink as a directory: err %v, %d items; want an error naming it and nothing listed", n.err, len(n.items))
 	}
-	if !w.stop.Load() {
-		t.Error("the walk did not stop")
+	if w.failed() != n.err {
+		t.Errorf("the walk did not stop: its failure is %v", w.failed())
 	}
+	// A directory listed after the failure, though it comes first in walk
+	// order, is skipped; the walk reports the failure, not the skip.
+	first := &node{done: make(chan struct{})}
+	w.list(first, t.TempDir(), "top/a")
+	top := &node{done: make(chan struct{}), items: []Item{{}, {}}, kids: []*node{first, n}}
+	close(top.done)
+	if _, err := top.flatten(nil, func(string) {}); w.result(err) != n.err || err != errStopped {
+		t.Errorf("flatten: %v, reported as %v; want the skip reported as %v", err, w.result(err), n.err)
+	}
+}
+
+// BenchmarkWalk lists 100 directories of 100 files each, the tree of small
+// files the transfer benchmarks use.
+func BenchmarkWalk(b *testing.B) {
+	root := filepath.Join(b.TempDir(), "small")
+	for d := range 100 {
+		dir := filepath.Join(root, fmt.Sprintf("d%d", d))
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			b.Fatal(err)
+		}
+		for f := range 100 {
+			if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("f%d", f)), []byte("x"), 0o644); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	n := 0
+	for b.Loop() {
+		items, err := Walk([]string{root}, func(string) {})
+		if err != nil {
+			b.Fatal(err)
+		}
+		n = len(items)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/entry")
 }
