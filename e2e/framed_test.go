@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/zcopy/zcopy/internal/proto"
+	"github.com/zcopy/zcopy/internal/testbin"
 )
 
 // makeTree builds the acceptance tree: nested directories, an empty
@@ -84,7 +85,7 @@ func sameTree(t *testing.T, want, got string) {
 			}
 			return nil
 		case wi.Mode().IsRegular():
-			if err := compareFiles(q, p); err != nil {
+			if _, err := testbin.CompareFiles(q, p); err != nil {
 				return fmt.Errorf("%s: %v", rel, err)
 			}
 		}
@@ -141,21 +142,21 @@ func TestTreePushPull(t *testing.T) {
 			n := fmt.Sprint(tc.streams)
 			if tc.mode == "push" {
 				r = start(t, "recv", "--listen", "127.0.0.1:0", "--dir", dst, "--json", "--keep")
-				s = start(t, "send", "--to", r.addr(t), "--json", "--verify", "--streams", n, src)
-				if code, stderr := s.wait(t); code != 0 {
+				s = start(t, "send", "--to", r.Addr(t), "--json", "--verify", "--streams", n, src)
+				if code, stderr := s.Wait(t); code != 0 {
 					t.Fatalf("send exited %d: %s", code, stderr)
 				}
-				r.cmd.Process.Signal(syscall.SIGTERM)
+				r.Cmd.Process.Signal(syscall.SIGTERM)
 			} else {
 				s = start(t, "send", "--listen", "127.0.0.1:0", "--json", "--keep", src)
-				r = start(t, "recv", "--from", s.addr(t), "--dir", dst, "--json", "--verify", "--streams", n)
-				if code, stderr := r.wait(t); code != 0 {
+				r = start(t, "recv", "--from", s.Addr(t), "--dir", dst, "--json", "--verify", "--streams", n)
+				if code, stderr := r.Wait(t); code != 0 {
 					t.Fatalf("recv exited %d: %s", code, stderr)
 				}
-				s.cmd.Process.Signal(syscall.SIGTERM)
+				s.Cmd.Process.Signal(syscall.SIGTERM)
 			}
 			for name, p := range map[string]*proc{"send": s, "recv": r} {
-				if code, stderr := p.wait(t); code != 0 {
+				if code, stderr := p.Wait(t); code != 0 {
 					t.Fatalf("%s exited %d: %s", name, code, stderr)
 				}
 			}
@@ -166,26 +167,26 @@ func TestTreePushPull(t *testing.T) {
 			if tc.mode == "pull" {
 				opener, server = r, s
 			}
-			res := parseResult(t, opener.stdout.String())
+			res := parseResult(t, opener.Stdout.String())
 			if res.Files != 1004 || res.BytesSent != res.Bytes || res.Streams != tc.streams {
 				t.Errorf("%s's summary %+v", tc.mode, res)
 			}
 			var sent int64
-			lines := strings.Split(strings.TrimSpace(server.stdout.String()), "\n")
+			lines := strings.Split(strings.TrimSpace(server.Stdout.String()), "\n")
 			for _, l := range lines {
 				sent += parseResult(t, l).BytesSent
 			}
 			if len(lines) != tc.streams || sent != res.BytesSent {
 				t.Errorf("server: %d summaries, %d bytes; want %d, %d", len(lines), sent, tc.streams, res.BytesSent)
 			}
-			sres, rres := parseResult(t, firstLine(s.stdout.String())), parseResult(t, firstLine(r.stdout.String()))
+			sres, rres := parseResult(t, firstLine(s.Stdout.String())), parseResult(t, firstLine(r.Stdout.String()))
 			if sres.Method != "sendfile" || rres.Method != "splice" {
 				t.Errorf("methods: sender %s, receiver %s; want sendfile and splice", sres.Method, rres.Method)
 			}
 			// Again: everything is there already, nothing crosses.
 			r2 := start(t, "recv", "--listen", "127.0.0.1:0", "--dir", dst)
-			code, out, stderr := run(t, "send", "--to", r2.addr(t), "--json", src)
-			r2.wait(t)
+			code, out, stderr := run(t, "send", "--to", r2.Addr(t), "--json", src)
+			r2.Wait(t)
 			if code != 0 {
 				t.Fatalf("second send: %s", stderr)
 			}
@@ -210,7 +211,7 @@ func TestResumeAfterKill(t *testing.T) {
 	}
 	dst := filepath.Join(dir, "dst")
 	r := start(t, "recv", "--listen", "127.0.0.1:0", "--dir", dst)
-	s := start(t, "send", "--method", "readwrite", "--to", r.addr(t), src)
+	s := start(t, "send", "--method", "readwrite", "--to", r.Addr(t), src)
 	part := filepath.Join(dst, "big.bin.zcopy-part")
 	for deadline := time.Now().Add(60 * time.Second); ; {
 		if fi, err := os.Stat(part); err == nil && fi.Size() >= size/2 {
@@ -221,9 +222,9 @@ func TestResumeAfterKill(t *testing.T) {
 		}
 		time.Sleep(time.Millisecond)
 	}
-	s.cmd.Process.Signal(syscall.SIGKILL)
-	<-s.done
-	code, stderr := r.wait(t)
+	s.Cmd.Process.Signal(syscall.SIGKILL)
+	<-s.Done
+	code, stderr := r.Wait(t)
 	if code != 1 {
 		t.Errorf("receiver of a killed sender exited %d: %s", code, stderr)
 	}
@@ -237,11 +238,11 @@ func TestResumeAfterKill(t *testing.T) {
 	t.Logf("killed with %d of %d bytes in the part; receiver said: %s", fi.Size(), size, strings.TrimSpace(stderr))
 
 	r = start(t, "recv", "--listen", "127.0.0.1:0", "--dir", dst, "--resume")
-	code, out, serr := run(t, "send", "--to", r.addr(t), "--json", "--verify", src)
+	code, out, serr := run(t, "send", "--to", r.Addr(t), "--json", "--verify", src)
 	if code != 0 {
 		t.Fatalf("resume: exit %d: %s", code, serr)
 	}
-	r.wait(t)
+	r.Wait(t)
 	res := parseResult(t, out)
 	t.Logf("resumed: %+v", res)
 	if res.BytesSent >= size*6/10 || res.Files != 1 {
@@ -257,7 +258,7 @@ func TestHostilePeers(t *testing.T) {
 	base := t.TempDir()
 	dst := filepath.Join(base, "dst")
 	r := start(t, "recv", "--listen", "127.0.0.1:0", "--dir", dst, "--keep", "--header-timeout", "1s", "--idle-timeout", "2s")
-	addr := r.addr(t)
+	addr := r.Addr(t)
 
 	// 1 MiB of random bytes.
 	garbage := make([]byte, 1<<20)
@@ -343,8 +344,8 @@ func TestHostilePeers(t *testing.T) {
 	sameFile(t, filepath.Join(dst, "honest.txt"), []byte("honest\n"))
 
 	time.Sleep(1500 * time.Millisecond) // the stalled peer's header timeout
-	r.cmd.Process.Signal(syscall.SIGTERM)
-	code, log := r.wait(t)
+	r.Cmd.Process.Signal(syscall.SIGTERM)
+	code, log := r.Wait(t)
 	t.Logf("receiver log:\n%s", log)
 	if code != 0 {
 		t.Errorf("receiver exited %d after SIGTERM", code)
@@ -381,7 +382,7 @@ func TestKeepDrains(t *testing.T) {
 	}
 	dst := filepath.Join(dir, "dst")
 	r := start(t, "recv", "--listen", "127.0.0.1:0", "--dir", dst, "--keep")
-	s := start(t, "send", "--method", "readwrite", "--to", r.addr(t), src)
+	s := start(t, "send", "--method", "readwrite", "--to", r.Addr(t), src)
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(time.Millisecond) {
 		if fi, err := os.Stat(filepath.Join(dst, "f.bin.zcopy-part")); err == nil && fi.Size() > 0 {
 			break
@@ -390,11 +391,11 @@ func TestKeepDrains(t *testing.T) {
 			t.Fatal("the transfer never started")
 		}
 	}
-	r.cmd.Process.Signal(syscall.SIGTERM)
-	if code, stderr := r.wait(t); code != 0 {
+	r.Cmd.Process.Signal(syscall.SIGTERM)
+	if code, stderr := r.Wait(t); code != 0 {
 		t.Fatalf("receiver exited %d: %s", code, stderr)
 	}
-	if code, stderr := s.wait(t); code != 0 {
+	if code, stderr := s.Wait(t); code != 0 {
 		t.Fatalf("sender exited %d: %s", code, stderr)
 	}
 	sameContent(t, filepath.Join(dst, "f.bin"), src)
@@ -423,12 +424,12 @@ func TestToken(t *testing.T) {
 				args = append(args, "--token", tc.recvTok)
 			}
 			r := start(t, args...)
-			sargs := []string{"send", "--to", r.addr(t), src}
+			sargs := []string{"send", "--to", r.Addr(t), src}
 			if tc.sendTok != "" {
 				sargs = append(sargs, "--token", tc.sendTok)
 			}
 			code, _, serr := run(t, sargs...)
-			rcode, rerr := r.wait(t)
+			rcode, rerr := r.Wait(t)
 			if tc.ok {
 				if code != 0 || rcode != 0 {
 					t.Fatalf("send %d %s; recv %d %s", code, serr, rcode, rerr)
@@ -449,7 +450,7 @@ func TestToken(t *testing.T) {
 // the test mounts): a clear error naming the file at both ends, the part
 // kept for --resume, and the --keep receiver goes on serving.
 func TestDiskFull(t *testing.T) {
-	needRoot(t)
+	testbin.NeedRoot(t)
 	mnt := t.TempDir()
 	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", mnt).CombinedOutput(); err != nil {
 		t.Fatalf("mount tmpfs: %v: %s", err, out)
@@ -458,7 +459,7 @@ func TestDiskFull(t *testing.T) {
 	dir := t.TempDir()
 	src, _ := randomFile(t, dir, "big.bin", 16<<20)
 	r := start(t, "recv", "--listen", "127.0.0.1:0", "--dir", mnt, "--keep")
-	code, _, serr := run(t, "send", "--to", r.addr(t), src)
+	code, _, serr := run(t, "send", "--to", r.Addr(t), src)
 	if code != 1 || !strings.Contains(serr, "big.bin") || !strings.Contains(serr, "no space left on device") {
 		t.Errorf("send exited %d: %q; want 1 naming the file and the full disk", code, serr)
 	}
@@ -470,12 +471,12 @@ func TestDiskFull(t *testing.T) {
 	}
 	os.Remove(filepath.Join(mnt, "big.bin.zcopy-part"))
 	small, want := randomFile(t, dir, "small.bin", 4096)
-	if code, _, serr := run(t, "send", "--to", r.addr(t), small); code != 0 {
+	if code, _, serr := run(t, "send", "--to", r.Addr(t), small); code != 0 {
 		t.Fatalf("after the full disk, a small send failed: %s", serr)
 	}
 	sameFile(t, filepath.Join(mnt, "small.bin"), want)
-	r.cmd.Process.Signal(syscall.SIGTERM)
-	code, log := r.wait(t)
+	r.Cmd.Process.Signal(syscall.SIGTERM)
+	code, log := r.Wait(t)
 	if code != 0 || !strings.Contains(log, "big.bin") || !strings.Contains(log, "no space left on device") {
 		t.Errorf("receiver exited %d, log %q", code, log)
 	}

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/zcopy/zcopy/internal/testbin"
 )
 
 var (
@@ -21,13 +23,13 @@ var (
 // TestRawToNC: zcopy send --raw, received by nc (a client nobody here
 // wrote), is byte-identical for every send method.
 func TestRawToNC(t *testing.T) {
-	nc := needTool(t, "nc")
+	nc := testbin.NeedTool(t, "nc")
 	dir := t.TempDir()
 	path, data := randomFile(t, dir, "data.bin", 64<<20)
 	for _, m := range sendMethods {
 		t.Run(m, func(t *testing.T) {
 			p := start(t, "send", "--raw", "--method", m, "--json", "--listen", "127.0.0.1:0", path)
-			host, port, _ := net.SplitHostPort(p.addr(t))
+			host, port, _ := net.SplitHostPort(p.Addr(t))
 			out := filepath.Join(t.TempDir(), "out")
 			f, _ := os.Create(out)
 			cmd := exec.Command(nc, host, port)
@@ -36,7 +38,7 @@ func TestRawToNC(t *testing.T) {
 				t.Fatalf("nc: %v", err)
 			}
 			f.Close()
-			code, stderr := p.wait(t)
+			code, stderr := p.Wait(t)
 			if code != 0 {
 				t.Fatalf("zcopy send exited %d: %s", code, stderr)
 			}
@@ -45,8 +47,8 @@ func TestRawToNC(t *testing.T) {
 				Bytes  int64
 				Method string
 			}
-			if err := json.Unmarshal(p.stdout.Bytes(), &r); err != nil {
-				t.Fatalf("--json output %q: %v", p.stdout.String(), err)
+			if err := json.Unmarshal(p.Stdout.Bytes(), &r); err != nil {
+				t.Fatalf("--json output %q: %v", p.Stdout.String(), err)
 			}
 			want := m
 			if m == "auto" {
@@ -62,14 +64,14 @@ func TestRawToNC(t *testing.T) {
 // TestRawFromNC: nc sends a file into zcopy recv --raw --listen, for every
 // receive method.
 func TestRawFromNC(t *testing.T) {
-	nc := needTool(t, "nc")
+	nc := testbin.NeedTool(t, "nc")
 	dir := t.TempDir()
 	path, data := randomFile(t, dir, "data.bin", 64<<20)
 	for _, m := range recvMethods {
 		t.Run(m, func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "out")
 			p := start(t, "recv", "--raw", "--method", m, "--listen", "127.0.0.1:0", "-o", out)
-			host, port, _ := net.SplitHostPort(p.addr(t))
+			host, port, _ := net.SplitHostPort(p.Addr(t))
 			in, _ := os.Open(path)
 			defer in.Close()
 			cmd := exec.Command(nc, "-N", host, port)
@@ -77,7 +79,7 @@ func TestRawFromNC(t *testing.T) {
 			if err := cmd.Run(); err != nil {
 				t.Fatalf("nc: %v", err)
 			}
-			if code, stderr := p.wait(t); code != 0 {
+			if code, stderr := p.Wait(t); code != 0 {
 				t.Fatalf("zcopy recv exited %d: %s", code, stderr)
 			}
 			sameFile(t, out, data)
@@ -96,21 +98,21 @@ func TestRawPairs(t *testing.T) {
 				out := filepath.Join(t.TempDir(), "out")
 				if sm == "sendfile" {
 					r := start(t, "recv", "--raw", "--method", rm, "--listen", "127.0.0.1:0", "-o", out, "--json")
-					s := start(t, "send", "--raw", "--method", sm, "--to", r.addr(t), path)
+					s := start(t, "send", "--raw", "--method", sm, "--to", r.Addr(t), path)
 					for name, p := range map[string]*proc{"send": s, "recv": r} {
-						if code, stderr := p.wait(t); code != 0 {
+						if code, stderr := p.Wait(t); code != 0 {
 							t.Fatalf("%s exited %d: %s", name, code, stderr)
 						}
 					}
-					if !strings.Contains(r.stdout.String(), `"method":"`+rm+`"`) {
-						t.Errorf("recv --json: %s", r.stdout.String())
+					if !strings.Contains(r.Stdout.String(), `"method":"`+rm+`"`) {
+						t.Errorf("recv --json: %s", r.Stdout.String())
 					}
 				} else {
 					s := start(t, "send", "--raw", "--method", sm, "--listen", "127.0.0.1:0", path)
-					if code, _, stderr := run(t, "recv", "--raw", "--method", rm, "--from", s.addr(t), "-o", out); code != 0 {
+					if code, _, stderr := run(t, "recv", "--raw", "--method", rm, "--from", s.Addr(t), "-o", out); code != 0 {
 						t.Fatalf("recv exited %d: %s", code, stderr)
 					}
-					if code, stderr := s.wait(t); code != 0 {
+					if code, stderr := s.Wait(t); code != 0 {
 						t.Fatalf("send exited %d: %s", code, stderr)
 					}
 				}
@@ -140,7 +142,7 @@ func TestRawTruncated(t *testing.T) {
 					args = append(args, "--no-lease")
 				}
 				p := start(t, args...)
-				c, err := net.Dial("tcp", p.addr(t))
+				c, err := net.Dial("tcp", p.Addr(t))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -157,8 +159,8 @@ func TestRawTruncated(t *testing.T) {
 				took := time.Since(began)
 				n, rerr := io.Copy(io.Discard, c)
 				n += 1 << 20
-				code, stderr := p.wait(t)
-				t.Logf("truncate took %v; receiver got %d bytes, then %v; sender: %s %s", took, n, rerr, strings.TrimSpace(stderr), p.stdout.String())
+				code, stderr := p.Wait(t)
+				t.Logf("truncate took %v; receiver got %d bytes, then %v; sender: %s %s", took, n, rerr, strings.TrimSpace(stderr), p.Stdout.String())
 				if code != 1 || !strings.Contains(stderr, "truncated") {
 					t.Errorf("sender exited %d with %q; want 1 and a message saying the file was truncated", code, stderr)
 				}
@@ -169,8 +171,8 @@ func TestRawTruncated(t *testing.T) {
 					t.Errorf("receiver saw a clean end of stream after %d bytes; want a reset", n)
 				}
 				if lease {
-					if !strings.Contains(p.stdout.String(), `"lease":true`) {
-						t.Errorf("no lease held: %s", p.stdout.String())
+					if !strings.Contains(p.Stdout.String(), `"lease":true`) {
+						t.Errorf("no lease held: %s", p.Stdout.String())
 					}
 					if took > 2*time.Second {
 						t.Errorf("truncate(2) took %v with a lease held", took)
@@ -214,7 +216,7 @@ func TestRawRecvReset(t *testing.T) {
 // back to readwrite and says so.
 func TestRawProcFallback(t *testing.T) {
 	p := start(t, "send", "--raw", "--json", "--listen", "127.0.0.1:0", "/proc/self/status")
-	c, err := net.Dial("tcp", p.addr(t))
+	c, err := net.Dial("tcp", p.Addr(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,7 +225,7 @@ func TestRawProcFallback(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if code, stderr := p.wait(t); code != 0 {
+	if code, stderr := p.Wait(t); code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 	if !strings.HasPrefix(string(b), "Name:\tzcopy") {
@@ -235,11 +237,11 @@ func TestRawProcFallback(t *testing.T) {
 		Fallbacks      int
 		FallbackReason string `json:"fallback_reason"`
 	}
-	if err := json.Unmarshal(p.stdout.Bytes(), &r); err != nil {
+	if err := json.Unmarshal(p.Stdout.Bytes(), &r); err != nil {
 		t.Fatal(err)
 	}
 	if r.Method != "readwrite" || r.Fallbacks != 1 || !strings.Contains(r.FallbackReason, "sendfile") || r.Bytes != int64(len(b)) {
-		t.Errorf("JSON %s: want readwrite after one sendfile fallback, %d bytes", p.stdout.String(), len(b))
+		t.Errorf("JSON %s: want readwrite after one sendfile fallback, %d bytes", p.Stdout.String(), len(b))
 	}
 }
 
@@ -335,22 +337,22 @@ func TestRawMemoryFlat(t *testing.T) {
 	for _, m := range sendMethods[:4] {
 		t.Run(m, func(t *testing.T) {
 			r := start(t, "recv", "--raw", "--listen", "127.0.0.1:0", "-o", os.DevNull, "--json")
-			s := start(t, "send", "--raw", "--json", "--method", m, "--to", r.addr(t), path)
+			s := start(t, "send", "--raw", "--json", "--method", m, "--to", r.Addr(t), path)
 			for name, p := range map[string]*proc{"send": s, "recv": r} {
-				if code, stderr := p.wait(t); code != 0 {
+				if code, stderr := p.Wait(t); code != 0 {
 					t.Fatalf("%s exited %d: %s", name, code, stderr)
 				}
 			}
-			if !strings.Contains(r.stdout.String(), fmt.Sprintf(`"bytes":%d`, 2<<30)) {
-				t.Errorf("receiver: %s", r.stdout.String())
+			if !strings.Contains(r.Stdout.String(), fmt.Sprintf(`"bytes":%d`, 2<<30)) {
+				t.Errorf("receiver: %s", r.Stdout.String())
 			}
 			// The sender's own high-water mark (VmHWM), which it reports;
 			// ru_maxrss would include this test process's, inherited.
 			var js struct {
 				PeakRSSKiB int64 `json:"peak_rss_kib"`
 			}
-			if err := json.Unmarshal(s.stdout.Bytes(), &js); err != nil || js.PeakRSSKiB == 0 {
-				t.Fatalf("--json %q: %v", s.stdout.String(), err)
+			if err := json.Unmarshal(s.Stdout.Bytes(), &js); err != nil || js.PeakRSSKiB == 0 {
+				t.Fatalf("--json %q: %v", s.Stdout.String(), err)
 			}
 			t.Logf("%s: sender peak RSS %d KiB", m, js.PeakRSSKiB)
 			if js.PeakRSSKiB > 64<<10 {

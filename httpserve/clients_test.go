@@ -9,13 +9,14 @@ import (
 	"time"
 
 	"github.com/zcopy/zcopy/httpserve"
+	"github.com/zcopy/zcopy/internal/testbin"
 )
 
 // TestWgetResume is the first half of acceptance point 2 of issue 5: wget
 // -c resumes a download that was killed halfway, and the result is the
 // file.
 func TestWgetResume(t *testing.T) {
-	wget := needTool(t, "wget")
+	wget := testbin.NeedTool(t, "wget")
 	dir := t.TempDir()
 	const size = 8 << 20
 	src := makeFile(t, dir, "big.bin", size)
@@ -67,7 +68,7 @@ func TestWgetResume(t *testing.T) {
 // TestAria2 is the second half of acceptance point 2: aria2c with 8
 // connections downloads a 1 GiB file byte-identical.
 func TestAria2(t *testing.T) {
-	aria := needTool(t, "aria2c")
+	aria := testbin.NeedTool(t, "aria2c")
 	if testing.Short() {
 		t.Skip("a 1 GiB download; skipped with -short")
 	}

@@ -14,13 +14,14 @@ import (
 	"time"
 
 	"github.com/zcopy/zcopy/httpserve"
+	"github.com/zcopy/zcopy/internal/testbin"
 )
 
 // TestConfinement is acceptance point 3 of issue 5: no request reaches a
 // byte outside the served directory, whether by "..", encoded dots,
 // absolute paths or symbolic links that point out.
 func TestConfinement(t *testing.T) {
-	curlBin := needTool(t, "curl")
+	curlBin := testbin.NeedTool(t, "curl")
 	base := t.TempDir()
 	marker := fmt.Sprintf("TOP-SECRET-%d", time.Now().UnixNano())
 	os.WriteFile(filepath.Join(base, "secret.txt"), []byte(marker+"\n"), 0o644)

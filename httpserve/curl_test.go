@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/zcopy/zcopy/httpserve"
+	"github.com/zcopy/zcopy/internal/testbin"
 	"github.com/zcopy/zcopy/zerocopy"
 )
 
@@ -30,7 +31,7 @@ type curlResult struct {
 // the headers of the last response and the body.
 func curl(tb testing.TB, args ...string) curlResult {
 	tb.Helper()
-	bin := needTool(tb, "curl")
+	bin := testbin.NeedTool(tb, "curl")
 	dir := tb.TempDir()
 	hdrFile, bodyFile := filepath.Join(dir, "headers"), filepath.Join(dir, "body")
 	all := append([]string{"-sS", "-D", hdrFile, "-o", bodyFile, "-w", "%{http_code}"}, args...)
@@ -96,7 +97,7 @@ func checkEngine(tb testing.TB, r *httpserve.Response, m zerocopy.Method) {
 // TestCurl is acceptance point 1 of issue 5, and the rest of the HTTP
 // surface, with curl as the client.
 func TestCurl(t *testing.T) {
-	needTool(t, "curl")
+	testbin.NeedTool(t, "curl")
 	dir := t.TempDir()
 	const size = 1<<20 + 123
 	data := readFile(t, makeFile(t, dir, "data.bin", size))
@@ -268,7 +269,7 @@ func TestCurl(t *testing.T) {
 	})
 	t.Run("keep-alive", func(t *testing.T) {
 		before := ts.metric(t, "zcopy_http_connections_total")
-		bin := needTool(t, "curl")
+		bin := testbin.NeedTool(t, "curl")
 		out := mustRun(t, time.Minute, bin, "-sS", "-o", "/dev/null", "-o", "/dev/null", "-o", "/dev/null",
 			"-w", "%{http_code} %{num_connects}\n", u+"/data.bin", u+"/notes.txt", u+"/data.bin")
 		if got := strings.Fields(string(out)); len(got) != 6 || got[0] != "200" || got[1] != "1" || got[2] != "200" || got[3] != "0" || got[4] != "200" || got[5] != "0" {
@@ -297,7 +298,7 @@ func TestCurl(t *testing.T) {
 // TestMethods downloads with curl by every method the engine has here, and
 // checks through the hook that the method asked for moved the body.
 func TestMethods(t *testing.T) {
-	needTool(t, "curl")
+	testbin.NeedTool(t, "curl")
 	dir := t.TempDir()
 	const size = 3<<20 + 5
 	data := readFile(t, makeFile(t, dir, "data.bin", size))

@@ -23,20 +23,6 @@ import (
 	"github.com/zcopy/zcopy/internal/datagen"
 )
 
-// needTool returns the path of an outside program the test needs. Without
-// it the test fails when CI=true (CI installs it) and is skipped otherwise.
-func needTool(tb testing.TB, name string) string {
-	tb.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			tb.Fatalf("%s is needed and missing (CI installs it from .ci/packages.txt): %v", name, err)
-		}
-		tb.Skipf("%s is not installed: %v", name, err)
-	}
-	return p
-}
-
 // syncBuffer is a bytes.Buffer safe for the server's logger and the test.
 type syncBuffer struct {
 	mu sync.Mutex

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/zcopy/zcopy/httpserve"
+	"github.com/zcopy/zcopy/internal/testbin"
 )
 
 // wrkResult is what wrk reported.
@@ -66,7 +67,7 @@ func parseWrk(tb testing.TB, out string) wrkResult {
 // this process; its peak RSS (VmHWM) is logged, and under -race it
 // includes the race detector's shadow memory.
 func TestWrk(t *testing.T) {
-	wrk := needTool(t, "wrk")
+	wrk := testbin.NeedTool(t, "wrk")
 	dir := t.TempDir()
 	makeFile(t, dir, "4k.bin", 4<<10)
 	makeFile(t, dir, "1m.bin", 1<<20)

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/zcopy/zcopy/httpserve"
+	"github.com/zcopy/zcopy/internal/testbin"
 )
 
 // selfSigned makes a certificate for 127.0.0.1.
@@ -44,7 +45,7 @@ func selfSigned(tb testing.TB) tls.Certificate {
 // TestTLS serves HTTPS to curl. The body is right, and it went through
 // net/http's buffers, not the engine: TLS encrypts in user space.
 func TestTLS(t *testing.T) {
-	curlBin := needTool(t, "curl")
+	curlBin := testbin.NeedTool(t, "curl")
 	dir := t.TempDir()
 	data := readFile(t, makeFile(t, dir, "f.bin", 1<<20+7))
 	ts := startServer(t, httpserve.Config{Dir: dir, TLSConfig: &tls.Config{Certificates: []tls.Certificate{selfSigned(t)}}})

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/zcopy/zcopy/httpserve"
+	"github.com/zcopy/zcopy/internal/testbin"
 	"github.com/zcopy/zcopy/zerocopy"
 )
 
@@ -113,7 +114,7 @@ func TestTruncation(t *testing.T) {
 // TestTruncationCurl truncates a file under a rate-limited curl download:
 // curl must report a partial transfer (exit 18), never success.
 func TestTruncationCurl(t *testing.T) {
-	curlBin := needTool(t, "curl")
+	curlBin := testbin.NeedTool(t, "curl")
 	dir := t.TempDir()
 	path := makeFile(t, dir, "big.bin", 64<<20)
 	data := readFile(t, path)

@@ -59,7 +59,7 @@ func TestFramedHostileSenders(t *testing.T) {
 	outside := filepath.Join(base, "outside") // where escapes would land
 	os.MkdirAll(outside, 0o755)
 	r := start(t, "recv", "--listen", "127.0.0.1:0", "--dir", dst, "--keep", "--header-timeout", "2s", "--idle-timeout", "3s")
-	addr := r.addr(t)
+	addr := r.Addr(t)
 
 	hello := func(h proto.Hello) []byte {
 		if h.Version == 0 {
@@ -150,10 +150,10 @@ func TestFramedHostileSenders(t *testing.T) {
 			io.Copy(io.Discard, bufio.NewReader(c))
 			var line string
 			if !eventually(10*time.Second, func() bool {
-				line = peerLine(r.stderr.String(), local, tc.want)
+				line = peerLine(r.Log(), local, tc.want)
 				return line != ""
 			}) {
-				t.Errorf("no log line for %s with %q; the receiver said about it:\n%s", local, tc.want, peerLines(r.stderr.String(), local))
+				t.Errorf("no log line for %s with %q; the receiver said about it:\n%s", local, tc.want, peerLines(r.Log(), local))
 			}
 			t.Logf("%s", line)
 			if tc.gone != "" {

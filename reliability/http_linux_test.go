@@ -108,8 +108,8 @@ func TestHTTPKeepAliveLoad(t *testing.T) {
 			os.WriteFile(filepath.Join(dir, fmt.Sprintf("f%02d.bin", i)), content[i], 0o644)
 		}
 		s := startHTTP(t, dir, "--max-conns", "6000")
-		addr := s.addr(t)
-		stopWatch := watchSockets(s.cmd.Process.Pid)
+		addr := s.Addr(t)
+		stopWatch := watchSockets(s.Cmd.Process.Pid)
 		conns := make([]net.Conn, clients)
 		for i := range conns {
 			c, err := net.DialTimeout("tcp", addr, 10*time.Second)
@@ -241,7 +241,7 @@ func TestHTTPSmuggling(t *testing.T) {
 	// connection the server keeps open shows as a timeout here and one
 	// it closes as an end of stream.
 	s := startHTTP(t, dir, "--read-header-timeout", "2s", "--idle-timeout", "60s")
-	addr := s.addr(t)
+	addr := s.Addr(t)
 	h := "GET /f.bin HTTP/1.1\r\nHost: x\r\n"
 	hidden := "GET /secret HTTP/1.1\r\nHost: x\r\n\r\n"
 	for _, tc := range []struct {
@@ -321,7 +321,7 @@ func TestHTTPBodyNeverSent(t *testing.T) {
 	dir := t.TempDir()
 	data := writeRandom(t, filepath.Join(dir, "f.bin"), 10000)
 	s := startHTTP(t, dir, "--max-conns", "2", "--read-header-timeout", "1s", "--idle-timeout", "2s", "--write-timeout", "2s")
-	addr := s.addr(t)
+	addr := s.Addr(t)
 	var held []net.Conn
 	for range 2 {
 		c, err := net.Dial("tcp", addr)
@@ -359,7 +359,7 @@ func TestHTTPAbsurdRanges(t *testing.T) {
 	data := writeRandom(t, filepath.Join(dir, "f.bin"), size)
 	os.WriteFile(filepath.Join(dir, "empty"), nil, 0o644)
 	s := startHTTP(t, dir)
-	addr := s.addr(t)
+	addr := s.Addr(t)
 	join := func(n int, f func(i int) string) string {
 		parts := make([]string, n)
 		for i := range parts {
@@ -502,7 +502,7 @@ func TestHTTPSourceChanged(t *testing.T) {
 	dir := t.TempDir()
 	small := writeRandom(t, filepath.Join(dir, "small.bin"), 4096)
 	s := startHTTP(t, dir)
-	addr := s.addr(t)
+	addr := s.Addr(t)
 	for range rounds() {
 		for _, tc := range []struct {
 			name   string

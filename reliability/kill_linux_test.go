@@ -70,28 +70,28 @@ func TestReceiverKilled(t *testing.T) {
 		t.Run("framed-push", func(t *testing.T) {
 			dst := t.TempDir()
 			r := start(t, "recv", "--listen", "127.0.0.1:0", "--dir", dst)
-			s := start(t, "send", "--method", "readwrite", "--to", r.addr(t), src)
+			s := start(t, "send", "--method", "readwrite", "--to", r.Addr(t), src)
 			kept := killMidway(t, r, filepath.Join(dst, "big.bin.zcopy-part"))
 			senderLost(t, s)
 			absent(t, filepath.Join(dst, "big.bin"))
 			r = start(t, "recv", "--listen", "127.0.0.1:0", "--dir", dst, "--resume")
-			code, out, serr := run(t, "send", "--to", r.addr(t), "--json", "--verify", src)
+			code, out, serr := run(t, "send", "--to", r.Addr(t), "--json", "--verify", src)
 			resumed(t, code, out, serr, r, filepath.Join(dst, "big.bin"), src, kept)
 		})
 		t.Run("framed-pull", func(t *testing.T) {
 			dst := t.TempDir()
 			s := start(t, "send", "--method", "readwrite", "--listen", "127.0.0.1:0", src)
-			r := start(t, "recv", "--from", s.addr(t), "--dir", dst)
+			r := start(t, "recv", "--from", s.Addr(t), "--dir", dst)
 			kept := killMidway(t, r, filepath.Join(dst, "big.bin.zcopy-part"))
 			senderLost(t, s)
 			absent(t, filepath.Join(dst, "big.bin"))
 			s = start(t, "send", "--listen", "127.0.0.1:0", "--json", "--verify", src)
-			code, _, rerr := run(t, "recv", "--from", s.addr(t), "--dir", dst, "--resume")
-			scode, _ := s.wait(t)
+			code, _, rerr := run(t, "recv", "--from", s.Addr(t), "--dir", dst, "--resume")
+			scode, _ := s.Wait(t)
 			if code != 0 || scode != 0 {
 				t.Fatalf("resumed pull: recv exit %d (%s), send exit %d", code, rerr, scode)
 			}
-			res := parseResult(t, s.stdout.String())
+			res := parseResult(t, s.Stdout.String())
 			if res.BytesSent != killSize-kept {
 				t.Errorf("the resumed pull sent %d bytes; want the %d after the part", res.BytesSent, killSize-kept)
 			}
@@ -103,7 +103,7 @@ func TestReceiverKilled(t *testing.T) {
 			dir := t.TempDir()
 			out := filepath.Join(dir, "out.bin")
 			s := start(t, "send", "--raw", "--method", "readwrite", "--listen", "127.0.0.1:0", src)
-			r := start(t, "recv", "--raw", "--from", s.addr(t), "-o", out)
+			r := start(t, "recv", "--raw", "--from", s.Addr(t), "-o", out)
 			killMidway(t, r, out+".zcopy-part")
 			senderLost(t, s)
 			absent(t, out)
@@ -120,13 +120,13 @@ func TestReceiverKilled(t *testing.T) {
 				p := filepath.Join(t.TempDir(), fmt.Sprintf("f%d.bin", i))
 				os.Link(src, p)
 				srcs = append(srcs, p)
-				senders = append(senders, start(t, "send", "--method", "readwrite", "--to", r.addr(t), p))
+				senders = append(senders, start(t, "send", "--method", "readwrite", "--to", r.Addr(t), p))
 			}
 			for i := range 3 {
 				waitPart(t, filepath.Join(dst, fmt.Sprintf("f%d.bin.zcopy-part", i)), 8<<20)
 			}
-			r.cmd.Process.Signal(syscall.SIGKILL)
-			<-r.done
+			r.Cmd.Process.Signal(syscall.SIGKILL)
+			<-r.Done
 			figs.fault("receiver killed (SIGKILL) mid-transfer")
 			var kept []int64
 			for i := range 3 {
@@ -138,7 +138,7 @@ func TestReceiverKilled(t *testing.T) {
 			}
 			r = start(t, "recv", "--listen", "127.0.0.1:0", "--dir", dst, "--keep", "--resume")
 			for i, p := range srcs {
-				code, out, serr := run(t, "send", "--to", r.addr(t), "--json", p)
+				code, out, serr := run(t, "send", "--to", r.Addr(t), "--json", p)
 				if code != 0 {
 					t.Fatalf("resume of %s: exit %d: %s", p, code, serr)
 				}
@@ -159,8 +159,8 @@ func TestReceiverKilled(t *testing.T) {
 func killMidway(t *testing.T, r *proc, part string) int64 {
 	t.Helper()
 	waitPart(t, part, 16<<20)
-	r.cmd.Process.Signal(syscall.SIGKILL)
-	<-r.done
+	r.Cmd.Process.Signal(syscall.SIGKILL)
+	<-r.Done
 	figs.fault("receiver killed (SIGKILL) mid-transfer")
 	fi, err := os.Stat(part)
 	if err != nil || fi.Size() >= killSize {
@@ -174,7 +174,7 @@ func killMidway(t *testing.T, r *proc, part string) int64 {
 // connection was lost.
 func senderLost(t *testing.T, s *proc) {
 	t.Helper()
-	code, serr := s.wait(t)
+	code, serr := s.Wait(t)
 	t.Logf("sender: exit %d: %s", code, strings.TrimSpace(serr))
 	if code != 1 || !connectionLost(serr) {
 		t.Errorf("sender exited %d: %q; want 1 and a reset or broken pipe", code, serr)
@@ -188,7 +188,7 @@ func resumed(t *testing.T, code int, out, serr string, r *proc, final, src strin
 	if code != 0 {
 		t.Fatalf("resume: exit %d: %s", code, serr)
 	}
-	if rcode, rerr := r.wait(t); rcode != 0 {
+	if rcode, rerr := r.Wait(t); rcode != 0 {
 		t.Fatalf("resuming receiver exited %d: %s", rcode, rerr)
 	}
 	res := parseResult(t, out)

@@ -47,8 +47,8 @@ func TestLoadConcurrentFramed(t *testing.T) {
 			}
 		}
 		r := start(t, "recv", "--listen", "127.0.0.1:0", "--dir", dst, "--keep", "-q")
-		addr := r.addr(t)
-		stopWatch := watchSockets(r.cmd.Process.Pid)
+		addr := r.Addr(t)
+		stopWatch := watchSockets(r.Cmd.Process.Pid)
 
 		// Dial every in-process connection first, so that all of them are
 		// open at once; then let them all go.
@@ -156,7 +156,7 @@ func TestDescriptorExhaustion(t *testing.T) {
 		base := t.TempDir()
 		dst := filepath.Join(base, "dst")
 		r := startLimited(t, 64, "recv", "--listen", "127.0.0.1:0", "--dir", dst, "--keep", "--header-timeout", "2s")
-		addr := r.addr(t)
+		addr := r.Addr(t)
 		var flood []net.Conn
 		for range 200 {
 			c, err := net.DialTimeout("tcp", addr, 10*time.Second)
@@ -167,14 +167,14 @@ func TestDescriptorExhaustion(t *testing.T) {
 		}
 		figs.hostile("silent connections (flood past ulimit -n 64)", len(flood))
 		figs.fault("descriptor exhaustion (ulimit -n 64)")
-		if !eventually(20*time.Second, func() bool { return strings.Contains(r.stderr.String(), "too many open files") }) {
-			t.Errorf("no accept error logged; log:\n%s", r.stderr.String())
+		if !eventually(20*time.Second, func() bool { return strings.Contains(r.Log(), "too many open files") }) {
+			t.Errorf("no accept error logged; log:\n%s", r.Log())
 		}
-		if !r.running() {
-			code, log := r.wait(t)
+		if !r.Running() {
+			code, log := r.Wait(t)
 			t.Fatalf("the server died under descriptor exhaustion: exit %d\n%s", code, log)
 		}
-		limits, _ := os.ReadFile(fmt.Sprintf("/proc/%d/limits", r.cmd.Process.Pid))
+		limits, _ := os.ReadFile(fmt.Sprintf("/proc/%d/limits", r.Cmd.Process.Pid))
 		if !regexp.MustCompile(`Max open files\s+64\s+64\s`).Match(limits) {
 			t.Errorf("the server's descriptor limit is not 64:\n%s", limits)
 		}

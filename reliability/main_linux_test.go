@@ -8,7 +8,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -21,6 +20,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/zcopy/zcopy/internal/testbin"
 )
 
 // zcopyBin is the binary under test, built once by TestMain.
@@ -51,11 +52,9 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	zcopyBin = filepath.Join(dir, "zcopy")
-	build := exec.Command("go", "build", "-o", zcopyBin, "../cmd/zcopy")
-	build.Stdout, build.Stderr = os.Stdout, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "building zcopy:", err)
+	zcopyBin, err = testbin.Build(dir)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		os.RemoveAll(dir)
 		os.Exit(1)
 	}
@@ -254,75 +253,8 @@ func mib(n int64) string {
 	return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
 }
 
-// needTool returns the path of an outside tool. A missing tool fails the
-// test under CI=true and skips it elsewhere.
-func needTool(t testing.TB, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err == nil {
-		return p
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s is required under CI=true (make deps installs it): %v", name, err)
-	}
-	t.Skipf("%s not installed: %v", name, err)
-	return ""
-}
-
-// needRoot fails the test under CI=true, and skips it elsewhere, unless it
-// runs as root (network namespaces, tc).
-func needRoot(t testing.TB) {
-	t.Helper()
-	if os.Geteuid() == 0 {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("this test needs root under CI=true")
-	}
-	t.Skip("needs root")
-}
-
-// proc is a running zcopy.
-type proc struct {
-	listen string // the address it listens on, once known
-	cmd    *exec.Cmd
-	stdout bytes.Buffer
-	stderr *stderrWatch
-	done   chan struct{}
-	err    error
-}
-
-type stderrWatch struct {
-	mu   sync.Mutex
-	buf  bytes.Buffer
-	addr chan string // gets the first "listening on" address
-	sent bool
-}
-
-// String returns what was written so far.
-func (b *stderrWatch) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// listenRE finds the address a zcopy server says it listens on: "listening
-// on ADDR" (send, recv) or "serving DIR on http://ADDR/" (http).
-var listenRE = regexp.MustCompile(`(?:listening on |serving .* on https?://)([^\s/]+)`)
-
-// Write records stderr and reports the first "listening on ADDR" line.
-func (b *stderrWatch) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.buf.Write(p)
-	if !b.sent {
-		if m := listenRE.FindSubmatch(b.buf.Bytes()); m != nil {
-			b.addr <- string(m[1])
-			b.sent = true
-		}
-	}
-	return len(p), nil
-}
+// proc is a running zcopy, with what the suite asks of its servers.
+type proc struct{ *testbin.Proc }
 
 // start runs zcopy with args; it is killed at the end of the test if still
 // running.
@@ -348,74 +280,15 @@ func startLimited(t testing.TB, nofile int, args ...string) *proc {
 
 func startCmd(t testing.TB, cmd *exec.Cmd) *proc {
 	t.Helper()
-	p := &proc{cmd: cmd, done: make(chan struct{})}
-	p.stderr = &stderrWatch{addr: make(chan string, 1)}
-	p.cmd.Stdout = &p.stdout
-	p.cmd.Stderr = p.stderr
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		p.err = p.cmd.Wait()
-		close(p.done)
-	}()
-	t.Cleanup(func() {
-		p.cmd.Process.Kill()
-		<-p.done
-	})
-	return p
-}
-
-// addr waits for the "listening on" line and returns the address.
-func (p *proc) addr(t testing.TB) string {
-	t.Helper()
-	if p.listen != "" {
-		return p.listen
-	}
-	select {
-	case a := <-p.stderr.addr:
-		p.listen = a
-		return a
-	case <-p.done:
-		t.Fatalf("zcopy exited before listening: %v\n%s", p.err, p.stderr.String())
-	case <-time.After(20 * time.Second):
-		t.Fatalf("zcopy did not start listening; stderr so far: %q", p.stderr.String())
-	}
-	return ""
-}
-
-// running reports whether the process has not exited.
-func (p *proc) running() bool {
-	select {
-	case <-p.done:
-		return false
-	default:
-		return true
-	}
-}
-
-// wait waits (at most two minutes, a hang guard) for the process and
-// returns its exit code and stderr.
-func (p *proc) wait(t testing.TB) (int, string) {
-	t.Helper()
-	select {
-	case <-p.done:
-	case <-time.After(120 * time.Second):
-		t.Fatalf("zcopy did not finish; stderr so far: %s", p.stderr.String())
-	}
-	st := p.cmd.ProcessState
-	if !st.Exited() {
-		t.Fatalf("zcopy ended by %v, not by exiting\n%s", st, p.stderr.String())
-	}
-	return st.ExitCode(), p.stderr.String()
+	return &proc{testbin.Start(t, cmd)}
 }
 
 // stop sends SIGTERM to a --keep server, which must exit 0; it returns the
 // server's log.
 func (p *proc) stop(t testing.TB) string {
 	t.Helper()
-	p.cmd.Process.Signal(syscall.SIGTERM)
-	code, log := p.wait(t)
+	p.Cmd.Process.Signal(syscall.SIGTERM)
+	code, log := p.Wait(t)
 	if code != 0 {
 		t.Errorf("server exited %d after SIGTERM; log:\n%s", code, log)
 	}
@@ -429,13 +302,13 @@ func (p *proc) stop(t testing.TB) string {
 // process's peak.)
 func (p *proc) peakRSS(t testing.TB) int64 {
 	t.Helper()
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.Cmd.Process.Pid))
 	if err != nil {
 		t.Fatalf("reading the peak RSS: %v", err)
 	}
 	m := regexp.MustCompile(`VmHWM:\s+(\d+) kB`).FindSubmatch(b)
 	if m == nil {
-		t.Fatalf("no VmHWM in /proc/%d/status", p.cmd.Process.Pid)
+		t.Fatalf("no VmHWM in /proc/%d/status", p.Cmd.Process.Pid)
 	}
 	n, _ := strconv.ParseInt(string(m[1]), 10, 64)
 	return n
@@ -455,7 +328,7 @@ func runIn(t testing.TB, ns string, args ...string) (code int, stdout, stderr st
 
 func runCmd(t testing.TB, cmd *exec.Cmd) (code int, stdout, stderr string) {
 	t.Helper()
-	code, stdout, stderr, err := runErr(cmd)
+	code, stdout, stderr, err := testbin.Run(cmd)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -466,29 +339,7 @@ func runCmd(t testing.TB, cmd *exec.Cmd) (code int, stdout, stderr string) {
 // it returns a failure to start or finish as err instead of ending the
 // test.
 func runGo(args ...string) (code int, stdout, stderr string, err error) {
-	return runErr(exec.Command(zcopyBin, args...))
-}
-
-// runErr runs cmd with a hang guard of two minutes.
-func runErr(cmd *exec.Cmd) (code int, stdout, stderr string, err error) {
-	var o, e bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &o, &e
-	if err := cmd.Start(); err != nil {
-		return -1, "", "", err
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		if _, ok := err.(*exec.ExitError); err != nil && !ok {
-			return -1, o.String(), e.String(), err
-		}
-	case <-time.After(120 * time.Second):
-		cmd.Process.Kill()
-		<-done
-		return -1, o.String(), e.String(), fmt.Errorf("%v did not finish; stderr so far: %s", cmd.Args, e.String())
-	}
-	return cmd.ProcessState.ExitCode(), o.String(), e.String(), nil
+	return testbin.Run(exec.Command(zcopyBin, args...))
 }
 
 // randomBytes returns n pseudo-random bytes from seed (ChaCha8).
@@ -543,9 +394,9 @@ func arrivedAs(t testing.TB, path, src string) bool {
 	figs.mu.Lock()
 	defer figs.mu.Unlock()
 	figs.FilesChecked++
-	n, err := compareFiles(path, src)
+	n, err := testbin.CompareFiles(path, src)
 	switch {
-	case errors.Is(err, errMissing):
+	case errors.Is(err, testbin.ErrMissing):
 		figs.FilesLost++
 		t.Errorf("lost: %v", err)
 		return false
@@ -558,43 +409,10 @@ func arrivedAs(t testing.TB, path, src string) bool {
 	return true
 }
 
-var errMissing = errors.New("missing")
-
 // sameBytes reports whether two files hold the same bytes.
 func sameBytes(a, b string) bool {
-	_, err := compareFiles(a, b)
+	_, err := testbin.CompareFiles(a, b)
 	return err == nil
-}
-
-// compareFiles compares the file at path with the one at src, a MiB at a
-// time, and returns the bytes compared, or an error wrapping errMissing if
-// path does not exist, or saying where they differ.
-func compareFiles(path, src string) (int64, error) {
-	g, err := os.Open(path)
-	if err != nil {
-		return 0, fmt.Errorf("%w: %v", errMissing, err)
-	}
-	defer g.Close()
-	w, err := os.Open(src)
-	if err != nil {
-		return 0, fmt.Errorf("the source: %v", err)
-	}
-	defer w.Close()
-	gb, wb := make([]byte, 1<<20), make([]byte, 1<<20)
-	var off int64
-	for {
-		gn, gerr := io.ReadFull(g, gb)
-		wn, werr := io.ReadFull(w, wb)
-		if gn != wn || !bytes.Equal(gb[:gn], wb[:wn]) {
-			gi, _ := g.Stat()
-			wi, _ := w.Stat()
-			return off, fmt.Errorf("%s (%d bytes) differs from %s (%d bytes) in the MiB at %d", path, gi.Size(), src, wi.Size(), off)
-		}
-		off += int64(gn)
-		if gerr != nil || werr != nil {
-			return off, nil
-		}
-	}
 }
 
 // absent checks that no file exists at path: after a failed transfer,

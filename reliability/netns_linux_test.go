@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/zcopy/zcopy/internal/testbin"
 )
 
 // twoHosts are two network namespaces joined by a veth pair, A at
@@ -29,9 +31,9 @@ var nsSeq atomic.Int64
 // deletes the veth pair with them).
 func newTwoHosts(t *testing.T) *twoHosts {
 	t.Helper()
-	needRoot(t)
-	needTool(t, "ip")
-	needTool(t, "tc")
+	testbin.NeedRoot(t)
+	testbin.NeedTool(t, "ip")
+	testbin.NeedTool(t, "tc")
 	id := fmt.Sprintf("%d%d", os.Getpid(), nsSeq.Add(1))
 	h := &twoHosts{
 		a: "zcopy-rel-a-" + id, b: "zcopy-rel-b-" + id,
@@ -112,11 +114,11 @@ func TestTwoHosts(t *testing.T) {
 			before := h.shapedBytes(t)
 			dst := t.TempDir()
 			r := startIn(t, h.b, "recv", "--listen", h.ipB+":0", "--dir", dst)
-			code, _, serr := runIn(t, h.a, "send", "--to", r.addr(t), "--verify", tree)
+			code, _, serr := runIn(t, h.a, "send", "--to", r.Addr(t), "--verify", tree)
 			if code != 0 {
 				t.Fatalf("send: exit %d: %s", code, serr)
 			}
-			if code, rerr := r.wait(t); code != 0 {
+			if code, rerr := r.Wait(t); code != 0 {
 				t.Fatalf("recv: exit %d: %s", code, rerr)
 			}
 			sameTree(t, tree, filepath.Join(dst, "tree"))
@@ -126,11 +128,11 @@ func TestTwoHosts(t *testing.T) {
 			before := h.shapedBytes(t)
 			dst := t.TempDir()
 			s := startIn(t, h.a, "send", "--listen", h.ipA+":0", tree)
-			code, _, rerr := runIn(t, h.b, "recv", "--from", s.addr(t), "--dir", dst, "--verify")
+			code, _, rerr := runIn(t, h.b, "recv", "--from", s.Addr(t), "--dir", dst, "--verify")
 			if code != 0 {
 				t.Fatalf("recv: exit %d: %s", code, rerr)
 			}
-			if code, serr := s.wait(t); code != 0 {
+			if code, serr := s.Wait(t); code != 0 {
 				t.Fatalf("send: exit %d: %s", code, serr)
 			}
 			sameTree(t, tree, filepath.Join(dst, "tree"))
@@ -140,11 +142,11 @@ func TestTwoHosts(t *testing.T) {
 			before := h.shapedBytes(t)
 			out := filepath.Join(t.TempDir(), "out.bin")
 			s := startIn(t, h.a, "send", "--raw", "--listen", h.ipA+":0", big)
-			code, _, rerr := runIn(t, h.b, "recv", "--raw", "--from", s.addr(t), "-o", out)
+			code, _, rerr := runIn(t, h.b, "recv", "--raw", "--from", s.Addr(t), "-o", out)
 			if code != 0 {
 				t.Fatalf("recv: exit %d: %s", code, rerr)
 			}
-			if code, serr := s.wait(t); code != 0 {
+			if code, serr := s.Wait(t); code != 0 {
 				t.Fatalf("send: exit %d: %s", code, serr)
 			}
 			if arrivedAs(t, out, big) {
@@ -154,11 +156,11 @@ func TestTwoHosts(t *testing.T) {
 		})
 		t.Run("http", func(t *testing.T) {
 			// zcopy http on A (the shaped side), curl on B.
-			curl := needTool(t, "curl")
+			curl := testbin.NeedTool(t, "curl")
 			before := h.shapedBytes(t)
 			out := filepath.Join(t.TempDir(), "out.bin")
 			s := startIn(t, h.a, "http", tree, "--listen", h.ipA+":0", "--access-log=false")
-			url := "http://" + s.addr(t) + "/big.bin"
+			url := "http://" + s.Addr(t) + "/big.bin"
 			cmd := exec.Command("ip", "netns", "exec", h.b, curl, "-sS", "--fail", "--max-time", "60", "-o", out, url)
 			if b, err := cmd.CombinedOutput(); err != nil {
 				t.Fatalf("curl %s: %v: %s", url, err, b)
@@ -181,12 +183,12 @@ func TestTwoHosts(t *testing.T) {
 			dst := t.TempDir()
 			part := filepath.Join(dst, "big.bin.zcopy-part")
 			r := startIn(t, h.b, "recv", "--listen", h.ipB+":0", "--dir", dst, "--idle-timeout", "3s")
-			s := startIn(t, h.a, "send", "--to", r.addr(t), "--idle-timeout", "3s", big)
+			s := startIn(t, h.a, "send", "--to", r.Addr(t), "--idle-timeout", "3s", big)
 			waitPart(t, part, 4<<20)
 			h.setLink(t, "down")
 			figs.fault("link down mid-transfer (two hosts)")
-			scode, serr := s.wait(t)
-			rcode, rerr := r.wait(t)
+			scode, serr := s.Wait(t)
+			rcode, rerr := r.Wait(t)
 			h.setLink(t, "up")
 			t.Logf("sender: exit %d: %s; receiver: exit %d: %s", scode, strings.TrimSpace(serr), rcode, strings.TrimSpace(rerr))
 			if scode != 1 || !strings.Contains(serr, "timeout") {
@@ -205,7 +207,7 @@ func TestTwoHosts(t *testing.T) {
 			var code int
 			var out string
 			for try := 0; ; try++ {
-				code, out, serr = runIn(t, h.a, "send", "--to", r.addr(t), "--json", "--verify", big)
+				code, out, serr = runIn(t, h.a, "send", "--to", r.Addr(t), "--json", "--verify", big)
 				if code == 0 || try == 5 || !strings.Contains(serr, "connect") {
 					break
 				}
@@ -217,7 +219,7 @@ func TestTwoHosts(t *testing.T) {
 			if res := parseResult(t, out); res.BytesSent != 24<<20-kept {
 				t.Errorf("the resume sent %d bytes; want the %d after the part", res.BytesSent, 24<<20-kept)
 			}
-			if code, rerr := r.wait(t); code != 0 {
+			if code, rerr := r.Wait(t); code != 0 {
 				t.Fatalf("resuming receiver: exit %d: %s", code, rerr)
 			}
 			if arrivedAs(t, filepath.Join(dst, "big.bin"), big) {

@@ -32,7 +32,7 @@ func TestPeerReset(t *testing.T) {
 		t.Run("raw-push", func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "out.bin")
 			r := start(t, "recv", "--raw", "--listen", "127.0.0.1:0", "-o", out)
-			px := newProxy(t, r.addr(t), false)
+			px := newProxy(t, r.Addr(t), false)
 			px.hold(8 << 20)
 			s := start(t, "send", "--raw", "--to", px.addr(), src)
 			resetHeld(t, px)
@@ -45,7 +45,7 @@ func TestPeerReset(t *testing.T) {
 		t.Run("raw-pull", func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "out.bin")
 			s := start(t, "send", "--raw", "--listen", "127.0.0.1:0", src)
-			px := newProxy(t, s.addr(t), true)
+			px := newProxy(t, s.Addr(t), true)
 			px.hold(8 << 20)
 			r := start(t, "recv", "--raw", "--from", px.addr(), "-o", out)
 			resetHeld(t, px)
@@ -55,11 +55,11 @@ func TestPeerReset(t *testing.T) {
 		t.Run("framed-push", func(t *testing.T) {
 			dst := t.TempDir()
 			r := start(t, "recv", "--listen", "127.0.0.1:0", "--dir", dst, "--keep", "--resume")
-			px := newProxy(t, r.addr(t), false)
+			px := newProxy(t, r.Addr(t), false)
 			px.hold(8 << 20)
 			s := start(t, "send", "--to", px.addr(), src)
 			resetHeld(t, px)
-			code, serr := s.wait(t)
+			code, serr := s.Wait(t)
 			t.Logf("sender: exit %d: %s", code, strings.TrimSpace(serr))
 			if code != 1 || !strings.Contains(serr, "reset") {
 				t.Errorf("sender exited %d: %q; want 1 and the reset", code, serr)
@@ -67,15 +67,15 @@ func TestPeerReset(t *testing.T) {
 			final := filepath.Join(dst, "f.bin")
 			part := final + ".zcopy-part"
 			// The server notices the reset on its own time.
-			if !eventually(10*time.Second, func() bool { return strings.Contains(r.stderr.String(), "reset") }) {
-				t.Errorf("the server did not log the reset:\n%s", r.stderr.String())
+			if !eventually(10*time.Second, func() bool { return strings.Contains(r.Log(), "reset") }) {
+				t.Errorf("the server did not log the reset:\n%s", r.Log())
 			}
 			absent(t, final)
 			kept := fileSize(part)
 			if kept <= 0 || kept >= resetSize {
 				t.Errorf("part holds %d bytes after the reset; want some, not all", kept)
 			}
-			code, out, serr := run(t, "send", "--to", r.addr(t), "--json", "--verify", src)
+			code, out, serr := run(t, "send", "--to", r.Addr(t), "--json", "--verify", src)
 			if code != 0 {
 				t.Fatalf("the same send again: exit %d: %s", code, serr)
 			}
@@ -90,11 +90,11 @@ func TestPeerReset(t *testing.T) {
 		t.Run("framed-pull", func(t *testing.T) {
 			dst := t.TempDir()
 			s := start(t, "send", "--listen", "127.0.0.1:0", "--keep", "--json", src)
-			px := newProxy(t, s.addr(t), true)
+			px := newProxy(t, s.Addr(t), true)
 			px.hold(8 << 20)
 			r := start(t, "recv", "--from", px.addr(), "--dir", dst)
 			resetHeld(t, px)
-			code, rerr := r.wait(t)
+			code, rerr := r.Wait(t)
 			t.Logf("receiver: exit %d: %s", code, strings.TrimSpace(rerr))
 			if code != 1 || !strings.Contains(rerr, "reset") {
 				t.Errorf("receiver exited %d: %q; want 1 and the reset", code, rerr)
@@ -105,7 +105,7 @@ func TestPeerReset(t *testing.T) {
 			if kept <= 0 || kept >= resetSize {
 				t.Errorf("part holds %d bytes after the reset; want some, not all", kept)
 			}
-			code, _, rerr = run(t, "recv", "--from", s.addr(t), "--dir", dst, "--resume", "--verify")
+			code, _, rerr = run(t, "recv", "--from", s.Addr(t), "--dir", dst, "--resume", "--verify")
 			if code != 0 {
 				t.Fatalf("recv --resume: exit %d: %s", code, rerr)
 			}
@@ -115,7 +115,7 @@ func TestPeerReset(t *testing.T) {
 			s.stop(t)
 			// The server printed one JSON line per session: the reset
 			// one and the resumed one, which sent only the rest.
-			lines := strings.Split(strings.TrimSpace(s.stdout.String()), "\n")
+			lines := strings.Split(strings.TrimSpace(s.Stdout.String()), "\n")
 			if res := parseResult(t, lines[len(lines)-1]); res.BytesSent != resetSize-kept {
 				t.Errorf("the resumed pull moved %d bytes; want the %d after the part (server said %q)", res.BytesSent, resetSize-kept, lines)
 			}
@@ -135,8 +135,8 @@ func resetHeld(t *testing.T, px *proxy) {
 // (or, for the sender, a broken pipe).
 func bothReset(t *testing.T, s, r *proc) {
 	t.Helper()
-	scode, serr := s.wait(t)
-	rcode, rerr := r.wait(t)
+	scode, serr := s.Wait(t)
+	rcode, rerr := r.Wait(t)
 	t.Logf("sender: exit %d: %s; receiver: exit %d: %s", scode, strings.TrimSpace(serr), rcode, strings.TrimSpace(rerr))
 	if scode != 1 || !connectionLost(serr) {
 		t.Errorf("sender exited %d: %q; want 1 and the reset", scode, serr)
@@ -164,13 +164,13 @@ func TestSlowPeersDoNotStall(t *testing.T) {
 			slowSrc := filepath.Join(base, "slow.bin")
 			genFile(t, slowSrc, 64<<20)
 			r := start(t, "recv", "--listen", "127.0.0.1:0", "--dir", dst, "--keep")
-			px := newProxy(t, r.addr(t), false)
+			px := newProxy(t, r.Addr(t), false)
 			px.throttle(256 << 10)
 			slow := start(t, "send", "--to", px.addr(), slowSrc)
 			figs.fault("slow peer (256 KiB/s) beside other transfers")
 			waitPart(t, filepath.Join(dst, "slow.bin.zcopy-part"), 1)
 			before := px.bytes()
-			addr := r.addr(t)
+			addr := r.Addr(t)
 			fastTransfers(t, 16, func(t *testing.T, i int, src string) {
 				if code, _, serr, err := runGo("send", "--to", addr, src); code != 0 {
 					t.Errorf("fast send %d: exit %d: %s %v", i, code, serr, err)
@@ -189,14 +189,14 @@ func TestSlowPeersDoNotStall(t *testing.T) {
 			tree := filepath.Join(base, "tree")
 			genFile(t, filepath.Join(tree, "big.bin"), 64<<20)
 			s := start(t, "send", "--listen", "127.0.0.1:0", "--keep", tree)
-			px := newProxy(t, s.addr(t), true)
+			px := newProxy(t, s.Addr(t), true)
 			px.throttle(256 << 10)
 			slowDst := filepath.Join(base, "slow")
 			slow := start(t, "recv", "--from", px.addr(), "--dir", slowDst)
 			figs.fault("slow peer (256 KiB/s) beside other transfers")
 			waitPart(t, filepath.Join(slowDst, "tree", "big.bin.zcopy-part"), 1)
 			before := px.bytes()
-			addr := s.addr(t)
+			addr := s.Addr(t)
 			fastTransfers(t, 16, func(t *testing.T, i int, _ string) {
 				dst := filepath.Join(base, fmt.Sprintf("fast%d", i))
 				if code, _, rerr, err := runGo("recv", "--from", addr, "--dir", dst); code != 0 {
@@ -247,8 +247,8 @@ func fastTransfers(t *testing.T, n int, transfer func(t *testing.T, i int, src s
 // stops it (the server must survive that too).
 func stillSlow(t *testing.T, slow *proc, px *proxy, before int64) {
 	t.Helper()
-	if !slow.running() {
-		code, serr := slow.wait(t)
+	if !slow.Running() {
+		code, serr := slow.Wait(t)
 		t.Fatalf("the slow transfer ended (exit %d: %s) before the others were done; it was not slow enough to prove anything", code, serr)
 	}
 	if !eventually(5*time.Second, func() bool { return px.bytes() > before }) {
@@ -256,5 +256,5 @@ func stillSlow(t *testing.T, slow *proc, px *proxy, before int64) {
 	}
 	t.Logf("the slow transfer had moved %d bytes when the others were done", px.bytes())
 	px.reset()
-	slow.wait(t)
+	slow.Wait(t)
 }

@@ -124,7 +124,7 @@ func rawSourceChanged(t *testing.T, ch sourceChange, method string, lease bool) 
 	old := writeRandom(t, src, changeSize)
 	out := filepath.Join(dir, "out.bin")
 	r := start(t, "recv", "--raw", "--listen", "127.0.0.1:0", "-o", out)
-	px := newProxy(t, r.addr(t), false)
+	px := newProxy(t, r.Addr(t), false)
 	px.hold(changeHold)
 	args := []string{"send", "--raw", "--json", "--method", method, "--to", px.addr(), src}
 	if !lease {
@@ -134,11 +134,11 @@ func rawSourceChanged(t *testing.T, ch sourceChange, method string, lease bool) 
 	px.held(30 * time.Second)
 	change(t, ch, src)
 	px.release()
-	scode, serr := s.wait(t)
-	rcode, rerr := r.wait(t)
-	t.Logf("sender: exit %d %s %s; receiver: exit %d %s", scode, strings.TrimSpace(serr), strings.TrimSpace(s.stdout.String()), rcode, strings.TrimSpace(rerr))
-	if lease && !strings.Contains(s.stdout.String(), `"lease":true`) {
-		t.Errorf("no lease was held: %s", s.stdout.String())
+	scode, serr := s.Wait(t)
+	rcode, rerr := r.Wait(t)
+	t.Logf("sender: exit %d %s %s; receiver: exit %d %s", scode, strings.TrimSpace(serr), strings.TrimSpace(s.Stdout.String()), rcode, strings.TrimSpace(rerr))
+	if lease && !strings.Contains(s.Stdout.String(), `"lease":true`) {
+		t.Errorf("no lease was held: %s", s.Stdout.String())
 	}
 	if ch.ok(lease) {
 		if scode != 0 || rcode != 0 {
@@ -179,13 +179,13 @@ func TestFramedSourceChanged(t *testing.T) {
 					t.Run(m, func(t *testing.T) {
 						src := filepath.Join(base, "src", m+".bin")
 						old := writeRandom(t, src, changeSize)
-						px := newProxy(t, r.addr(t), false)
+						px := newProxy(t, r.Addr(t), false)
 						px.hold(changeHold)
 						s := start(t, "send", "--method", m, "--to", px.addr(), src)
 						px.held(30 * time.Second)
 						change(t, ch, src)
 						px.release()
-						code, serr := s.wait(t)
+						code, serr := s.Wait(t)
 						t.Logf("sender: exit %d %s", code, strings.TrimSpace(serr))
 						final := filepath.Join(dst, m+".bin")
 						if ch.ok(true) {
@@ -207,7 +207,7 @@ func TestFramedSourceChanged(t *testing.T) {
 				}
 				honest := filepath.Join(base, "honest.txt")
 				os.WriteFile(honest, []byte("still serving\n"), 0o644)
-				if code, _, serr := run(t, "send", "--to", r.addr(t), honest); code != 0 {
+				if code, _, serr := run(t, "send", "--to", r.Addr(t), honest); code != 0 {
 					t.Fatalf("an honest send after the faults failed: %s", serr)
 				}
 				arrived(t, filepath.Join(dst, "honest.txt"), []byte("still serving\n"))
@@ -271,7 +271,7 @@ func TestFramedSourceReplacedBeforeSend(t *testing.T) {
 			old := writeRandom(t, filepath.Join(tree, "b.bin"), c.size)
 			dst := filepath.Join(base, "dst")
 			r := start(t, "recv", "--listen", "127.0.0.1:0", "--dir", dst)
-			px := newProxy(t, r.addr(t), false)
+			px := newProxy(t, r.Addr(t), false)
 			px.hold(changeHold)
 			args := []string{"send", "--method", c.method, "--to", px.addr(), tree}
 			if c.verify {
@@ -286,8 +286,8 @@ func TestFramedSourceReplacedBeforeSend(t *testing.T) {
 			}
 			figs.fault("source replaced after it was listed")
 			px.release()
-			code, serr := s.wait(t)
-			rcode, rerr := r.wait(t)
+			code, serr := s.Wait(t)
+			rcode, rerr := r.Wait(t)
 			t.Logf("sender: exit %d %s; receiver: exit %d %s", code, strings.TrimSpace(serr), rcode, strings.TrimSpace(rerr))
 			if code == 0 {
 				arrived(t, filepath.Join(dst, "tree", "a.bin"), first)

@@ -54,7 +54,7 @@ func TestStreamsOneReset(t *testing.T) {
 	for range rounds() {
 		dst := t.TempDir()
 		r := start(t, "recv", "--listen", "127.0.0.1:0", "--dir", dst, "--keep")
-		px := newProxy(t, r.addr(t), false)
+		px := newProxy(t, r.Addr(t), false)
 		px.hold(32 << 20)
 		s := start(t, "send", "--streams", "2", "--to", px.addr(), src)
 		if !eventually(30*time.Second, func() bool { return px.conns() == 2 }) {
@@ -64,14 +64,14 @@ func TestStreamsOneReset(t *testing.T) {
 		px.resetConn(0)
 		figs.fault("one of two streams reset mid-transfer")
 		px.release()
-		code, serr := s.wait(t)
+		code, serr := s.Wait(t)
 		t.Logf("sender: exit %d: %s", code, strings.TrimSpace(serr))
 		if code != 1 || !connectionLost(serr) {
 			t.Errorf("sender exited %d: %q; want 1 and the reset", code, serr)
 		}
 		final := filepath.Join(dst, "big.bin")
 		absent(t, final)
-		code, _, serr = run(t, "send", "--streams", "2", "--verify", "--to", r.addr(t), src)
+		code, _, serr = run(t, "send", "--streams", "2", "--verify", "--to", r.Addr(t), src)
 		if code != 0 {
 			t.Fatalf("the same transfer again: exit %d: %s", code, serr)
 		}
@@ -110,28 +110,28 @@ func TestStreamsInterruptedThenResumed(t *testing.T) {
 	for range rounds() {
 		dst := t.TempDir()
 		r := start(t, "recv", "--listen", "127.0.0.1:0", "--dir", dst, "--keep", "--resume")
-		px := newProxy(t, r.addr(t), false)
+		px := newProxy(t, r.Addr(t), false)
 		px.hold(64 << 20)
 		s := start(t, "send", "--streams", "2", "--to", px.addr(), src)
 		px.held(30 * time.Second)
 		px.reset()
 		figs.fault("multi-stream transfer reset, then resumed with one stream")
-		s.wait(t)
+		s.Wait(t)
 		final := filepath.Join(dst, "big.bin")
 		// Ranges are written to NAME.zcopy-ranges, which --resume never
 		// continues (NAME.zcopy-part holds only a contiguous prefix).
 		part := final + ".zcopy-ranges"
 		// The receiver notices the reset on its own; wait until it has
 		// let go of the part.
-		if !eventually(10*time.Second, func() bool { return strings.Count(r.stderr.String(), "reset") >= 2 }) {
-			t.Fatalf("the receiver did not log both streams' reset:\n%s", r.stderr.String())
+		if !eventually(10*time.Second, func() bool { return strings.Count(r.Log(), "reset") >= 2 }) {
+			t.Fatalf("the receiver did not log both streams' reset:\n%s", r.Log())
 		}
 		kept := fileSize(part)
 		if kept <= size/2 {
 			t.Fatalf("the part holds %d bytes; the second range did not start, so there is no hole to test", kept)
 		}
 		t.Logf("the interrupted ranges left a part of %d bytes; the first range had at most 64 MiB of its 128", kept)
-		code, out, serr := run(t, "send", "--json", "--to", r.addr(t), src)
+		code, out, serr := run(t, "send", "--json", "--to", r.Addr(t), src)
 		t.Logf("resume with one stream: exit %d %s %s", code, strings.TrimSpace(out), strings.TrimSpace(serr))
 		r.stop(t)
 		wholeOrNothing(t, code, final, src, bugStreamsResumeHole,
@@ -164,17 +164,17 @@ func TestStreamsOverLongerPart(t *testing.T) {
 		genFile(t, src, 256<<20)
 		dst := t.TempDir()
 		r := start(t, "recv", "--listen", "127.0.0.1:0", "--dir", dst, "--keep")
-		px := newProxy(t, r.addr(t), false)
+		px := newProxy(t, r.Addr(t), false)
 		px.hold(192 << 20)
 		s := start(t, "send", "--to", px.addr(), src)
 		px.held(30 * time.Second)
 		px.reset()
 		figs.fault("transfer reset, then a smaller version sent with --streams")
-		s.wait(t)
+		s.Wait(t)
 		final := filepath.Join(dst, "big.bin")
 		part := final + ".zcopy-part"
-		if !eventually(10*time.Second, func() bool { return strings.Contains(r.stderr.String(), "reset") }) {
-			t.Fatalf("the receiver did not log the reset:\n%s", r.stderr.String())
+		if !eventually(10*time.Second, func() bool { return strings.Contains(r.Log(), "reset") }) {
+			t.Fatalf("the receiver did not log the reset:\n%s", r.Log())
 		}
 		if kept := fileSize(part); kept <= 128<<20 {
 			t.Fatalf("the part holds %d bytes; want more than the new version's 128 MiB", kept)
@@ -184,7 +184,7 @@ func TestStreamsOverLongerPart(t *testing.T) {
 		if err := os.Rename(src+".new", src); err != nil {
 			t.Fatal(err)
 		}
-		code, out, serr := run(t, "send", "--streams", "2", "--verify", "--json", "--to", r.addr(t), src)
+		code, out, serr := run(t, "send", "--streams", "2", "--verify", "--json", "--to", r.Addr(t), src)
 		t.Logf("send --streams 2 --verify: exit %d %s %s; final file %d bytes", code, strings.TrimSpace(out), strings.TrimSpace(serr), fileSize(final))
 		r.stop(t)
 		wholeOrNothing(t, code, final, src, bugStreamsStaleTail,

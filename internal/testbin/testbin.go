@@ -1,0 +1,236 @@
+// Package testbin runs the zcopy binary for the whole-program test suites
+// (e2e, reliability): it builds the binary, starts servers and watches
+// their logs for the address they listen on, runs clients to completion
+// under a hang guard, compares what arrived, and says what a test needs of
+// the machine (an outside tool, root).
+//
+// It is imported only by tests.
+package testbin
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sync"
+	"testing"
+	"time"
+)
+
+// HangGuard is how long Wait and Run wait for a process before they give
+// up on it.
+const HangGuard = 2 * time.Minute
+
+// Build builds zcopy into dir and returns the binary's path.
+func Build(dir string) (string, error) {
+	bin := filepath.Join(dir, "zcopy")
+	cmd := exec.Command("go", "build", "-o", bin, "github.com/zcopy/zcopy/cmd/zcopy")
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("building zcopy: %w", err)
+	}
+	return bin, nil
+}
+
+// NeedTool returns the path of an outside program the test needs. Without
+// it the test fails when CI=true (CI installs it from .ci/packages.txt) and
+// is skipped otherwise.
+func NeedTool(tb testing.TB, name string) string {
+	tb.Helper()
+	p, err := exec.LookPath(name)
+	if err == nil {
+		return p
+	}
+	if os.Getenv("CI") == "true" {
+		tb.Fatalf("%s is required under CI=true (make deps installs it): %v", name, err)
+	}
+	tb.Skipf("%s not installed: %v", name, err)
+	return ""
+}
+
+// NeedRoot fails the test under CI=true, and skips it elsewhere, unless it
+// runs as root (mounts, network namespaces, tc).
+func NeedRoot(tb testing.TB) {
+	tb.Helper()
+	if os.Geteuid() == 0 {
+		return
+	}
+	if os.Getenv("CI") == "true" {
+		tb.Fatal("this test needs root under CI=true")
+	}
+	tb.Skip("needs root")
+}
+
+// Proc is a running process, usually a zcopy server.
+type Proc struct {
+	Cmd    *exec.Cmd
+	Stdout bytes.Buffer  // read it only after Done is closed
+	Done   chan struct{} // closed when the process has exited
+	Err    error         // what Cmd.Wait returned, once Done is closed
+	stderr *stderrWatch
+	listen string
+}
+
+// Start starts cmd, recording its output; the process is killed at the end
+// of the test if it is still running.
+func Start(tb testing.TB, cmd *exec.Cmd) *Proc {
+	tb.Helper()
+	p := &Proc{Cmd: cmd, Done: make(chan struct{}), stderr: &stderrWatch{addr: make(chan string, 1)}}
+	cmd.Stdout, cmd.Stderr = &p.Stdout, p.stderr
+	if err := cmd.Start(); err != nil {
+		tb.Fatal(err)
+	}
+	go func() {
+		p.Err = cmd.Wait()
+		close(p.Done)
+	}()
+	tb.Cleanup(func() {
+		cmd.Process.Kill()
+		<-p.Done
+	})
+	return p
+}
+
+// Log returns what the process has written to stderr so far.
+func (p *Proc) Log() string { return p.stderr.String() }
+
+// Addr waits for the address the server says it listens on ("listening on
+// ADDR", or "serving DIR on http://ADDR/") and returns it.
+func (p *Proc) Addr(tb testing.TB) string {
+	tb.Helper()
+	if p.listen != "" {
+		return p.listen
+	}
+	select {
+	case a := <-p.stderr.addr:
+		p.listen = a
+		return a
+	case <-p.Done:
+		tb.Fatalf("%s exited before listening: %v\n%s", p.Cmd.Args[0], p.Err, p.Log())
+	case <-time.After(20 * time.Second):
+		tb.Fatalf("%s did not start listening; stderr so far: %q", p.Cmd.Args[0], p.Log())
+	}
+	return ""
+}
+
+// Running reports whether the process has not exited.
+func (p *Proc) Running() bool {
+	select {
+	case <-p.Done:
+		return false
+	default:
+		return true
+	}
+}
+
+// Wait waits (at most HangGuard) for the process to exit and returns its
+// exit code and stderr. A process ended by a signal fails the test.
+func (p *Proc) Wait(tb testing.TB) (int, string) {
+	tb.Helper()
+	select {
+	case <-p.Done:
+	case <-time.After(HangGuard):
+		tb.Fatalf("%s did not finish; stderr so far: %s", p.Cmd.Args[0], p.Log())
+	}
+	st := p.Cmd.ProcessState
+	if !st.Exited() {
+		tb.Fatalf("%s ended by %v, not by exiting\n%s", p.Cmd.Args[0], st, p.Log())
+	}
+	return st.ExitCode(), p.Log()
+}
+
+// stderrWatch records stderr and hands on the first address a server says
+// it listens on.
+type stderrWatch struct {
+	mu   sync.Mutex
+	buf  bytes.Buffer
+	addr chan string // buffered; gets the first address
+	sent bool
+}
+
+// listenRE finds the address a zcopy server says it listens on: "listening
+// on ADDR" (send, recv) or "serving DIR on http://ADDR/" (http).
+var listenRE = regexp.MustCompile(`(?:listening on |serving .* on https?://)([^\s/]+)`)
+
+func (b *stderrWatch) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func (b *stderrWatch) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf.Write(p)
+	if !b.sent {
+		if m := listenRE.FindSubmatch(b.buf.Bytes()); m != nil {
+			b.addr <- string(m[1])
+			b.sent = true
+		}
+	}
+	return len(p), nil
+}
+
+// Run runs cmd to completion (at most HangGuard) and returns its exit code
+// and output. err reports a process that could not start, was killed by a
+// signal or hung; an exit with a non-zero code is not an error. It never
+// ends the test, so goroutines other than the test's may call it.
+func Run(cmd *exec.Cmd) (code int, stdout, stderr string, err error) {
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	if err := cmd.Start(); err != nil {
+		return -1, "", "", err
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if _, ok := err.(*exec.ExitError); err != nil && !ok {
+			return -1, o.String(), e.String(), err
+		}
+	case <-time.After(HangGuard):
+		cmd.Process.Kill()
+		<-done
+		return -1, o.String(), e.String(), fmt.Errorf("%v did not finish; stderr so far: %s", cmd.Args, e.String())
+	}
+	return cmd.ProcessState.ExitCode(), o.String(), e.String(), nil
+}
+
+// ErrMissing is wrapped by CompareFiles when the file to check is not there.
+var ErrMissing = errors.New("missing")
+
+// CompareFiles compares the file at path with the one at src, a MiB at a
+// time (a test process under the race detector must not read GiBs whole),
+// and returns the bytes compared, or an error wrapping ErrMissing if path
+// does not exist, or saying where they differ.
+func CompareFiles(path, src string) (int64, error) {
+	g, err := os.Open(path)
+	if err != nil {
+		return 0, fmt.Errorf("%w: %v", ErrMissing, err)
+	}
+	defer g.Close()
+	w, err := os.Open(src)
+	if err != nil {
+		return 0, fmt.Errorf("the source: %v", err)
+	}
+	defer w.Close()
+	gb, wb := make([]byte, 1<<20), make([]byte, 1<<20)
+	var off int64
+	for {
+		gn, gerr := io.ReadFull(g, gb)
+		wn, werr := io.ReadFull(w, wb)
+		if gn != wn || !bytes.Equal(gb[:gn], wb[:wn]) {
+			gi, _ := g.Stat()
+			wi, _ := w.Stat()
+			return off, fmt.Errorf("%s (%d bytes) differs from %s (%d bytes) in the MiB at %d", path, gi.Size(), src, wi.Size(), off)
+		}
+		off += int64(gn)
+		if gerr != nil || werr != nil {
+			return off, nil
+		}
+	}
+}
