@@ -9,7 +9,10 @@
 # them alike; the summary gives medians. Access logs are off everywhere.
 # Server CPU is read from /proc/PID/task/*/schedstat (every thread, nginx's
 # workers included); under wrk it is also given per request, which depends
-# less on what else the machine runs than requests per second do. On
+# less on what else the machine runs than requests per second do. Single
+# 1 GiB downloads spread widely here, so the summary also gives each
+# server's difference from nginx within a repetition, with a 95% interval:
+# use GIB_REPS of 100 or more to tell a few percent apart. On
 # loopback the kernel runs much of the receiver's TCP work in the sender's
 # context, more so the faster the transfer, so for the 1 GiB download the
 # server's and curl's CPU are also given summed (curl's from GNU time).
@@ -118,6 +121,15 @@ cpu() {
 	done | awk '{ t += $1 } END { printf "%.0f\n", t }'
 }
 
+# switches NAME: context switches so far (voluntary and not, every thread of
+# the server and its children): how often it slept and woke.
+switches() {
+	local root=${pid[$1]} p
+	for p in $root $(pgrep -P "$root" || true); do
+		cat /proc/"$p"/task/*/status
+	done | awk '/^(nonvoluntary|voluntary)_ctxt_switches/ { t += $2 } END { printf "%.0f\n", t }'
+}
+
 echo "# $(date -u +%FT%TZ) $(uname -r), $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg); $(nginx -v 2>&1); $(go version | cut -d' ' -f3)"
 echo "# 1 GiB: curl -s ${CURL_OPTS:-}-o /dev/null URL; wrk -t2 -c$conns -d$dur URL${PIN:+; servers pinned to CPU 0, clients to CPU 1}"
 res="$tmp/results"
@@ -126,11 +138,11 @@ res="$tmp/results"
 for rep in $(seq "${GIB_REPS:-$((reps * 3))}"); do
 	for s in "${servers[@]}"; do
 		url="http://127.0.0.1:${port[$s]}"
-		c0=$(cpu "$s")
+		c0=$(cpu "$s") w0=$(switches "$s")
 		speed=$(/usr/bin/time -f '%U %S' -o "$tmp/curl.time" "${pin_client[@]}" curl -s ${CURL_OPTS:-} -o /dev/null -w '%{speed_download}' "$url/1g.bin")
-		c1=$(cpu "$s")
-		awk -v s="$s" -v sp="$speed" -v c0="$c0" -v c1="$c1" -v cl="$(cat "$tmp/curl.time")" \
-			'BEGIN { split(cl, t, " "); sv = (c1-c0)/1e9; printf "1g %s %.3f %.3f %.3f\n", s, sp/1e9, sv, sv + t[1] + t[2] }' >>"$res"
+		c1=$(cpu "$s") w1=$(switches "$s")
+		awk -v s="$s" -v sp="$speed" -v c0="$c0" -v c1="$c1" -v w="$((w1 - w0))" -v cl="$(cat "$tmp/curl.time")" \
+			'BEGIN { split(cl, t, " "); sv = (c1-c0)/1e9; printf "1g %s %.3f %.4f %.3f %d\n", s, sp/1e9, sv, sv + t[1] + t[2], w }' >>"$res"
 	done
 done
 echo "# 1 GiB downloads done" >&2
@@ -153,21 +165,40 @@ for rep in $(seq "$reps"); do
 done
 
 echo
-echo "## every run (1g: GB/s, server CPU s, server+curl CPU s; 4k/1m: req/s, server CPU us per request, wrk errors)"
+echo "## every run (1g: GB/s, server CPU s, server+curl CPU s, server context switches; 4k/1m: req/s, server CPU us per request, wrk errors)"
 sort -k1,1 -k2,2 -s "$res"
 echo
 echo "## medians"
-printf "%-15s %10s %10s %12s %11s %16s %11s %16s\n" server "1GiB GB/s" "CPU s/GiB" "+curl s/GiB" "4KiB req/s" "4KiB CPU us/req" "1MiB req/s" "1MiB CPU us/req"
+printf "%-15s %10s %10s %12s %10s %11s %16s %11s %16s\n" server "1GiB GB/s" "CPU s/GiB" "+curl s/GiB" "ctxsw/GiB" "4KiB req/s" "4KiB CPU us/req" "1MiB req/s" "1MiB CPU us/req"
 for s in "${servers[@]}"; do
 	med() { sort -g | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR+1)/2]; else print (a[NR/2] + a[NR/2+1]) / 2 }'; }
 	gbs=$(awk -v s="$s" '$1 == "1g" && $2 == s { print $3 }' "$res" | med)
 	cpus=$(awk -v s="$s" '$1 == "1g" && $2 == s { print $4 }' "$res" | med)
 	both=$(awk -v s="$s" '$1 == "1g" && $2 == s { print $5 }' "$res" | med)
+	sw=$(awk -v s="$s" '$1 == "1g" && $2 == s { print $6 }' "$res" | med)
 	r4=$(awk -v s="$s" '$1 == "4k" && $2 == s { print $3 }' "$res" | med)
 	r1=$(awk -v s="$s" '$1 == "1m" && $2 == s { print $3 }' "$res" | med)
 	u4=$(awk -v s="$s" '$1 == "4k" && $2 == s { print $4 }' "$res" | med)
 	u1=$(awk -v s="$s" '$1 == "1m" && $2 == s { print $4 }' "$res" | med)
-	printf "%-15s %10s %10s %12s %11s %16s %11s %16s\n" "$s" "$gbs" "$cpus" "$both" "$r4" "$u4" "$r1" "$u1"
+	printf "%-15s %10s %10s %12s %10s %11s %16s %11s %16s\n" "$s" "$gbs" "$cpus" "$both" "$sw" "$r4" "$u4" "$r1" "$u1"
+done
+# Paired differences: within a repetition the servers ran one after the
+# other, so background load and the loopback's mood hit a pair alike; the
+# spread of single downloads (often +-20%) mostly cancels in the difference.
+# Interval: mean +- t * sd / sqrt(n), Student's t at 97.5% (approximated
+# past 4 degrees of freedom).
+echo
+echo "## paired against nginx, 1 GiB downloads (difference per repetition: mean and 95% interval)"
+printf "%-15s %5s %32s %32s\n" server n "CPU ms/GiB (server - nginx)" "GB/s (server - nginx)"
+for s in "${servers[@]}"; do
+	[ "$s" = nginx ] && continue
+	awk -v s="$s" '
+		function t975(df) { if (df < 1) return 0; if (df <= 4) return substr("12.706 4.303 3.182 2.776", (df-1)*6+1, 5) + 0; return 1.96 + 2.5 / df }
+		function ci(sum, sq, n,   m, sd) { m = sum / n; sd = n > 1 ? sqrt((sq - n*m*m) / (n-1)) : 0; return sprintf("%+8.1f (%+.1f..%+.1f)", m, m - t975(n-1)*sd/sqrt(n), m + t975(n-1)*sd/sqrt(n)) }
+		function ci3(sum, sq, n,   m, sd) { m = sum / n; sd = n > 1 ? sqrt((sq - n*m*m) / (n-1)) : 0; return sprintf("%+8.3f (%+.3f..%+.3f)", m, m - t975(n-1)*sd/sqrt(n), m + t975(n-1)*sd/sqrt(n)) }
+		$1 == "1g" && $2 == "nginx" { ng++; ncpu[ng] = $4; ngbs[ng] = $3 }
+		$1 == "1g" && $2 == s { k++; dc = ($4 - ncpu[k]) * 1000; dg = $3 - ngbs[k]; c += dc; cq += dc*dc; g += dg; gq += dg*dg }
+		END { if (k) printf "%-15s %5d %32s %32s\n", s, k, ci(c, cq, k), ci3(g, gq, k) }' "$res"
 done
 if grep -v ' ok$' "$res" | grep -E '^(4k|1m)' >/dev/null; then
 	echo
