@@ -112,22 +112,23 @@ start gofs "${pin_server[@]}" "$tmp/gofs" "127.0.0.1:${port[gofs]}" "$tmp/www"
 
 servers=(nginx zcopy zcopy-nolease gofs)
 
-# cpu NAME: CPU nanoseconds used so far by the server and its children
-# (nginx's workers), from /proc/PID/task/*/schedstat (all threads).
+# procs NAME: the server's process and its children (nginx's workers).
+procs() { echo "${pid[$1]}" $(pgrep -P "${pid[$1]}" || true); }
+
+# cpu NAME: CPU nanoseconds used so far by the server, every thread of every
+# process, from /proc/PID/task/*/schedstat.
 cpu() {
-	local root=${pid[$1]} p
-	for p in $root $(pgrep -P "$root" || true); do
-		cat /proc/"$p"/task/*/schedstat
-	done | awk '{ t += $1 } END { printf "%.0f\n", t }'
+	local p
+	for p in $(procs "$1"); do cat /proc/"$p"/task/*/schedstat; done |
+		awk '{ t += $1 } END { printf "%.0f\n", t }'
 }
 
-# switches NAME: context switches so far (voluntary and not, every thread of
-# the server and its children): how often it slept and woke.
+# switches NAME: the server's context switches so far (voluntary and not,
+# every thread): how often it slept and woke.
 switches() {
-	local root=${pid[$1]} p
-	for p in $root $(pgrep -P "$root" || true); do
-		cat /proc/"$p"/task/*/status
-	done | awk '/^(nonvoluntary|voluntary)_ctxt_switches/ { t += $2 } END { printf "%.0f\n", t }'
+	local p
+	for p in $(procs "$1"); do cat /proc/"$p"/task/*/status; done |
+		awk '/^(nonvoluntary|voluntary)_ctxt_switches/ { t += $2 } END { printf "%.0f\n", t }'
 }
 
 echo "# $(date -u +%FT%TZ) $(uname -r), $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg); $(nginx -v 2>&1); $(go version | cut -d' ' -f3)"
@@ -208,7 +209,7 @@ fi
 echo
 echo "## peak RSS (VmHWM) of each server process after the run"
 for s in "${servers[@]}"; do
-	for p in ${pid[$s]} $(pgrep -P "${pid[$s]}" || true); do
+	for p in $(procs "$s"); do
 		printf "%-15s pid %-7s %s\n" "$s" "$p" "$(grep VmHWM "/proc/$p/status")"
 	done
 done
