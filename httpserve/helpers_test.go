@@ -21,25 +21,8 @@ import (
 
 	"github.com/zcopy/zcopy/httpserve"
 	"github.com/zcopy/zcopy/internal/datagen"
+	"github.com/zcopy/zcopy/internal/testbin"
 )
-
-// syncBuffer is a bytes.Buffer safe for the server's logger and the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // testServer is a Server running on 127.0.0.1:0.
 type testServer struct {
@@ -47,7 +30,7 @@ type testServer struct {
 	URL  string // http://127.0.0.1:port
 	Addr string
 	Dir  string
-	Logs *syncBuffer
+	Logs *testbin.Buffer
 
 	mu    sync.Mutex
 	resps []*httpserve.Response
@@ -64,7 +47,7 @@ func startServer(tb testing.TB, cfg httpserve.Config) *testServer {
 	if cfg.Dir == "" {
 		cfg.Dir = tb.TempDir()
 	}
-	ts := &testServer{Dir: cfg.Dir, Logs: &syncBuffer{}}
+	ts := &testServer{Dir: cfg.Dir, Logs: &testbin.Buffer{}}
 	ts.cond = sync.NewCond(&ts.mu)
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(ts.Logs, &slog.HandlerOptions{Level: slog.LevelDebug}))

@@ -81,7 +81,7 @@ func TestWrk(t *testing.T) {
 			statuses := map[int]int64{}
 			sends := map[string]int64{}
 			var truncated, notEngine atomic.Int64
-			logs := &syncBuffer{}
+			logs := &testbin.Buffer{}
 			ts := startServer(t, httpserve.Config{
 				Dir:    dir,
 				Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn})),

@@ -47,17 +47,8 @@ func rounds() int {
 func TestMain(m *testing.M) {
 	flag.Parse()
 	raiseNoFile(1 << 16)
-	dir, err := os.MkdirTemp("", "zcopy-reliability-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	zcopyBin, err = testbin.Build(dir)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.RemoveAll(dir)
-		os.Exit(1)
-	}
+	bin, remove := testbin.MustBuild("zcopy-reliability-")
+	zcopyBin = bin
 	began := time.Now()
 	code := m.Run()
 	figs.Seconds = time.Since(began).Seconds()
@@ -70,7 +61,7 @@ func TestMain(m *testing.M) {
 			code = 1
 		}
 	}
-	os.RemoveAll(dir)
+	remove()
 	os.Exit(code)
 }
 

@@ -4,45 +4,20 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
-	"encoding/pem"
 	"io"
-	"math/big"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/zcopy/zcopy/internal/testbin"
 	"github.com/zcopy/zcopy/zerocopy"
 )
-
-// lockedBuffer collects a command's output while it runs.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 func TestHTTPHelp(t *testing.T) {
 	var out, errb bytes.Buffer
@@ -86,10 +61,10 @@ func TestHTTPUsage(t *testing.T) {
 
 // startHTTP runs 'zcopy http' in-process and returns the addresses it
 // printed; cancel stops it and returns its exit code.
-func startHTTP(t *testing.T, args ...string) (addrs map[string]string, stderr *lockedBuffer, stop func() int) {
+func startHTTP(t *testing.T, args ...string) (addrs map[string]string, stderr *testbin.Buffer, stop func() int) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	stderr = &lockedBuffer{}
+	stderr = &testbin.Buffer{}
 	done := make(chan int, 1)
 	go func() { done <- Main(ctx, append([]string{"http"}, args...), io.Discard, stderr) }()
 	re := regexp.MustCompile(`zcopy http: (serving .* on|metrics on) (https?)://([^/]+)/`)
@@ -225,29 +200,10 @@ func TestHTTPTLS(t *testing.T) {
 // PEM files.
 func writeCert(t *testing.T) (certFile, keyFile string) {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, certPEM, keyPEM := testbin.SelfSigned(t)
 	dir := t.TempDir()
 	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
-	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600)
+	os.WriteFile(certFile, certPEM, 0o644)
+	os.WriteFile(keyFile, keyPEM, 0o600)
 	return certFile, keyFile
 }

@@ -25,15 +25,24 @@ import (
 // up on it.
 const HangGuard = 2 * time.Minute
 
-// Build builds zcopy into dir and returns the binary's path.
-func Build(dir string) (string, error) {
-	bin := filepath.Join(dir, "zcopy")
+// MustBuild is for TestMain: it builds zcopy into a new temporary directory
+// named after prefix and returns the binary's path and a function that
+// removes the directory. If the build fails it says why and exits 1.
+func MustBuild(prefix string) (bin string, remove func()) {
+	dir, err := os.MkdirTemp("", prefix)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	bin = filepath.Join(dir, "zcopy")
 	cmd := exec.Command("go", "build", "-o", bin, "github.com/zcopy/zcopy/cmd/zcopy")
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("building zcopy: %w", err)
+		fmt.Fprintln(os.Stderr, "building zcopy:", err)
+		os.RemoveAll(dir)
+		os.Exit(1)
 	}
-	return bin, nil
+	return bin, func() { os.RemoveAll(dir) }
 }
 
 // NeedTool returns the path of an outside program the test needs. Without
