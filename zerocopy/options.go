@@ -75,6 +75,10 @@ type Stats struct {
 	// including those that returned EAGAIN. A Write on a destination that has
 	// no file descriptor counts as one.
 	Syscalls int64 `json:"syscalls"`
+	// RawSyscalls counts those of Syscalls that were issued without telling
+	// the Go scheduler, because they could not sleep: on Linux, sendfile(2)
+	// of page-cached data to a non-blocking socket (see SendFile).
+	RawSyscalls int64 `json:"raw_syscalls"`
 	// Fallbacks counts methods that were tried and refused before Method.
 	Fallbacks int `json:"fallbacks"`
 	// FallbackReason says why the last refused method was refused.

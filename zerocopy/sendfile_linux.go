@@ -16,31 +16,39 @@ func (t *transfer) sendSendfile(off, n int64) (bool, error) {
 	if t.conn == nil {
 		return false, errNoDescriptor
 	}
-	var written int64
+	var (
+		written, want int64
+		m             int
+		serr          error
+	)
+	// One closure for the whole loop: made inside it, the closure and the
+	// variables it shares would be allocated anew for every call.
+	limit := int64(-1) // where the body ends, when that is known
+	if n >= 0 && t.regular {
+		limit = off + n
+	}
+	call := func(fd uintptr) bool {
+		for {
+			m, serr = t.sendfile(int(fd), off+written, want, limit)
+			switch serr {
+			case unix.EINTR:
+				continue
+			case unix.EAGAIN:
+				return false
+			}
+			return true
+		}
+	}
 	for n < 0 || written < n {
 		if err := t.ctx.Err(); err != nil {
 			return true, err
 		}
-		want := t.chunk
+		want = t.chunk
 		if n >= 0 {
 			want = min(want, n-written)
 		}
-		var m int
-		var serr error
-		err := t.conn.Write(func(fd uintptr) bool {
-			for {
-				pos := off + written
-				m, serr = unix.Sendfile(int(fd), t.fd, &pos, int(want))
-				t.stats.Syscalls++
-				switch serr {
-				case unix.EINTR:
-					continue
-				case unix.EAGAIN:
-					return false
-				}
-				return true
-			}
-		})
+		m, serr = 0, nil
+		err := t.conn.Write(call)
 		if m > 0 {
 			written += int64(m)
 			t.advance(int64(m))
@@ -62,4 +70,17 @@ func (t *transfer) sendSendfile(off, n int64) (bool, error) {
 		}
 	}
 	return true, nil
+}
+
+// sendfile issues one sendfile(2) of up to n bytes of the file at off to
+// the socket sock, as a raw call when it cannot sleep (see noSleep). limit
+// is where the body ends in the file, or -1 if that is not known.
+func (t *transfer) sendfile(sock int, off, n, limit int64) (int, error) {
+	t.stats.Syscalls++
+	if t.noSleep.sendfile(sock, t.fd, off, n, limit) {
+		t.stats.RawSyscalls++
+		return rawSendfile(sock, t.fd, off, n)
+	}
+	pos := off
+	return unix.Sendfile(sock, t.fd, &pos, int(n))
 }

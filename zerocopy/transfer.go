@@ -29,6 +29,7 @@ type transfer struct {
 	bufSize  int
 	progress func(int64)
 	done     int64 // body bytes moved so far
+	noSleep  noSleep
 }
 
 // advance records k more body bytes moved.

@@ -1,0 +1,135 @@
+package zerocopy
+
+import (
+	"os"
+	"sync/atomic"
+	"syscall"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// Every system call made through syscall.Syscall (and x/sys/unix, and the
+// os and net packages) tells the Go scheduler that the goroutine may block
+// (runtime.entersyscall). When the process was idle just before, that wakes
+// the runtime's monitor thread (sysmon), which then polls every 20 µs until
+// the process is idle again. A large download over a fast socket is exactly
+// that pattern: the sender parks on the netpoller whenever the socket buffer
+// is full and calls sendfile when it drains, a few hundred times a GiB. On
+// the loopback of the machine this was written on, sysmon woke ~1,150 times
+// and used ~14 ms of CPU a GiB, about 7% of the sending work, and the process
+// made ~1,900 context switches a GiB against nginx's ~330.
+//
+// A sendfile(2) that cannot sleep need not tell the scheduler: the socket is
+// non-blocking (a full buffer returns EAGAIN rather than waiting) and every
+// page it will read is in the page cache (no disk read). Such calls go out as
+// raw system calls, which keep the goroutine's P for their few hundred
+// microseconds instead of offering it to other goroutines, as a Go function
+// running that long would. Everything else, a cold file included, goes
+// through the scheduler as usual. (Go issue 29734 discusses the runtime side.)
+
+// residentWindow is how much of a file one cachestat(2) call vouches for
+// ahead of the sender: a 1 GiB body needs 16 of them. A page evicted between
+// the check and the sendfile that reads it costs one disk read made without
+// releasing the P, like a page fault in Go code.
+const residentWindow = 64 << 20
+
+// rawSendfileOK: on 32-bit platforms SYS_SENDFILE takes a 32-bit offset
+// (x/sys uses SYS_SENDFILE64 there), so raw calls are made on 64-bit only.
+const rawSendfileOK = unsafe.Sizeof(uintptr(0)) == 8
+
+// noCachestat is set once cachestat(2) has failed as unsupported (Linux
+// before 6.5, or a seccomp filter that refuses it); raw calls are then off.
+var noCachestat atomic.Bool
+
+// pageSize is the unit cachestat counts in.
+var pageSize = int64(os.Getpagesize())
+
+// noSleep decides, for one transfer, which sendfile calls cannot sleep.
+type noSleep struct {
+	sock     int   // the socket sockMode describes; -1 before the first call
+	sockMode int8  // 0: not checked, 1: non-blocking, -1: blocking or unknown
+	cold     bool  // a range was found not cached: the file is being read from disk
+	from, to int64 // the file range last found wholly in the page cache
+}
+
+// sendfile reports whether a sendfile(2) of the bytes [off, off+n) of file
+// to sock cannot sleep: sock is non-blocking and the range is in the page
+// cache. limit is where the body being sent ends (at most the file's size at
+// the start); a range past it is never raw.
+func (s *noSleep) sendfile(sock, file int, off, n, limit int64) bool {
+	if !rawSendfileOK || n <= 0 || off < 0 || off+n > limit {
+		return false
+	}
+	if s.sockMode == 0 || s.sock != sock {
+		s.sock, s.sockMode = sock, -1
+		if fl, err := rawFcntlGetfl(sock); err == nil && fl&unix.O_NONBLOCK != 0 {
+			s.sockMode = 1
+		}
+	}
+	if s.sockMode != 1 {
+		return false
+	}
+	if off >= s.from && off+n <= s.to {
+		return true
+	}
+	if s.cold {
+		// Once part of the file was found on disk, read-ahead may have pages
+		// in flight: cachestat counts a page being read as cached, and a
+		// sendfile that meets it waits for the disk.
+		return false
+	}
+	// Vouch for a window ahead when it is cached, else for this call alone.
+	end := off + min(max(n, residentWindow), limit-off)
+	switch {
+	case resident(file, off, end-off):
+		s.from, s.to = off, end
+	case end > off+n && resident(file, off, n):
+		s.from, s.to = off, off+n
+	default:
+		s.cold = true
+		return false
+	}
+	return true
+}
+
+// resident reports whether every page of the file's bytes [off, off+n) is
+// in the page cache, by cachestat(2) made as a raw call (it does not sleep).
+func resident(file int, off, n int64) bool {
+	if noCachestat.Load() || off < 0 || n <= 0 {
+		return false
+	}
+	first := off / pageSize
+	last := (off + n - 1) / pageSize
+	r := unix.CachestatRange{Off: uint64(first * pageSize), Len: uint64((last - first + 1) * pageSize)}
+	var cs unix.Cachestat_t
+	_, _, e := unix.RawSyscall6(unix.SYS_CACHESTAT, uintptr(file), uintptr(unsafe.Pointer(&r)), uintptr(unsafe.Pointer(&cs)), 0, 0, 0)
+	if e != 0 {
+		if e == unix.ENOSYS || e == unix.EPERM {
+			noCachestat.Store(true)
+		}
+		return false
+	}
+	return int64(cs.Cache) == last-first+1
+}
+
+// rawFcntlGetfl returns the descriptor's file status flags (F_GETFL, which
+// does not sleep).
+func rawFcntlGetfl(fd int) (int, error) {
+	fl, _, e := unix.RawSyscall(unix.SYS_FCNTL, uintptr(fd), unix.F_GETFL, 0)
+	if e != 0 {
+		return 0, e
+	}
+	return int(fl), nil
+}
+
+// rawSendfile is sendfile(2) as a raw system call, for calls noSleep has
+// found cannot sleep. Like unix.Sendfile it returns -1 with the error.
+func rawSendfile(sock, file int, off, n int64) (int, error) {
+	pos := off
+	w, _, e := unix.RawSyscall6(unix.SYS_SENDFILE, uintptr(sock), uintptr(file), uintptr(unsafe.Pointer(&pos)), uintptr(n), 0, 0)
+	if e != 0 {
+		return -1, syscall.Errno(e)
+	}
+	return int(w), nil
+}

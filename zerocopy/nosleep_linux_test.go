@@ -1,0 +1,146 @@
+package zerocopy
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"os"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+// evict drops the file's pages from the page cache (they are clean once
+// synced, so POSIX_FADV_DONTNEED discards them).
+func evict(t *testing.T, f *os.File) {
+	t.Helper()
+	if err := f.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Fadvise(int(f.Fd()), 0, 0, unix.FADV_DONTNEED); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// needCachestat skips when the kernel has no cachestat(2) (before 6.5):
+// raw sendfile calls are then off, which the other tests cover.
+func needCachestat(t *testing.T, f *os.File) {
+	t.Helper()
+	var cs unix.Cachestat_t
+	if err := unix.Cachestat(uint(f.Fd()), &unix.CachestatRange{}, &cs, 0); err == unix.ENOSYS {
+		t.Skip("this kernel has no cachestat(2); sendfile always goes through the scheduler")
+	}
+}
+
+func TestResident(t *testing.T) {
+	const size = 1<<20 + 100 // not a whole number of pages
+	for _, c := range []struct {
+		name    string
+		prepare func(t *testing.T, f *os.File) // after the file is written
+		off, n  int64
+		want    bool
+	}{
+		{"just written", nil, 0, size, true},
+		{"one byte", nil, size - 1, 1, true},
+		{"past the end of the file", nil, 0, size + pageSize, false},
+		{"evicted", evict, 0, size, false},
+		{"evicted then read", func(t *testing.T, f *os.File) {
+			evict(t, f)
+			if _, err := io.Copy(io.Discard, f); err != nil {
+				t.Fatal(err)
+			}
+		}, 0, size, true},
+		{"first half read, whole file asked", func(t *testing.T, f *os.File) {
+			evict(t, f)
+			if _, err := f.ReadAt(make([]byte, 256<<10), 0); err != nil {
+				t.Fatal(err)
+			}
+		}, 0, size, false},
+		{"empty range", nil, 0, 0, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			path, _ := makeFile(t, size)
+			f := openFile(t, path)
+			needCachestat(t, f)
+			if c.prepare != nil {
+				c.prepare(t, f)
+			}
+			if got := resident(int(f.Fd()), c.off, c.n); got != c.want {
+				t.Errorf("resident(%d, %d) = %v, want %v", c.off, c.n, got, c.want)
+			}
+		})
+	}
+}
+
+// TestSendfileRawCalls sends a file by sendfile to a loopback TCP socket
+// (non-blocking, as every net.Conn is) and to a blocking socket: the first
+// is sent by raw calls, when the file is in the page cache; a blocking
+// socket and a file not in the page cache never are (such calls may sleep
+// and must let the scheduler run other goroutines meanwhile).
+func TestSendfileRawCalls(t *testing.T) {
+	const size = 8 << 20
+	path, data := makeFile(t, size)
+	for _, c := range []struct {
+		name     string
+		blocking bool // send to a blocking socket
+		evicted  bool // drop the file from the page cache first
+		wantRaw  bool
+	}{
+		{"cached file, non-blocking socket", false, false, true},
+		{"cached file, blocking socket", true, false, false},
+		{"evicted file, non-blocking socket", false, true, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			f := openFile(t, path)
+			needCachestat(t, f)
+			if c.evicted {
+				evict(t, f)
+			} else if _, err := io.Copy(io.Discard, f); err != nil {
+				t.Fatal(err)
+			}
+			var dst io.Writer
+			var got <-chan []byte
+			var closeDst func()
+			if c.blocking {
+				fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				w, r := os.NewFile(uintptr(fds[0]), "blocking socket"), os.NewFile(uintptr(fds[1]), "reader")
+				defer r.Close()
+				if fl, _ := rawFcntlGetfl(fds[0]); fl&unix.O_NONBLOCK != 0 {
+					t.Fatal("the socket meant to be blocking is non-blocking")
+				}
+				ch := make(chan []byte, 1)
+				go func() { b, _ := io.ReadAll(r); ch <- b }()
+				dst, got, closeDst = w, ch, func() { w.Close() }
+			} else {
+				cl, s := tcpPair(t)
+				dst, got, closeDst = cl, readAllAsync(s), func() { cl.Close() }
+			}
+			// A chunk smaller than the file so that, cold, later calls
+			// may find pages that sendfile's read-ahead brought in.
+			st, err := SendFile(context.Background(), dst, f, 0, -1, &SendOptions{Method: Sendfile, ChunkSize: 1 << 20, NoLease: true})
+			closeDst()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if b := <-got; !bytes.Equal(b, data) {
+				t.Fatalf("received %d bytes, want %d (equal=%v)", len(b), len(data), bytes.Equal(b, data))
+			}
+			// Every call but SendFile's fstat is a sendfile.
+			calls := st.Syscalls - 1
+			t.Logf("%d sendfile calls, %d raw", calls, st.RawSyscalls)
+			switch {
+			case c.wantRaw && st.RawSyscalls != calls:
+				t.Errorf("%d of %d sendfile calls raw, want all: the file is in the page cache", st.RawSyscalls, calls)
+			case c.blocking && st.RawSyscalls != 0:
+				t.Errorf("%d raw calls to a blocking socket, want none", st.RawSyscalls)
+			case c.evicted && st.RawSyscalls != 0:
+				// Not even once read-ahead has brought the rest in: a page
+				// still being read counts as cached, and waits for the disk.
+				t.Errorf("%d raw calls for a file not in the page cache, want none", st.RawSyscalls)
+			}
+		})
+	}
+}
