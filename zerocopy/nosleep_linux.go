@@ -47,7 +47,7 @@ var pageSize = int64(os.Getpagesize())
 
 // noSleep decides, for one transfer, which sendfile calls cannot sleep.
 type noSleep struct {
-	sock     int   // the socket sockMode describes; -1 before the first call
+	sock     int   // the socket sockMode describes
 	sockMode int8  // 0: not checked, 1: non-blocking, -1: blocking or unknown
 	cold     bool  // a range was found not cached: the file is being read from disk
 	from, to int64 // the file range last found wholly in the page cache

@@ -77,7 +77,8 @@ type Stats struct {
 	Syscalls int64 `json:"syscalls"`
 	// RawSyscalls counts those of Syscalls that were issued without telling
 	// the Go scheduler, because they could not sleep: on Linux, sendfile(2)
-	// of page-cached data to a non-blocking socket (see SendFile).
+	// of page-cached data to a non-blocking socket (see the package
+	// documentation).
 	RawSyscalls int64 `json:"raw_syscalls"`
 	// Fallbacks counts methods that were tried and refused before Method.
 	Fallbacks int `json:"fallbacks"`

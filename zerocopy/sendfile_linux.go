@@ -21,12 +21,12 @@ func (t *transfer) sendSendfile(off, n int64) (bool, error) {
 		m             int
 		serr          error
 	)
-	// One closure for the whole loop: made inside it, the closure and the
-	// variables it shares would be allocated anew for every call.
 	limit := int64(-1) // where the body ends, when that is known
 	if n >= 0 && t.regular {
 		limit = off + n
 	}
+	// One closure for the whole loop: made inside it, the closure and the
+	// variables it shares would be allocated anew for every call.
 	call := func(fd uintptr) bool {
 		for {
 			m, serr = t.sendfile(int(fd), off+written, want, limit)
