@@ -23,6 +23,9 @@ func rawEntry(kind byte, path string, mode uint32, size int64, extra ...byte) []
 	b = binary.BigEndian.AppendUint32(b, mode)
 	b = binary.BigEndian.AppendUint64(b, uint64(time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano()))
 	b = binary.BigEndian.AppendUint64(b, uint64(size))
+	if kind == byte(proto.KindFile) || kind == byte(proto.KindRange) {
+		b = binary.BigEndian.AppendUint64(b, 0) // source: unknown
+	}
 	return append(b, extra...)
 }
 
@@ -90,7 +93,8 @@ func TestFramedHostileSenders(t *testing.T) {
 		gone string // a path under dst that must not exist afterwards
 	}{
 		{"truncated-hello", hello(proto.Hello{})[:10], "handshake", ""},
-		{"version-2", hello(proto.Hello{Version: 2}), "protocol version 2 is not supported", ""},
+		{"version-1", hello(proto.Hello{Version: 1}), "protocol version 1 is not supported", ""},
+		{"version-3", hello(proto.Hello{Version: 3}), "protocol version 3 is not supported", ""},
 		{"two-receivers", hello(proto.Hello{Role: proto.RoleReceiver}), "both ends are receivers", ""},
 		{"unknown-flags", hello(proto.Hello{Flags: 0x80}), "unknown hello flags", ""},
 		{"bad-group", hello(proto.Hello{Group: 5, Stream: 3, Streams: 2}), "stream 3 of 2 in group 5", ""},

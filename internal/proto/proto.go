@@ -16,8 +16,10 @@ import (
 	"io"
 )
 
-// Version is the protocol version this package speaks.
-const Version = 1
+// Version is the protocol version this package speaks. Version 2 added
+// Entry.Source, which ties a receiver's part file to the version of the
+// file it holds the start of.
+const Version = 2
 
 // Limits on what a decoder accepts.
 const (
@@ -185,6 +187,12 @@ type Entry struct {
 	Mode   uint32 // permission bits (0o7777)
 	MTime  int64  // modification time, Unix nanoseconds
 	Size   int64  // files and ranges: the whole file's size
+	// Source identifies the sender's file independently of its name and
+	// contents (a hash of its device and inode on Unix; 0 where unknown):
+	// with Size and MTime it names the version of the file a receiver's
+	// part holds the start of, so a part is continued only with bytes of
+	// the same version. Files and ranges only.
+	Source uint64
 	Target string // symlinks only
 	Offset int64  // ranges only: where the range starts
 	Length int64  // ranges only: how long it is
@@ -201,9 +209,12 @@ func (e *Entry) Append(b []byte) []byte {
 	b = binary.BigEndian.AppendUint64(b, uint64(e.MTime))
 	b = binary.BigEndian.AppendUint64(b, uint64(e.Size))
 	switch e.Kind {
+	case KindFile:
+		b = binary.BigEndian.AppendUint64(b, e.Source)
 	case KindSymlink:
 		b = appendString(b, e.Target, MaxPath)
 	case KindRange:
+		b = binary.BigEndian.AppendUint64(b, e.Source)
 		b = binary.BigEndian.AppendUint64(b, uint64(e.Offset))
 		b = binary.BigEndian.AppendUint64(b, uint64(e.Length))
 	}
@@ -244,6 +255,12 @@ func ReadEntry(r *bufio.Reader) (Entry, error) {
 		return Entry{}, malformed("%s: size %d for a %v", e.Path, e.Size, e.Kind)
 	}
 	switch e.Kind {
+	case KindFile:
+		var b [8]byte
+		if _, err := io.ReadFull(r, b[:]); err != nil {
+			return Entry{}, eof(err)
+		}
+		e.Source = binary.BigEndian.Uint64(b[:])
 	case KindSymlink:
 		if e.Target, err = readString(r, MaxPath); err != nil {
 			return Entry{}, err
@@ -252,12 +269,13 @@ func ReadEntry(r *bufio.Reader) (Entry, error) {
 			return Entry{}, malformed("%s: bad symlink target", e.Path)
 		}
 	case KindRange:
-		var b [16]byte
+		var b [24]byte
 		if _, err := io.ReadFull(r, b[:]); err != nil {
 			return Entry{}, eof(err)
 		}
-		e.Offset = int64(binary.BigEndian.Uint64(b[:]))
-		e.Length = int64(binary.BigEndian.Uint64(b[8:]))
+		e.Source = binary.BigEndian.Uint64(b[:])
+		e.Offset = int64(binary.BigEndian.Uint64(b[8:]))
+		e.Length = int64(binary.BigEndian.Uint64(b[16:]))
 		if e.Offset < 0 || e.Length <= 0 || e.Offset > e.Size || e.Length > e.Size-e.Offset {
 			return Entry{}, malformed("%s: range %d+%d of a file of %d bytes", e.Path, e.Offset, e.Length, e.Size)
 		}

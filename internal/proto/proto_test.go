@@ -26,10 +26,10 @@ func TestRoundTrip(t *testing.T) {
 		}
 	}
 	for _, e := range []Entry{
-		{Kind: KindFile, Path: "a/b c/ünï.txt", Mode: 0o644, MTime: 1700000000123456789, Size: 5 << 30},
+		{Kind: KindFile, Path: "a/b c/ünï.txt", Mode: 0o644, MTime: 1700000000123456789, Size: 5 << 30, Source: 0xfedcba9876543210},
 		{Kind: KindDir, Path: "a", Mode: 0o755, MTime: -5},
 		{Kind: KindSymlink, Path: "a/l", Mode: 0o777, Target: "../x"},
-		{Kind: KindRange, Path: "big", Mode: 0o644, Size: 100, Offset: 50, Length: 50},
+		{Kind: KindRange, Path: "big", Mode: 0o644, Size: 100, Source: 1, Offset: 50, Length: 50},
 		{Kind: KindEnd},
 	} {
 		if got, err := ReadEntry(reader(e.Append(nil))); err != nil || got != e {

@@ -25,6 +25,22 @@ type Item struct {
 // Unix; zero where the system does not say).
 type FileID struct{ Dev, Ino uint64 }
 
+// Tag folds the identity into the manifest's Source field (64-bit FNV-1a of
+// device and inode; 0 for an unknown identity).
+func (id FileID) Tag() uint64 {
+	if id == (FileID{}) {
+		return 0
+	}
+	h := uint64(14695981039346656037)
+	for _, v := range [2]uint64{id.Dev, id.Ino} {
+		for range 8 {
+			h = (h ^ v&0xff) * 1099511628211
+			v >>= 8
+		}
+	}
+	return h
+}
+
 // Same reports whether fi describes the file the item was listed as: the
 // same identity (where known), size and modification time. A file that was
 // replaced or rewritten since must not be sent under the listed size.

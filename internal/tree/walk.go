@@ -138,7 +138,7 @@ func (n *node) add(st stat, local, name string) {
 	it := Item{Local: local, ID: st.id, Entry: proto.Entry{Path: name, Mode: st.perm, MTime: st.mtime}}
 	switch {
 	case st.typ == 0:
-		it.Kind, it.Size = proto.KindFile, st.size
+		it.Kind, it.Size, it.Source = proto.KindFile, st.size, st.id.Tag()
 	case st.typ == fs.ModeDir:
 		it.Kind = proto.KindDir
 	case st.typ == fs.ModeSymlink:

@@ -44,7 +44,7 @@ func walkDirRef(t *testing.T, root string) ([]Item, []string) {
 		it := Item{Local: p, ID: fileID(fi), Entry: proto.Entry{Path: name, Mode: modeBits(fi.Mode()), MTime: fi.ModTime().UnixNano()}}
 		switch {
 		case fi.Mode().IsRegular():
-			it.Kind, it.Size = proto.KindFile, fi.Size()
+			it.Kind, it.Size, it.Source = proto.KindFile, fi.Size(), it.ID.Tag()
 		case fi.IsDir():
 			it.Kind = proto.KindDir
 		case fi.Mode()&fs.ModeSymlink != 0:
