@@ -162,6 +162,13 @@ const (
 	// streams; the ranges of a file, over all the streams of a group,
 	// cover it exactly once.
 	KindRange Kind = 4
+	// KindOmitted names something under the paths the sender was given
+	// that it cannot send (a directory it cannot list, a file that
+	// vanished, a name the protocol cannot carry). Path is only for
+	// people to read: it is not checked as a path and never used as one.
+	// Reason says why. The receiver answers ActionFail, so both ends
+	// count it as not delivered.
+	KindOmitted Kind = 5
 )
 
 func (k Kind) String() string {
@@ -176,6 +183,8 @@ func (k Kind) String() string {
 		return "symlink"
 	case KindRange:
 		return "range"
+	case KindOmitted:
+		return "omitted"
 	}
 	return fmt.Sprintf("kind %d", uint8(k))
 }
@@ -196,13 +205,18 @@ type Entry struct {
 	Target string // symlinks only
 	Offset int64  // ranges only: where the range starts
 	Length int64  // ranges only: how long it is
+	Reason string // omitted entries only: why the sender left it out
 }
 
 // Append appends e's encoding to b.
 func (e *Entry) Append(b []byte) []byte {
 	b = append(b, byte(e.Kind))
-	if e.Kind == KindEnd {
+	switch e.Kind {
+	case KindEnd:
 		return b
+	case KindOmitted:
+		b = appendString(b, e.Path, MaxPath)
+		return appendString(b, e.Reason, MaxMessage)
 	}
 	b = appendString(b, e.Path, MaxPath)
 	b = binary.BigEndian.AppendUint32(b, e.Mode)
@@ -232,6 +246,12 @@ func ReadEntry(r *bufio.Reader) (Entry, error) {
 	case KindEnd:
 		return e, nil
 	case KindFile, KindDir, KindSymlink, KindRange:
+	case KindOmitted:
+		if e.Path, err = readString(r, MaxPath); err != nil {
+			return Entry{}, err
+		}
+		e.Reason, err = readString(r, MaxMessage)
+		return e, err
 	default:
 		return Entry{}, malformed("unknown entry kind %d", k)
 	}

@@ -30,6 +30,7 @@ func TestRoundTrip(t *testing.T) {
 		{Kind: KindDir, Path: "a", Mode: 0o755, MTime: -5},
 		{Kind: KindSymlink, Path: "a/l", Mode: 0o777, Target: "../x"},
 		{Kind: KindRange, Path: "big", Mode: 0o644, Size: 100, Source: 1, Offset: 50, Length: 50},
+		{Kind: KindOmitted, Path: `dir\with\backslash`, Reason: "the protocol cannot carry a backslash in a name"},
 		{Kind: KindEnd},
 	} {
 		if got, err := ReadEntry(reader(e.Append(nil))); err != nil || got != e {

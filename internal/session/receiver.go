@@ -210,6 +210,12 @@ func (r *receiver) plan(e *proto.Entry) proto.Plan {
 		r.res.Failed = append(r.res.Failed, e.Path+": "+msg)
 		return proto.Plan{Action: proto.ActionFail, Message: msg}
 	}
+	if e.Kind == proto.KindOmitted {
+		msg := "not sent: " + e.Reason
+		r.o.warn(fmt.Sprintf("%q: %s", e.Path, msg))
+		r.res.Failed = append(r.res.Failed, fmt.Sprintf("%q: %s", e.Path, msg))
+		return proto.Plan{Action: proto.ActionFail, Message: msg}
+	}
 	if strings.HasSuffix(e.Path, PartSuffix) || strings.HasSuffix(e.Path, RangesSuffix) {
 		return failPlan(fmt.Errorf("names ending in %s or %s are reserved", PartSuffix, RangesSuffix))
 	}
