@@ -13,12 +13,25 @@ import (
 	"strings"
 )
 
-// Exit codes.
+// Exit codes. exitStatuses words them for --help; README lists them too.
 const (
-	exitOK    = 0
-	exitFail  = 1 // the operation failed
-	exitUsage = 2 // the command line was wrong
+	exitOK      = 0
+	exitFail    = 1  // the operation failed
+	exitUsage   = 2  // the command line was wrong
+	exitPartial = 23 // a transfer ran to its end, but not everything named arrived (rsync's code)
 )
+
+// exitStatuses is the part of send's and recv's help that says what their
+// exit statuses mean.
+const exitStatuses = `Exit status: 0 when everything named arrived intact (files already there
+with the same size and mtime count as arrived); 23 when the transfer ran
+to its end but some entries did not arrive (each is named on stderr, as it
+happens and again at the end: left out by the sender, refused or failed
+at the receiver); 1 when the transfer itself failed (a connection, the
+handshake or the protocol broke; what was placed before that is complete,
+the rest is missing); 2 when the command line was wrong. Both ends exit
+with the same status for the same transfer, except that a server under
+--keep exits 0 after a clean shutdown and logs each transfer's outcome.`
 
 // env is what a command sees of the process.
 type env struct {

@@ -56,6 +56,7 @@ func framedSend(e *env, c *command, paths []string, listen, to string, keep bool
 	}
 	// Serving receivers that fetch: a receiver that opens several streams
 	// gets one share of one walk on each.
+	o.OneConnection = !keep
 	var pulls pullGroups
 	run := func(ctx context.Context, conn net.Conn) (session.Result, error) {
 		defer conn.Close()
@@ -101,6 +102,7 @@ func framedRecv(e *env, c *command, dir, listen, from string, keep bool, streams
 		p.done()
 		return finish(e, c, "received", res, err, asJSON, quiet)
 	}
+	o.OneConnection = !keep
 	run := func(ctx context.Context, conn net.Conn) (session.Result, error) {
 		defer conn.Close()
 		peer := conn.RemoteAddr().String()
@@ -117,8 +119,8 @@ func framedRecv(e *env, c *command, dir, listen, from string, keep bool, streams
 
 // runStreams runs one session per stream, concurrently, with o placed as
 // stream i of n (in a fresh random group) when n > 1, and merges their
-// results. The first error is returned, preferring one that is not just
-// "some files failed".
+// results. The error returned is the first of the most telling kind
+// (see rank).
 func runStreams(n int, p *progress, o session.Options, one func(o session.Options, i int) (session.Result, error)) (session.Result, error) {
 	var group uint32
 	for n > 1 && group == 0 {
@@ -152,9 +154,22 @@ func runStreams(n int, p *progress, o session.Options, one func(o session.Option
 		}()
 	}
 	wg.Wait()
+	// The error that says most: a refusal that says what to change, then
+	// any failure of a stream, then "some files failed".
+	rank := func(e error) int {
+		switch {
+		case e == nil:
+			return 0
+		case errors.Is(e, session.ErrFailed):
+			return 1
+		case errors.Is(e, session.ErrRefused), errors.Is(e, session.ErrAuth):
+			return 3
+		}
+		return 2
+	}
 	var err error
 	for _, e := range errs {
-		if e != nil && (err == nil || errors.Is(err, session.ErrFailed) && !errors.Is(e, session.ErrFailed)) {
+		if rank(e) > rank(err) {
 			err = e
 		}
 	}
@@ -253,17 +268,31 @@ func serveFramed(e *env, c *command, addr string, keep bool, verb string, run fu
 	return code
 }
 
-// finish reports a session's outcome and returns the exit status.
+// finish reports a session's outcome and returns the exit status: 0, 23
+// (exitPartial) when the session ran to its end with entries that did not
+// arrive, which it names again, or 1.
 func finish(e *env, c *command, verb string, res session.Result, err error, asJSON, quiet bool) int {
 	if asJSON {
 		printJSON(e, res)
 	} else if !quiet && (err == nil || errors.Is(err, session.ErrFailed)) {
 		fmt.Fprintf(e.stderr, "zcopy %s: %s\n", c.name, describe(verb, res))
 	}
-	if err != nil {
-		return fail(e, c, err)
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.Is(err, session.ErrFailed):
+		const most = 20
+		fmt.Fprintf(e.stderr, "zcopy %s: partial transfer (exit status %d): %d did not arrive:\n", c.name, exitPartial, len(res.Failed))
+		for i, f := range res.Failed {
+			if i == most {
+				fmt.Fprintf(e.stderr, "  ... and %d more (each was named above)\n", len(res.Failed)-most)
+				break
+			}
+			fmt.Fprintf(e.stderr, "  %s\n", f)
+		}
+		return exitPartial
 	}
-	return exitOK
+	return fail(e, c, err)
 }
 
 func describe(verb string, r session.Result) string {

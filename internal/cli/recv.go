@@ -2,6 +2,7 @@ package cli
 
 import (
 	"errors"
+	"flag"
 	"fmt"
 	"net"
 	"os"
@@ -38,15 +39,33 @@ not prove the same secret; the stream itself is NOT encrypted. --streams N
 fetches over N connections (see 'zcopy send --help').
 
 --raw stores every byte that arrives until the sender closes, so any TCP
-tool can send:   nc 127.0.0.1 1033 < data.bin
+tool can send:   nc -N 127.0.0.1 1033 < data.bin
 -o FILE is written as FILE.zcopy-part and renamed to FILE only when the
 stream ended cleanly; after an error (such as a reset from a sender whose
 file was truncated) nothing is left under FILE and the exit status is 1.
 -o - writes to stdout; -o /dev/null (or any device or FIFO) is written
 directly, which is what throughput measurements use.
+Raw mode has no header: without --size, the end of the stream is taken
+for the end of the file, and a sender that was killed mid-file (its
+kernel closes the connection in order) cannot be told from one that
+finished. --size N refuses a stream that ends before N bytes or goes on
+after them; give it whenever the size is known (zcopy send --raw prints
+it).
+
+Parts: every file is received through its part (.zcopy-part, or
+.zcopy-ranges over several streams), created exclusively and never
+through a symlink; while one transfer writes a part, another that wants
+the same name fails that file at once instead of mixing the two. A part
+records which version of the source it holds (size, mtime, the sender's
+file identity, in an extended attribute): --resume continues it only for
+that same version, and otherwise starts over and says so. A file that
+appears under the final name while it is received is kept, not replaced,
+unless --overwrite.
 
 Methods: auto (splice on Linux: socket -> pipe -> file, falling back to
-readwrite where the output refuses splice), readwrite, splice.`,
+readwrite where the output refuses splice), readwrite, splice.
+
+` + exitStatuses,
 		run: runRecv,
 	})
 }
@@ -72,15 +91,20 @@ func runRecv(e *env, args []string) int {
 	out := fs.String("o", "", "write to `FILE` (- for stdout)")
 	asJSON := fs.Bool("json", false, "print one JSON object with the transfer's figures on stdout")
 	quiet := fs.Bool("q", false, "print nothing but errors")
-	var chunk, buffer bytesize.Value
+	var chunk, buffer, size bytesize.Value
+	fs.Var(&size, "size", "with --raw: the file is exactly `SIZE` bytes; a shorter or longer stream fails")
 	fs.Var(&chunk, "chunk", "most bytes (`SIZE`) per splice call (default 4MiB, limited by the pipe)")
 	fs.Var(&buffer, "buffer", "readwrite buffer `SIZE` (default 256KiB)")
 	pos, code, ok := parse(e, c, fs, args)
 	if !ok {
 		return code
 	}
+	sizeSet := false
+	fs.Visit(func(f *flag.Flag) { sizeSet = sizeSet || f.Name == "size" })
 	if !*raw {
 		switch {
+		case sizeSet:
+			return usageError(e, c, "--size goes with --raw (framed transfers carry each file's size)")
 		case len(pos) != 0:
 			return usageError(e, c, "unexpected arguments %q", pos)
 		case *dir == "":
@@ -128,7 +152,11 @@ func runRecv(e *env, args []string) int {
 	if err != nil {
 		return fail(e, c, err)
 	}
-	st, err := rawxfer.Receive(e.ctx, conn, *out, stdout, zerocopy.ReceiveOptions{
+	want := int64(-1)
+	if sizeSet {
+		want = int64(size)
+	}
+	st, err := rawxfer.Receive(e.ctx, conn, *out, stdout, want, zerocopy.ReceiveOptions{
 		Method:     m,
 		ChunkSize:  int64(chunk),
 		BufferSize: int(buffer),

@@ -42,12 +42,17 @@ default) is usually best.
   zcopy send --raw --listen 127.0.0.1:1033 data.bin   and   nc 127.0.0.1 1033 > out
 If the send fails (the file was truncated, the peer went away) the connection
 is reset rather than closed, so the receiver cannot mistake it for the end of
-the file. The exit status is 0 on success, 1 on failure, 2 on bad usage.
+the file. A sender killed outright cannot reset: its kernel closes the
+connection in order, and only a receiver told the size (zcopy recv --raw
+--size N, which this command prints when it starts) can tell. The exit
+status is 0 on success, 1 on failure, 2 on bad usage.
 
 Methods: auto (the best the platform has: sendfile, falling back to readwrite
 when the kernel refuses it), readwrite, mmap, sendfile, splice. On Linux a
 read lease on FILE (unless --no-lease) lets a process that truncates or
-writes the file stop the send at once instead of being held up to 45 s.`,
+writes the file stop the send at once instead of being held up to 45 s.
+
+` + exitStatuses,
 		run: runSend,
 	})
 }
@@ -61,6 +66,7 @@ func runSend(e *env, args []string) int {
 	token := fs.String("token", os.Getenv("ZCOPY_TOKEN"), "shared `SECRET` the receiver must also have (default $ZCOPY_TOKEN)")
 	idle := fs.Duration("idle-timeout", 60*time.Second, "give up on a peer silent this long")
 	streams := fs.Int("streams", 1, "with --to (send) or --from (recv): spread the transfer over `N` connections")
+	headerTimeout := fs.Duration("header-timeout", 10*time.Second, "give up on a peer that has not finished the handshake by then")
 	var m zerocopy.Method
 	fs.TextVar(&m, "method", zerocopy.Auto, "transfer `method`: auto, readwrite, mmap, sendfile, splice")
 	listen := fs.String("listen", "", "listen on `ADDR` and send to the first receiver that connects")
@@ -94,7 +100,7 @@ func runSend(e *env, args []string) int {
 		return usageError(e, c, "method %v is not available on this system (have %v)", m, zerocopy.SendMethods())
 	}
 	if !*raw {
-		opts := session.Options{Method: m, Verify: *verify, Token: *token, IdleTimeout: *idle}
+		opts := session.Options{Method: m, Verify: *verify, Token: *token, IdleTimeout: *idle, HeaderTimeout: *headerTimeout}
 		return framedSend(e, c, pos, *listen, *to, *keep, *streams, opts, *asJSON, *quiet)
 	}
 	// Open the file before any connection, so a missing file is an error
@@ -104,6 +110,9 @@ func runSend(e *env, args []string) int {
 		return fail(e, c, err)
 	}
 	defer f.Close()
+	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() && !*quiet {
+		fmt.Fprintf(e.stderr, "zcopy send: %s is %d bytes (receive with: zcopy recv --raw --size %d -o FILE)\n", pos[0], fi.Size(), fi.Size())
+	}
 	conn, err := rawxfer.Connect(e.ctx, rawxfer.Endpoint{
 		Listen:   *listen,
 		Dial:     *to,

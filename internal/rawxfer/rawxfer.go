@@ -11,14 +11,20 @@
 package rawxfer
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
+	"github.com/zcopy/zcopy/internal/part"
+	"github.com/zcopy/zcopy/internal/proto"
 	"github.com/zcopy/zcopy/zerocopy"
 )
 
@@ -98,44 +104,146 @@ func abort(conn net.Conn) {
 }
 
 // Receive stores everything that arrives on conn until end of stream. out
-// is a path, or "-" for stdout. A regular file is written as
-// out.zcopy-part and renamed to out only when the stream ended cleanly; on
-// any error the partial file is removed. A path naming an existing device
-// or FIFO (such as /dev/null) is written directly.
-func Receive(ctx context.Context, conn net.Conn, out string, stdout *os.File, opts zerocopy.ReceiveOptions) (zerocopy.Stats, error) {
+// is a path, or "-" for stdout. size, if not negative, is the length the
+// file must have: a stream that ends before it, or goes on after it, fails.
+//
+// A regular file is written through out.zcopy-part (package part: created
+// exclusively, never through a symlink, and not written by two receivers
+// at once) and renamed to out only when the stream ended cleanly,
+// replacing what was there (as a shell's "> out" would, but a symlink at
+// out is replaced, not followed); on any error the part is removed. A path
+// naming a device or FIFO (such as /dev/null) is written directly, and so
+// is a symlink under /dev that leads to one (/dev/stdout).
+//
+// Without size, the end of the stream is the only end there is: a sender
+// killed mid-file whose kernel closed its socket in order cannot be told
+// from one that finished. Receive refuses one such case it can recognise:
+// a stream that holds exactly a framed zcopy sender's Hello (the peer
+// speaks the framed protocol, not raw).
+func Receive(ctx context.Context, conn net.Conn, out string, stdout *os.File, size int64, opts zerocopy.ReceiveOptions) (zerocopy.Stats, error) {
 	defer conn.Close()
 	if out == "-" {
-		return zerocopy.ReceiveFile(ctx, stdout, conn, -1, -1, &opts)
+		return receiveInto(ctx, stdout, -1, conn, size, opts)
 	}
-	if fi, err := os.Stat(out); err == nil && !fi.Mode().IsRegular() {
-		if fi.IsDir() {
-			return zerocopy.Stats{}, fmt.Errorf("%s is a directory", out)
-		}
+	if direct, err := writesDirectly(out); err != nil {
+		return zerocopy.Stats{}, err
+	} else if direct {
 		f, err := os.OpenFile(out, os.O_WRONLY, 0)
 		if err != nil {
 			return zerocopy.Stats{}, err
 		}
-		st, err := zerocopy.ReceiveFile(ctx, f, conn, -1, -1, &opts)
+		st, err := receiveInto(ctx, f, -1, conn, size, opts)
 		if cerr := f.Close(); err == nil && cerr != nil {
 			err = cerr
 		}
 		return st, err
 	}
-	part := filepath.Join(filepath.Dir(out), filepath.Base(out)+".zcopy-part")
-	f, err := os.OpenFile(part, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	root, err := os.OpenRoot(filepath.Dir(out))
 	if err != nil {
 		return zerocopy.Stats{}, err
 	}
-	st, err := zerocopy.ReceiveFile(ctx, f, conn, 0, -1, &opts)
-	if cerr := f.Close(); err == nil && cerr != nil {
-		err = cerr
+	defer root.Close()
+	dir, err := part.OpenDir(root, ".")
+	if err != nil {
+		return zerocopy.Stats{}, err
+	}
+	defer dir.Close()
+	base := filepath.Base(out)
+	f, _, _, err := part.Open(dir, base+part.Suffix, part.Version{}, false)
+	if err != nil {
+		if errors.Is(err, part.ErrBusy) {
+			return zerocopy.Stats{}, fmt.Errorf("%s: another transfer is receiving it right now (%s is locked)", out, base+part.Suffix)
+		}
+		return zerocopy.Stats{}, err
+	}
+	st, err := receiveInto(ctx, f.File, 0, conn, size, opts)
+	if err == nil && size < 0 {
+		err = framedHello(f.File, st.Bytes)
 	}
 	if err == nil {
-		err = os.Rename(part, out)
+		mode := uint32(0o600)
+		if u, ok := part.Umask(); ok {
+			mode = 0o666 &^ u
+		}
+		err = f.Chmod(os.FileMode(mode))
 	}
 	if err != nil {
-		os.Remove(part)
+		f.Discard()
+		return st, fmt.Errorf("%w (nothing kept under %s)", err, out)
+	}
+	if err := f.Place(base, true); err != nil {
 		return st, fmt.Errorf("%w (nothing kept under %s)", err, out)
 	}
 	return st, nil
+}
+
+// writesDirectly reports whether out names something written in place: a
+// device or FIFO, or a symlink under /dev leading to one.
+func writesDirectly(out string) (bool, error) {
+	fi, err := os.Lstat(out)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return false, nil
+	case err != nil:
+		return false, err
+	case fi.IsDir():
+		return false, fmt.Errorf("%s is a directory", out)
+	case fi.Mode()&os.ModeSymlink != 0:
+		if abs, err := filepath.Abs(out); err != nil || !strings.HasPrefix(abs, "/dev/") {
+			return false, nil
+		}
+		if fi, err = os.Stat(out); err != nil {
+			return false, err
+		}
+	}
+	return fi.Mode()&(os.ModeDevice|os.ModeCharDevice|os.ModeNamedPipe) != 0, nil
+}
+
+// ErrSize reports a stream whose length is not the one the receiver was
+// told to expect.
+var ErrSize = errors.New("the stream's length is not the size expected")
+
+// receiveInto stores the stream in f at off (at f's own position if off
+// is negative): all of it, or with size >= 0 exactly size bytes followed
+// by the end of the stream.
+func receiveInto(ctx context.Context, f *os.File, off int64, conn net.Conn, size int64, opts zerocopy.ReceiveOptions) (zerocopy.Stats, error) {
+	st, err := zerocopy.ReceiveFile(ctx, f, conn, off, size, &opts)
+	if err != nil || size < 0 {
+		if errors.Is(err, io.ErrUnexpectedEOF) && size >= 0 {
+			err = fmt.Errorf("%w: the stream ended after %d of %d bytes", ErrSize, st.Bytes, size)
+		}
+		return st, err
+	}
+	// Exactly size bytes came: the stream must end here. A sender that
+	// keeps its side open without sending (nc without -N) is given a
+	// second, then taken at its word.
+	conn.SetReadDeadline(time.Now().Add(time.Second))
+	var b [1]byte
+	n, rerr := conn.Read(b[:])
+	var ne net.Error
+	switch {
+	case n > 0:
+		return st, fmt.Errorf("%w: more than %d bytes arrived", ErrSize, size)
+	case rerr == io.EOF, errors.As(rerr, &ne) && ne.Timeout():
+		return st, nil
+	default:
+		return st, fmt.Errorf("after %d bytes: %w", size, rerr)
+	}
+}
+
+// framedHello refuses a stream of exactly one framed sender's Hello: the
+// peer runs zcopy send without --raw, and waited for an answer before it
+// gave up.
+func framedHello(f *os.File, n int64) error {
+	if n != proto.HelloSize {
+		return nil
+	}
+	b := make([]byte, n)
+	if _, err := f.ReadAt(b, 0); err != nil {
+		return nil
+	}
+	if h, err := proto.ReadHello(bufio.NewReader(bytes.NewReader(b))); err == nil && h.Role == proto.RoleSender {
+		return errors.New("the peer speaks zcopy's framed protocol (zcopy send without --raw): receive with zcopy recv --dir DIR instead")
+	}
+	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/zcopy/zcopy/internal/part"
 	"github.com/zcopy/zcopy/internal/proto"
 )
 
@@ -46,6 +47,26 @@ type rangedFile struct {
 	failed      string     // why the file cannot be completed
 	hash        [16]byte   // the whole file's hash, from the range at offset 0
 	hashed      bool
+	// The part every stream writes its ranges into, and its directory:
+	// the group's until the range that completes the file is done, then
+	// that stream's (placed is set); closed and removed when the group
+	// ends otherwise.
+	dir    *part.Dir
+	f      *part.File
+	placed bool
+}
+
+// close discards the part unless a stream placed it, and closes its
+// directory once nothing can use it.
+func (f *rangedFile) close() {
+	if f.f != nil && !f.placed {
+		f.f.Discard()
+	}
+	f.f = nil
+	if f.dir != nil {
+		f.dir.Close()
+		f.dir = nil
+	}
 }
 
 // join returns the group a stream belongs to, making it if it is the
@@ -59,6 +80,7 @@ func (gs *Groups) join(peer string, h proto.Hello) *group {
 	for k, g := range gs.m {
 		if time.Since(g.created) > groupTTL {
 			delete(gs.m, k)
+			g.closeFiles()
 		}
 	}
 	k := groupKey{peer, h.Group}
@@ -72,16 +94,18 @@ func (gs *Groups) join(peer string, h proto.Hello) *group {
 
 // addRange records that range e will arrive. The ranges of one file must
 // agree on its size, mode and mtime and must not overlap. fresh is called,
-// under the group's lock, for the first range of a file.
-func (g *group) addRange(e *proto.Entry, fresh func() error) error {
+// under the group's lock, for the first range of a file: it takes the
+// file's part, new and empty, which the group holds from then on.
+func (g *group) addRange(e *proto.Entry, fresh func() (*part.Dir, *part.File, error)) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	f := g.files[e.Path]
 	if f == nil {
-		if err := fresh(); err != nil {
+		dir, pf, err := fresh()
+		if err != nil {
 			return err
 		}
-		f = &rangedFile{size: e.Size, mtime: e.MTime, mode: e.Mode}
+		f = &rangedFile{size: e.Size, mtime: e.MTime, mode: e.Mode, dir: dir, f: pf}
 		g.files[e.Path] = f
 	}
 	if f.size != e.Size || f.mtime != e.MTime || f.mode != e.Mode {
@@ -93,6 +117,17 @@ func (g *group) addRange(e *proto.Entry, fresh func() error) error {
 		}
 	}
 	f.ranges = append(f.ranges, [2]int64{e.Offset, e.Length})
+	return nil
+}
+
+// part returns the part the ranges of the file at p are written into, or
+// nil if there is none (the file was placed or failed).
+func (g *group) part(p string) *part.File {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if f := g.files[p]; f != nil && !f.placed {
+		return f.f
+	}
 	return nil
 }
 
@@ -111,7 +146,18 @@ func (g *group) rangeDone(e *proto.Entry, tr proto.Trailer, failed string) (comp
 		f.hash, f.hashed = tr.Hash, true
 	}
 	f.covered += e.Length
-	return f.covered == f.size, f.hash, f.hashed, f.failed
+	complete = f.covered == f.size
+	f.placed = f.placed || complete // the caller places or discards it
+	return complete, f.hash, f.hashed, f.failed
+}
+
+// closeFiles closes what the group's files hold.
+func (g *group) closeFiles() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for _, f := range g.files {
+		f.close()
+	}
 }
 
 // end records that one stream ended; work, if not nil, is kept for when
@@ -131,6 +177,7 @@ func (g *group) end(gs *Groups, work func()) {
 	gs.mu.Lock()
 	delete(gs.m, g.key)
 	gs.mu.Unlock()
+	g.closeFiles()
 	for _, f := range todo {
 		f()
 	}

@@ -16,6 +16,11 @@ import (
 // ErrAuth reports a peer that did not prove the token.
 var ErrAuth = errors.New("authentication failed")
 
+// ErrRefused reports a handshake that one end refused for a reason it
+// gave (versions, roles, streams, flags): the error's text says what to
+// change.
+var ErrRefused = errors.New("handshake refused")
+
 // handshake exchanges Hellos, proofs of the token and verdicts. It returns
 // whether the session verifies hashes (either end asked). Both ends write
 // before they read, and every record is small, so neither can block the
@@ -56,6 +61,8 @@ func handshake(conn net.Conn, br *bufio.Reader, role proto.Role, o *Options) (ve
 		reject = fmt.Sprintf("both ends are %vs: one must send and the other receive", role)
 	case peer.Group != 0 && me.Group != 0:
 		reject = "both ends opened streams: only the side that connects sets a stream group"
+	case peer.Group != 0 && o.OneConnection:
+		reject = fmt.Sprintf("this end serves one connection and cannot take a transfer over %d streams: start it with --keep, or use one stream", peer.Streams)
 	case peer.Flags&^(proto.FlagVerify|proto.FlagAuth) != 0:
 		reject = fmt.Sprintf("unknown hello flags %#x", peer.Flags)
 	case (peer.Flags&proto.FlagAuth != 0) != (o.Token != ""):
@@ -85,11 +92,11 @@ func handshake(conn net.Conn, br *bufio.Reader, role proto.Role, o *Options) (ve
 	case reject == "wrong token":
 		return false, peer, fmt.Errorf("%w: the peer's proof does not match our token", ErrAuth)
 	case reject != "":
-		return false, peer, fmt.Errorf("handshake: %s", reject)
+		return false, peer, fmt.Errorf("%w: %s", ErrRefused, reject)
 	case !pv.OK && pv.Message == "wrong token":
 		return false, peer, fmt.Errorf("%w: the peer refused our token", ErrAuth)
 	case !pv.OK:
-		return false, peer, fmt.Errorf("handshake: the peer refused: %s", pv.Message)
+		return false, peer, fmt.Errorf("%w: the peer refused: %s", ErrRefused, pv.Message)
 	}
 	return (me.Flags|peer.Flags)&proto.FlagVerify != 0, peer, nil
 }

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/zcopy/zcopy/internal/part"
 	"github.com/zcopy/zcopy/internal/proto"
 )
 
@@ -15,7 +16,8 @@ import (
 // next ones. Its methods other than placeWhole are for the session's
 // goroutine.
 type placer struct {
-	fsync   bool
+	fsync     bool
+	overwrite bool // a file that appeared after planning may be replaced
 	jobs    chan placeJob
 	free    sync.Pool      // body buffers, *[]byte of wholeMax
 	pending sync.WaitGroup // jobs handed out and not yet done
@@ -46,11 +48,10 @@ type placeJob struct {
 	body *[]byte
 }
 
-// placeDir is a directory placeWhole writes in (on Linux).
+// placeDir is a directory placeWhole writes in.
 type placeDir struct {
-	f   *os.File
-	fd  int
-	acl bool // it has a default ACL, which sets new files' modes instead of the umask
+	pd  *part.Dir
+	acl bool // it has a default ACL, which sets new files' modes instead of the umask (Linux)
 }
 
 type placeOutcome struct {
@@ -63,10 +64,10 @@ type placeOutcome struct {
 // the directory's lock.
 func placeWorkers() int { return min(runtime.GOMAXPROCS(0), 4) }
 
-func newPlacer(fsync bool) *placer {
+func newPlacer(fsync, overwrite bool) *placer {
 	n := placeWorkers()
-	p := &placer{fsync: fsync, jobs: make(chan placeJob, 8*n)}
-	p.umask, p.umaskKnown = readUmask()
+	p := &placer{fsync: fsync, overwrite: overwrite, jobs: make(chan placeJob, 8*n)}
+	p.umask, p.umaskKnown = part.Umask()
 	p.free.New = func() any { b := make([]byte, wholeMax); return &b }
 	p.workers.Add(n)
 	for range n {
@@ -112,9 +113,29 @@ func (p *placer) wait() {
 	p.dirMu.Lock()
 	defer p.dirMu.Unlock()
 	for d, pd := range p.dirs {
-		pd.f.Close()
+		pd.pd.Close()
 		delete(p.dirs, d)
 	}
+}
+
+// dirFile returns the directory d is rooted at, opened once (through d, so
+// it is the directory d confines to) and closed by wait.
+func (p *placer) dirFile(d *os.Root) (*placeDir, error) {
+	p.dirMu.Lock()
+	defer p.dirMu.Unlock()
+	if pd, ok := p.dirs[d]; ok {
+		return pd, nil
+	}
+	dir, err := part.OpenDir(d, ".")
+	if err != nil {
+		return nil, err
+	}
+	pd := &placeDir{pd: dir, acl: hasDefaultACL(dir)}
+	if p.dirs == nil {
+		p.dirs = map[*os.Root]*placeDir{}
+	}
+	p.dirs[d] = pd
+	return pd, nil
 }
 
 // stop waits for the queued files and ends the workers.

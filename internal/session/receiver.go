@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path"
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/zcopy/zcopy/internal/part"
 	"github.com/zcopy/zcopy/internal/proto"
 	"github.com/zcopy/zcopy/internal/tree"
 	"github.com/zcopy/zcopy/zerocopy"
@@ -22,13 +24,19 @@ import (
 const SessionFailure = ^uint32(0)
 
 // PartSuffix marks a file that is still arriving (or was interrupted):
-// the bytes from its start, so --resume can continue after them.
-const PartSuffix = ".zcopy-part"
+// the bytes from its start, so --resume can continue after them. Package
+// part owns such files.
+const PartSuffix = part.Suffix
 
 // RangesSuffix marks a file that is arriving in ranges over several
 // streams. Its ranges arrive in any order, so it has holes until it is
 // complete, and --resume never continues it.
-const RangesSuffix = ".zcopy-ranges"
+const RangesSuffix = part.RangesSuffix
+
+// maxHeld bounds the parts a session holds from its plan to their bodies
+// (existing parts it found while planning): one a file it resumes or
+// takes over. Beyond it, a part is taken when its body arrives.
+const maxHeld = 256
 
 // Receive runs the receiver's side of a session over conn, writing under
 // root. It does not close conn. The error is ErrFailed (wrapped) when the
@@ -146,6 +154,10 @@ type receiver struct {
 	fresh   map[string]bool // directories this session made: nothing was in them
 	methods methodTally
 	group   *group // the streams this one belongs to, or nil
+	// held are the parts taken while planning, by entry, until their
+	// bodies arrive; partDirs the directories they are in.
+	held     map[int]*part.File
+	partDirs map[string]*part.Dir
 }
 
 // maxOpenDirs bounds the sub-roots a session keeps open.
@@ -180,10 +192,65 @@ func (r *receiver) closeDirs() {
 	if r.placer != nil {
 		r.placer.wait() // nothing may be placed in a closed directory
 	}
+	for i, f := range r.held {
+		f.Keep() // planned, never sent: left for a later resume
+		delete(r.held, i)
+	}
+	for k, d := range r.partDirs {
+		d.Close()
+		delete(r.partDirs, k)
+	}
 	for k, d := range r.dirs {
 		d.Close()
 		delete(r.dirs, k)
 	}
+}
+
+// partDir returns the directory that p's part goes in, opened once per
+// session (closed with the sub-roots).
+func (r *receiver) partDir(p string) (*part.Dir, error) {
+	dir := path.Dir(p)
+	if d, ok := r.partDirs[dir]; ok {
+		return d, nil
+	}
+	if len(r.partDirs) >= maxOpenDirs {
+		for k, d := range r.partDirs {
+			if !r.holdsIn(k) {
+				d.Close()
+				delete(r.partDirs, k)
+			}
+		}
+	}
+	pd, err := part.OpenDir(r.root, dir)
+	if err != nil {
+		return nil, err
+	}
+	if r.partDirs == nil {
+		r.partDirs = map[string]*part.Dir{}
+	}
+	r.partDirs[dir] = pd
+	return pd, nil
+}
+
+// holdsIn reports whether a held part is in the directory dir.
+func (r *receiver) holdsIn(dir string) bool {
+	for i := range r.held {
+		if path.Dir(r.entries[i].Path) == dir {
+			return true
+		}
+	}
+	return false
+}
+
+// partMessage words a failure to take a part for people.
+func partMessage(err error) string {
+	switch {
+	case errors.Is(err, part.ErrBusy):
+		return "another transfer is receiving this file into the same place right now; not written"
+	case errors.Is(err, part.ErrExist):
+		return "a file appeared under this name while it was received; not replaced (use --overwrite to replace it)"
+	}
+	return err.Error()
 }
 
 // fail records that entry i (or the session, i < 0) failed.
@@ -296,22 +363,45 @@ func (r *receiver) plan(e *proto.Entry) proto.Plan {
 		// The first range of a file to be announced starts it afresh, so
 		// no stale byte of an earlier attempt survives; it happens under
 		// the group's lock, before any stream can write a range of it.
-		fresh := func() error {
-			f, err := d.OpenFile(base+RangesSuffix, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|nonblock, 0o600)
+		fresh := func() (*part.Dir, *part.File, error) {
+			pd, err := part.OpenDir(r.root, path.Dir(e.Path))
 			if err != nil {
-				return err
+				return nil, nil, err
 			}
-			return f.Close()
+			f, _, _, err := part.Open(pd, base+RangesSuffix, versionOf(e), false)
+			if err != nil {
+				pd.Close()
+				return nil, nil, errors.New(partMessage(err))
+			}
+			return pd, f, nil
 		}
 		if err := r.group.addRange(e, fresh); err != nil {
 			return failPlan(err)
 		}
 		return proto.Plan{Action: proto.ActionSend}
 	}
+	// A part already here is taken now, and held until the body comes: it
+	// may be another transfer's (then this file fails at once), and with
+	// Resume it is continued only if it holds the start of this version.
 	var off int64
-	if r.o.Resume {
-		if pfi, err := d.Lstat(base + PartSuffix); err == nil && pfi.Mode().IsRegular() && pfi.Size() <= e.Size {
-			off = pfi.Size()
+	if !r.fresh[path.Dir(e.Path)] && len(r.held) < maxHeld {
+		if _, err := d.Lstat(base + PartSuffix); err == nil {
+			pd, err := r.partDir(e.Path)
+			if err != nil {
+				return failPlan(err)
+			}
+			f, o, why, err := part.Open(pd, base+PartSuffix, versionOf(e), r.o.Resume)
+			if err != nil {
+				return failPlan(errors.New(partMessage(err)))
+			}
+			if why != "" {
+				r.o.warn(e.Path + ": " + why)
+			}
+			if r.held == nil {
+				r.held = map[int]*part.File{}
+			}
+			r.held[len(r.entries)-1] = f
+			off = o
 		}
 	}
 	return proto.Plan{Action: proto.ActionSend, Offset: off}
@@ -361,43 +451,52 @@ func (r *receiver) receiveData() error {
 	return nil
 }
 
-// receiveFile writes one body to NAME.zcopy-part, reads its trailer, and
-// renames the part into place if all is well. A file that cannot be
-// written ends the session (the rest of its body cannot be accounted for);
-// the part is kept for --resume.
+// receiveFile writes one body to its part (NAME.zcopy-part, or the
+// group's NAME.zcopy-ranges), reads its trailer, and places the file if
+// all is well. A part that cannot be taken (another transfer holds it)
+// fails that file alone: its body is read and dropped. A file that cannot
+// be written ends the session (the rest of its body cannot be accounted
+// for); its part is kept for --resume.
 func (r *receiver) receiveFile(i int, h proto.DataHeader) error {
 	e := &r.entries[i]
 	if r.takesWhole(e, h) {
 		return r.receiveWhole(i, h)
 	}
-	d, base, err := r.at(e.Path)
+	_, base, err := r.at(e.Path)
 	if err != nil {
 		return fmt.Errorf("%s: %w", e.Path, err)
 	}
 	ranged := e.Kind == proto.KindRange
-	part := base + PartSuffix
+	var f *part.File
 	if ranged {
-		part = base + RangesSuffix
-	}
-	// O_NONBLOCK means nothing to a regular file, but it spares the
-	// four fcntl calls with which os would try it on the netpoller.
-	flags := os.O_RDWR | os.O_CREATE | nonblock
-	if h.Offset == 0 && !ranged {
-		flags |= os.O_TRUNC
-	}
-	f, err := d.OpenFile(part, flags, 0o600)
-	if err != nil {
-		return fmt.Errorf("%s: %w", e.Path, err)
-	}
-	defer func() {
-		if f != nil {
-			f.Close()
+		f = r.group.part(e.Path)
+	} else if f = r.held[i]; f != nil {
+		delete(r.held, i)
+	} else {
+		pd, err := r.partDir(e.Path)
+		if err == nil {
+			f, _, _, err = part.Open(pd, base+PartSuffix, versionOf(e), false)
 		}
-	}()
-	if h.Offset > 0 && !ranged {
-		// The part may be longer than the offset we planned on if it
-		// grew since: cut it back so no stale byte survives.
+		if err != nil {
+			r.fail(i, partMessage(err))
+			return r.dropBody(e, h)
+		}
+	}
+	if f == nil {
+		r.fail(i, "the file's ranges failed on another stream")
+		return r.dropBody(e, h)
+	}
+	// keep leaves the part for --resume; a ranged part is the group's.
+	keep := func() {
+		if !ranged {
+			f.Keep()
+		}
+	}
+	if !ranged {
+		// The part may be longer than the offset we planned on: cut it
+		// back so no stale byte survives.
 		if err := f.Truncate(h.Offset); err != nil {
+			f.Keep()
 			return fmt.Errorf("%s: %w", e.Path, err)
 		}
 	}
@@ -407,6 +506,7 @@ func (r *receiver) receiveFile(i int, h proto.DataHeader) error {
 	if n := min(int64(r.br.Buffered()), h.Length); n > 0 {
 		b, _ := r.br.Peek(int(n))
 		if _, err := f.WriteAt(b, h.Offset); err != nil {
+			keep()
 			return fmt.Errorf("%s: writing: %w (the part is kept for --resume)", e.Path, err)
 		}
 		r.br.Discard(int(n))
@@ -416,7 +516,7 @@ func (r *receiver) receiveFile(i int, h proto.DataHeader) error {
 	}
 	if rest := h.Length - k; rest > 0 {
 		before := r.done
-		st, err := zerocopy.ReceiveFile(r.ctx, f, r.conn, h.Offset+k, rest, &zerocopy.ReceiveOptions{
+		st, err := zerocopy.ReceiveFile(r.ctx, f.File, r.conn, h.Offset+k, rest, &zerocopy.ReceiveOptions{
 			Method: r.o.Method,
 			Progress: func(n int64) {
 				r.conn.SetReadDeadline(time.Now().Add(r.o.idleTimeout()))
@@ -429,6 +529,7 @@ func (r *receiver) receiveFile(i int, h proto.DataHeader) error {
 		r.done = before + st.Bytes
 		r.methods.add(st.Method, st.Bytes)
 		if err != nil {
+			keep()
 			return fmt.Errorf("%s: %w (the part is kept for --resume)", e.Path, err)
 		}
 	}
@@ -437,23 +538,19 @@ func (r *receiver) receiveFile(i int, h proto.DataHeader) error {
 	r.conn.SetReadDeadline(time.Now().Add(r.o.idleTimeout()))
 	tr, err := proto.ReadTrailer(r.br)
 	if err != nil {
+		keep()
 		return fmt.Errorf("%s: %w", e.Path, err)
 	}
 	fail := func(msg string) error {
-		if f != nil {
-			f.Close()
-			f = nil
-		}
-		d.Remove(part)
+		f.Discard()
 		r.fail(i, msg)
 		return nil
 	}
 	bad := trailerFault(tr.Status)
 	want := tr.Hash
 	if ranged {
-		// The stream whose range completes the file finishes it.
-		f.Close()
-		f = nil
+		// The stream whose range completes the file finishes it; the
+		// part is then this stream's alone.
 		complete, hash, hashed, why := r.group.rangeDone(e, tr, bad)
 		switch {
 		case !complete && bad != "":
@@ -467,14 +564,11 @@ func (r *receiver) receiveFile(i int, h proto.DataHeader) error {
 			return fail("no hash arrived for the file")
 		}
 		want = hash
-		if f, err = d.OpenFile(part, os.O_RDWR, 0); err != nil {
-			return fail(err.Error())
-		}
 	} else if bad != "" {
 		return fail(bad)
 	}
 	if r.verify {
-		sum, err := hashFile(f, e.Size)
+		sum, err := hashFile(f.File, e.Size)
 		if err != nil {
 			return fail("hashing: " + err.Error())
 		}
@@ -482,14 +576,39 @@ func (r *receiver) receiveFile(i int, h proto.DataHeader) error {
 			return fail(hashMismatch(sum, want))
 		}
 	}
-	done := f
-	f = nil // finishPart closes it
-	if err := finishPart(done, d, part, base, e, r.o.Fsync); err != nil {
-		return fail(err.Error())
+	if err := finishPart(f, base, e, r.o.Fsync, r.o.Overwrite); err != nil {
+		r.fail(i, partMessage(err))
+		return nil
 	}
 	r.res.Files++
 	r.res.Bytes += e.Size
 	return nil
+}
+
+// dropBody reads and drops the body and trailer of a file that cannot be
+// written, so the session stays in step with the sender.
+func (r *receiver) dropBody(e *proto.Entry, h proto.DataHeader) error {
+	for left := h.Length; left > 0; {
+		r.conn.SetReadDeadline(time.Now().Add(r.o.idleTimeout()))
+		n, err := io.CopyN(io.Discard, r.br, min(left, 1<<20))
+		left -= n
+		r.progress(n)
+		if err != nil {
+			return fmt.Errorf("%s: reading the body: %w", e.Path, eofIsUnexpected(err))
+		}
+	}
+	r.conn.SetReadDeadline(time.Now().Add(r.o.idleTimeout()))
+	if _, err := proto.ReadTrailer(r.br); err != nil {
+		return fmt.Errorf("%s: %w", e.Path, err)
+	}
+	return nil
+}
+
+func eofIsUnexpected(err error) error {
+	if err == io.EOF {
+		return io.ErrUnexpectedEOF
+	}
+	return err
 }
 
 // trailerFault says why a body whose trailer has status s is not the

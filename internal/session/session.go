@@ -40,6 +40,10 @@ type Options struct {
 	// Stream, when Count > 1, makes this connection stream Index of Count
 	// in Group: set by the side that opens the streams.
 	Stream Stream
+	// OneConnection says that this end serves a single connection and then
+	// exits, so it refuses a peer that opens several streams (it could
+	// never see the others) instead of taking one share of the transfer.
+	OneConnection bool
 	// Groups tracks the files that arrive in ranges over several streams.
 	// A receiver that serves shares one among its connections; nil makes
 	// one for the session.

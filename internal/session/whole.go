@@ -3,9 +3,9 @@ package session
 import (
 	"fmt"
 	"io"
-	"os"
 	"time"
 
+	"github.com/zcopy/zcopy/internal/part"
 	"github.com/zcopy/zcopy/internal/proto"
 	"github.com/zcopy/zcopy/internal/tree"
 	"github.com/zcopy/zcopy/zerocopy"
@@ -65,7 +65,7 @@ func (r *receiver) receiveWhole(i int, h proto.DataHeader) error {
 		return nil
 	}
 	if r.placer == nil {
-		r.placer = newPlacer(r.o.Fsync)
+		r.placer = newPlacer(r.o.Fsync, r.o.Overwrite)
 	}
 	r.placer.place(i, d, base, e, body)
 	r.collect()
@@ -88,45 +88,42 @@ func (r *receiver) collect() {
 }
 
 // placeNamed writes body to NAME.zcopy-part in d and finishes it into
-// place; on failure it removes the part. It is the portable way a placer
-// places a whole file.
-func placeNamed(d *os.Root, base string, e *proto.Entry, body []byte, fsync bool) error {
-	part := base + PartSuffix
-	f, err := d.OpenFile(part, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|nonblock, 0o600)
+// place (replacing a file that appeared meanwhile only if replace); on
+// failure the part is removed. It is the portable way a placer places a
+// whole file.
+func placeNamed(d *part.Dir, base string, e *proto.Entry, body []byte, fsync, replace bool) error {
+	f, _, _, err := part.Open(d, base+part.Suffix, versionOf(e), false)
 	if err != nil {
 		return err
 	}
-	if _, err = f.Write(body); err != nil {
-		f.Close()
-	} else {
-		err = finishPart(f, d, part, base, e, fsync)
+	if _, err := f.Write(body); err != nil {
+		f.Discard()
+		return err
 	}
-	if err != nil {
-		d.Remove(part)
-	}
-	return err
+	return finishPart(f, base, e, fsync, replace)
+}
+
+// versionOf is the version of the source file that entry e describes.
+func versionOf(e *proto.Entry) part.Version {
+	return part.Version{Size: e.Size, MTime: e.MTime, Source: e.Source}
 }
 
 // finishPart gives a complete part its mode and times, syncs it if asked,
-// closes it and renames it to base. It closes f whatever happens; on an
-// error the caller decides the part's fate.
-func finishPart(f *os.File, d *os.Root, part, base string, e *proto.Entry, fsync bool) error {
+// and places it under base (see part.File.Place). On an error the part is
+// removed.
+func finishPart(f *part.File, base string, e *proto.Entry, fsync, replace bool) error {
 	err := f.Chmod(tree.FileMode(e.Mode))
 	if err == nil && fsync {
 		if err = f.Sync(); err != nil {
 			err = fmt.Errorf("fsync: %w", err)
 		}
 	}
-	mt := time.Unix(0, e.MTime)
-	byName := err == nil && setTimes(f, mt) != nil
-	if cerr := f.Close(); err == nil && cerr != nil {
-		err = fmt.Errorf("close: %w", cerr)
-	}
-	if err == nil && byName {
-		err = d.Chtimes(part, mt, mt)
-	}
 	if err == nil {
-		err = d.Rename(part, base)
+		err = f.SetTimes(time.Unix(0, e.MTime))
 	}
-	return err
+	if err != nil {
+		f.Discard()
+		return err
+	}
+	return f.Place(base, replace)
 }

@@ -3,9 +3,8 @@ package session
 import (
 	"io"
 	"os"
-	"strconv"
-	"strings"
 
+	"github.com/zcopy/zcopy/internal/part"
 	"github.com/zcopy/zcopy/internal/proto"
 	"golang.org/x/sys/unix"
 )
@@ -17,17 +16,19 @@ import (
 // and close: the named part's rename, and the lookups os.Root adds to
 // open and rename, are gone. Where the file system has no O_TMPFILE, or
 // the kernel (before 6.10) lets only CAP_DAC_READ_SEARCH link a
-// descriptor, it falls back to placeNamed from then on; so does a file
-// whose name is taken (with --overwrite), since only rename replaces.
+// descriptor, it falls back to placeNamed from then on. A name that was
+// taken after the plan (linkat's EEXIST) is replaced only with Overwrite,
+// through placeNamed, since only rename replaces; without it the file
+// fails with part.ErrExist.
 func (p *placer) placeWhole(d *os.Root, base string, e *proto.Entry, body []byte) error {
-	if p.noTmpfile.Load() || testHookNoTmpfile {
-		return placeNamed(d, base, e, body, p.fsync)
-	}
 	dir, err := p.dirFile(d)
 	if err != nil {
 		return err
 	}
-	dfd := int(dir.fd)
+	if p.noTmpfile.Load() || testHookNoTmpfile {
+		return placeNamed(dir.pd, base, e, body, p.fsync, p.overwrite)
+	}
+	dfd := dir.pd.Fd()
 	// Made with its mode when the umask leaves that mode alone (and no
 	// default ACL in the directory overrides the umask), saving a fchmod.
 	mode, chmod := uint32(0o600), true
@@ -39,7 +40,7 @@ func (p *placer) placeWhole(d *os.Root, base string, e *proto.Entry, body []byte
 	case nil:
 	case unix.EOPNOTSUPP, unix.EISDIR, unix.EINVAL:
 		p.noTmpfile.Store(true)
-		return placeNamed(d, base, e, body, p.fsync)
+		return placeNamed(dir.pd, base, e, body, p.fsync, p.overwrite)
 	default:
 		return &os.PathError{Op: "open", Path: base, Err: err}
 	}
@@ -60,9 +61,12 @@ func (p *placer) placeWhole(d *os.Root, base string, e *proto.Entry, body []byte
 		switch err {
 		case unix.ENOENT, unix.EPERM, unix.EOPNOTSUPP:
 			p.noTmpfile.Store(true)
-			fallthrough
+			return placeNamed(dir.pd, base, e, body, p.fsync, p.overwrite)
 		case unix.EEXIST:
-			return placeNamed(d, base, e, body, p.fsync)
+			if !p.overwrite {
+				return &part.Error{Op: "place", Name: base, Err: part.ErrExist}
+			}
+			return placeNamed(dir.pd, base, e, body, p.fsync, p.overwrite)
 		}
 	}
 	if err != nil {
@@ -71,44 +75,11 @@ func (p *placer) placeWhole(d *os.Root, base string, e *proto.Entry, body []byte
 	return nil
 }
 
-// dirFile returns the directory d is rooted at, opened once (through d, so
-// it is the directory d confines to) and closed by wait.
-func (p *placer) dirFile(d *os.Root) (*placeDir, error) {
-	p.dirMu.Lock()
-	defer p.dirMu.Unlock()
-	if pd, ok := p.dirs[d]; ok {
-		return pd, nil
-	}
-	f, err := d.Open(".")
-	if err != nil {
-		return nil, err
-	}
-	pd := &placeDir{f: f, fd: int(f.Fd())}
-	// A default ACL decides the modes of new files instead of the umask.
-	_, err = unix.Fgetxattr(pd.fd, "system.posix_acl_default", nil)
-	pd.acl = err == nil || err == unix.ERANGE
-	if p.dirs == nil {
-		p.dirs = map[*os.Root]*placeDir{}
-	}
-	p.dirs[d] = pd
-	return pd, nil
-}
-
-// readUmask returns the process's file mode creation mask from
-// /proc/self/status (Linux 4.7 and later); ok is false where it cannot be
-// read without changing it.
-func readUmask() (umask uint32, ok bool) {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0, false
-	}
-	for line := range strings.Lines(string(b)) {
-		if v, ok := strings.CutPrefix(line, "Umask:"); ok {
-			u, err := strconv.ParseUint(strings.TrimSpace(v), 8, 32)
-			return uint32(u), err == nil
-		}
-	}
-	return 0, false
+// hasDefaultACL reports whether the directory has a default ACL, which
+// decides the modes of new files instead of the umask.
+func hasDefaultACL(d *part.Dir) bool {
+	_, err := unix.Fgetxattr(d.Fd(), "system.posix_acl_default", nil)
+	return err == nil || err == unix.ERANGE
 }
 
 // pwriteAll writes b at the start of the file fd.

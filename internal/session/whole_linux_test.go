@@ -2,6 +2,7 @@ package session
 
 import (
 	"encoding/binary"
+	"errors"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -10,6 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/zcopy/zcopy/internal/part"
 	"github.com/zcopy/zcopy/internal/proto"
 )
 
@@ -71,7 +73,8 @@ func TestWholeModes(t *testing.T) {
 
 // TestPlaceWholeTmpfile shows the quick way ran, not its fallback: on this
 // file system a fresh name is linked from an unnamed file (the placer never
-// marks O_TMPFILE unusable), and a taken name is replaced by the named part.
+// marks O_TMPFILE unusable), and with --overwrite a taken name is replaced
+// by the named part.
 func TestPlaceWholeTmpfile(t *testing.T) {
 	dir := t.TempDir()
 	root, err := os.OpenRoot(dir)
@@ -79,7 +82,7 @@ func TestPlaceWholeTmpfile(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer root.Close()
-	p := newPlacer(false)
+	p := newPlacer(false, true)
 	defer p.stop()
 	mt := time.Date(2020, 1, 2, 3, 4, 5, 6, time.UTC)
 	for _, tc := range []struct {
@@ -102,5 +105,41 @@ func TestPlaceWholeTmpfile(t *testing.T) {
 	}
 	if names, _ := os.ReadDir(dir); len(names) != 1 {
 		t.Errorf("DIR holds %d entries, want only f", len(names))
+	}
+}
+
+// TestPlaceWholeKeepsFileThatAppeared guards issue 12's case 7: a file
+// that appears under the name after the plan said "send" (linkat's
+// EEXIST) was replaced through the named part without --overwrite. It must
+// be kept, the new file fail with part.ErrExist, and no part be left, by
+// the quick way and by the named part alike.
+func TestPlaceWholeKeepsFileThatAppeared(t *testing.T) {
+	for _, named := range []bool{false, true} {
+		t.Run(map[bool]string{false: "tmpfile", true: "named-part"}[named], func(t *testing.T) {
+			testHookNoTmpfile = named
+			defer func() { testHookNoTmpfile = false }()
+			dir := t.TempDir()
+			root, err := os.OpenRoot(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer root.Close()
+			p := newPlacer(false, false)
+			defer p.stop()
+			if err := os.WriteFile(filepath.Join(dir, "f"), []byte("someone else's"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			e := &proto.Entry{Kind: proto.KindFile, Path: "f", Mode: 0o644, Size: 4}
+			err = p.placeWhole(root, "f", e, []byte("ours"))
+			if !errors.Is(err, part.ErrExist) {
+				t.Errorf("placing over a file that appeared: %v, want part.ErrExist", err)
+			}
+			if b, _ := os.ReadFile(filepath.Join(dir, "f")); string(b) != "someone else's" {
+				t.Errorf("the file that appeared now holds %q", b)
+			}
+			if names, _ := os.ReadDir(dir); len(names) != 1 {
+				t.Errorf("DIR holds %d entries, want only f", len(names))
+			}
+		})
 	}
 }
