@@ -191,11 +191,11 @@ func (k Kind) String() string {
 
 // Entry is one item of the manifest the sender sends first.
 type Entry struct {
-	Kind   Kind
-	Path   string // relative, '/'-separated; checked by CheckPath
-	Mode   uint32 // permission bits (0o7777)
-	MTime  int64  // modification time, Unix nanoseconds
-	Size   int64  // files and ranges: the whole file's size
+	Kind  Kind
+	Path  string // relative, '/'-separated; checked by CheckPath
+	Mode  uint32 // permission bits (0o7777)
+	MTime int64  // modification time, Unix nanoseconds
+	Size  int64  // files and ranges: the whole file's size
 	// Source identifies the sender's file independently of its name and
 	// contents (a hash of its device and inode on Unix; 0 where unknown):
 	// with Size and MTime it names the version of the file a receiver's

@@ -18,10 +18,10 @@ import (
 type placer struct {
 	fsync     bool
 	overwrite bool // a file that appeared after planning may be replaced
-	jobs    chan placeJob
-	free    sync.Pool      // body buffers, *[]byte of wholeMax
-	pending sync.WaitGroup // jobs handed out and not yet done
-	workers sync.WaitGroup
+	jobs      chan placeJob
+	free      sync.Pool      // body buffers, *[]byte of wholeMax
+	pending   sync.WaitGroup // jobs handed out and not yet done
+	workers   sync.WaitGroup
 
 	mu   sync.Mutex
 	done []placeOutcome // finished since the session last asked

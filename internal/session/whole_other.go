@@ -21,4 +21,3 @@ func (p *placer) placeWhole(d *os.Root, base string, e *proto.Entry, body []byte
 
 // hasDefaultACL matters only on Linux, where placeWhole may skip fchmod.
 func hasDefaultACL(*part.Dir) bool { return false }
-
