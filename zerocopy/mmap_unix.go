@@ -24,7 +24,7 @@ var errMappingFault = errors.New("the mapping lost its pages")
 // space. Both become ErrTruncated.
 func (t *transfer) sendMMap(off, n int64) (bool, error) {
 	if !t.regular {
-		return false, errors.New("mmap needs a regular file of known size")
+		return false, &FileError{Err: errors.New("mmap needs a regular file of known size")}
 	}
 	page := int64(os.Getpagesize())
 	var written int64
@@ -45,10 +45,8 @@ func (t *transfer) sendMMap(off, n int64) (bool, error) {
 		m, err := unix.Mmap(t.fd, base, int(end-base), unix.PROT_READ, unix.MAP_SHARED)
 		t.stats.Syscalls++
 		if err != nil {
-			if written == 0 && isRefusal(err) {
-				return false, os.NewSyscallError("mmap", err)
-			}
-			return true, os.NewSyscallError("mmap", err)
+			err = &FileError{Err: os.NewSyscallError("mmap", err)}
+			return written > 0 || !isRefusal(err), err
 		}
 		k, werr := t.writeMapped(m[pos-base:])
 		if err := unix.Munmap(m); err != nil && werr == nil {

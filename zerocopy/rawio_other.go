@@ -26,6 +26,9 @@ func (t *transfer) readFile(p []byte, off int64) (int, error) {
 	if err == io.EOF {
 		err = nil
 	}
+	if err != nil {
+		err = &FileError{Err: err}
+	}
 	return n, err
 }
 
@@ -54,7 +57,7 @@ func (t *transfer) fileSize() (int64, error) {
 	t.stats.Syscalls++
 	fi, err := t.file.Stat()
 	if err != nil {
-		return 0, err
+		return 0, &FileError{Err: err}
 	}
 	return fi.Size(), nil
 }

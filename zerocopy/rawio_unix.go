@@ -57,7 +57,7 @@ func (t *transfer) readFile(p []byte, off int64) (int, error) {
 			if t.seq {
 				name = "read"
 			}
-			return 0, os.NewSyscallError(name, err)
+			return 0, &FileError{Err: os.NewSyscallError(name, err)}
 		}
 		return max(n, 0), nil
 	}
@@ -157,9 +157,23 @@ func (t *transfer) fileSize() (int64, error) {
 	err := unix.Fstat(t.fd, &st)
 	t.stats.Syscalls++
 	if err != nil {
-		return 0, os.NewSyscallError("fstat", err)
+		return 0, &FileError{Err: os.NewSyscallError("fstat", err)}
 	}
 	return st.Size, nil
+}
+
+// sendfileError is the error for sendfile(2) failing with errno after the
+// body reached off in the file. sendfile reads the file and writes the
+// socket in one call, and its errno does not say which of the two failed;
+// a pread of one byte at off does, since a failure of the peer does not
+// make it fail. The error is a FileError when the pread fails too.
+func (t *transfer) sendfileError(errno error, off int64) error {
+	err := os.NewSyscallError("sendfile", errno)
+	var b [1]byte
+	if _, rerr := t.readFile(b[:], off); rerr != nil {
+		return &FileError{Err: err}
+	}
+	return err
 }
 
 // isRefusal reports whether err is a kernel's way of saying that a file or

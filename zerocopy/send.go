@@ -29,7 +29,8 @@ import (
 // SendFile returns the statistics of the transfer even when it fails. The
 // error matches ErrTruncated when the file shrank or a writer broke the
 // lease, ctx's error when ctx was cancelled, and errors.ErrUnsupported when
-// the method does not exist on this platform.
+// the method does not exist on this platform; it holds a *FileError when
+// the file, not the peer, failed.
 func SendFile(ctx context.Context, dst io.Writer, src *os.File, off, n int64, opts *SendOptions) (st Stats, err error) {
 	var o SendOptions
 	if opts != nil {
@@ -48,7 +49,7 @@ func SendFile(ctx context.Context, dst io.Writer, src *os.File, off, n int64, op
 	fi, err := src.Stat()
 	st.Syscalls++
 	if err != nil {
-		return st, fmt.Errorf("send: %w", err)
+		return st, fmt.Errorf("send: %w", &FileError{Err: err})
 	}
 	// A regular file of size 0 may be a procfs or sysfs file whose size is
 	// unknown until read (os.ReadFile copes with them the same way): sent

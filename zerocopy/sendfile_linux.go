@@ -57,10 +57,13 @@ func (t *transfer) sendSendfile(off, n int64) (bool, error) {
 			return true, err
 		}
 		if serr != nil {
-			if written == 0 && isRefusal(serr) {
+			refused := written == 0 && isRefusal(serr)
+			if refused && t.auto {
+				// Auto falls back; the next method meets the file's
+				// own errors, if any.
 				return false, os.NewSyscallError("sendfile", serr)
 			}
-			return true, os.NewSyscallError("sendfile", serr)
+			return !refused, t.sendfileError(serr, off+written)
 		}
 		if m <= 0 {
 			if n < 0 {

@@ -68,7 +68,7 @@ func (t *transfer) fillPipe(p *pipe, off, want int64) (int, error) {
 			continue
 		}
 		if err != nil {
-			return 0, os.NewSyscallError("splice", err)
+			return 0, &FileError{Err: os.NewSyscallError("splice", err)}
 		}
 		p.data += int(n)
 		return int(n), nil

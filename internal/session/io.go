@@ -2,9 +2,11 @@ package session
 
 import (
 	"bufio"
+	"fmt"
 	"io"
 	"os"
 
+	"github.com/zcopy/zcopy/zerocopy"
 	"github.com/zeebo/xxh3"
 )
 
@@ -17,11 +19,16 @@ func readFull(br *bufio.Reader, b []byte) (int, error) {
 }
 
 // hashFile returns the XXH3-128 of the file's first size bytes, read
-// through the page cache.
+// through the page cache. A file that ends before size bytes is an error
+// matching zerocopy.ErrTruncated.
 func hashFile(f *os.File, size int64) ([16]byte, error) {
 	h := xxh3.New()
-	if _, err := io.Copy(h, io.NewSectionReader(f, 0, size)); err != nil {
+	n, err := io.Copy(h, io.NewSectionReader(f, 0, size))
+	if err != nil {
 		return [16]byte{}, err
+	}
+	if n < size {
+		return [16]byte{}, fmt.Errorf("hashing %s: %w: it ends at %d of %d bytes", f.Name(), zerocopy.ErrTruncated, n, size)
 	}
 	return h.Sum128().Bytes(), nil
 }

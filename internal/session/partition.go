@@ -12,8 +12,8 @@ const (
 	rangeAlign = 1 << 20
 )
 
-// Partition spreads items over n streams. Directories and symlinks go to
-// stream 0. A file of at least splitMin bytes is cut into n ranges, one per
+// Partition spreads items over n streams. Directories, symlinks and
+// omitted items (which carry no body and are never cut) go to stream 0. A file of at least splitMin bytes is cut into n ranges, one per
 // stream; any other file goes to the stream that has the fewest bytes so
 // far, so that small files travel in batches on every stream. Each stream
 // keeps walk order.

@@ -3,6 +3,7 @@ package session
 import (
 	"testing"
 
+	"github.com/zcopy/zcopy/internal/part"
 	"github.com/zcopy/zcopy/internal/proto"
 	"github.com/zcopy/zcopy/internal/tree"
 )
@@ -19,6 +20,10 @@ func TestPartition(t *testing.T) {
 		item(proto.KindFile, "d/b", 20),
 		item(proto.KindFile, "d/c", 30),
 		item(proto.KindFile, "d/empty", 0),
+		// An omitted item has no body; one with a size (no walk makes
+		// one) is still never cut.
+		item(proto.KindOmitted, "d/unlistable", 0),
+		item(proto.KindOmitted, "d/huge", 300<<20),
 	}
 	for _, n := range []int{1, 2, 3, 4, 7} {
 		parts := Partition(items, n)
@@ -30,10 +35,11 @@ func TestPartition(t *testing.T) {
 		for i, p := range parts {
 			for _, it := range p {
 				switch it.Kind {
-				case proto.KindDir, proto.KindSymlink:
+				case proto.KindDir, proto.KindSymlink, proto.KindOmitted:
 					if i != 0 {
 						t.Errorf("n=%d: %s on stream %d", n, it.Path, i)
 					}
+					files[it.Path]++
 				case proto.KindRange:
 					if it.Offset != covered[it.Path] || it.Length <= 0 || it.Offset%rangeAlign != 0 {
 						t.Errorf("n=%d: range %d+%d of %s after %d", n, it.Offset, it.Length, it.Path, covered[it.Path])
@@ -50,7 +56,7 @@ func TestPartition(t *testing.T) {
 		if n == 1 && files["d/big"] != 1 {
 			t.Errorf("n=1: d/big was split")
 		}
-		for _, f := range []string{"d/a", "d/b", "d/c", "d/empty"} {
+		for _, f := range []string{"d/a", "d/b", "d/c", "d/empty", "d/unlistable", "d/huge"} {
 			if files[f] != 1 {
 				t.Errorf("n=%d: %s sent %d times", n, f, files[f])
 			}
@@ -70,7 +76,7 @@ func TestGroupRanges(t *testing.T) {
 	a := proto.Entry{Kind: proto.KindRange, Path: "f", Size: 100, Offset: 0, Length: 60}
 	b := proto.Entry{Kind: proto.KindRange, Path: "f", Size: 100, Offset: 60, Length: 40}
 	for _, e := range []proto.Entry{a, b} {
-		if err := g.addRange(&e, func() error { return nil }); err != nil {
+		if err := g.addRange(&e, func() (*part.Dir, *part.File, error) { return nil, nil, nil }); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -79,7 +85,7 @@ func TestGroupRanges(t *testing.T) {
 		{Kind: proto.KindRange, Path: "f", Size: 99, Offset: 99, Length: 0},   // another size
 	}
 	for _, e := range bad {
-		if err := g.addRange(&e, func() error { return nil }); err == nil {
+		if err := g.addRange(&e, func() (*part.Dir, *part.File, error) { return nil, nil, nil }); err == nil {
 			t.Errorf("accepted %+v", e)
 		}
 	}

@@ -105,6 +105,12 @@ func Send(ctx context.Context, conn net.Conn, src Source, o Options) (res Result
 	var total int64
 	for i, p := range plans {
 		it := &items[i]
+		if it.Kind == proto.KindOmitted {
+			// Named only to be counted: the walk warned about it, and
+			// it fails here whatever the receiver answered.
+			res.Failed = append(res.Failed, fmt.Sprintf("%q: not sent: %s", it.Path, it.Reason))
+			continue
+		}
 		switch p.Action {
 		case proto.ActionSend:
 			total += bodyLength(it, p.Offset)
@@ -176,7 +182,7 @@ func Send(ctx context.Context, conn net.Conn, src Source, o Options) (res Result
 	}
 	for i := range items {
 		it := &items[i]
-		if failed[uint32(i)] {
+		if failed[uint32(i)] || it.Kind == proto.KindOmitted {
 			continue
 		}
 		switch plans[i].Action {
@@ -353,10 +359,13 @@ func bodyLength(it *tree.Item, off int64) int64 {
 var errChanged = errors.New("the file changed since it was listed (replaced or rewritten); not sent")
 
 // isFileError reports an error about the source file rather than the
-// connection: a failed open or read.
+// connection: a failed open, stat or read of ours (an *os.PathError), or
+// one the engine says was the file's (a *zerocopy.FileError). Anything
+// else, a connection's error above all, ends the session.
 func isFileError(err error) bool {
 	var pe *os.PathError
-	return errors.As(err, &pe)
+	var fe *zerocopy.FileError
+	return errors.As(err, &fe) || errors.As(err, &pe)
 }
 
 // explain adds the receiver's reason to a failed data phase: a receiver

@@ -2,14 +2,7 @@
 
 package session
 
-import (
-	"syscall"
-
-	"golang.org/x/sys/unix"
-)
-
-// nonblock is O_NONBLOCK where it exists.
-const nonblock = syscall.O_NONBLOCK
+import "golang.org/x/sys/unix"
 
 // ignoringEINTR calls fn until it is not interrupted by a signal.
 func ignoringEINTR[T any](fn func() (T, error)) (T, error) {

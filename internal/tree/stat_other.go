@@ -16,3 +16,7 @@ func lstatAt(_ *os.File, _, local string) (stat, error) {
 	}
 	return statOf(fi), nil
 }
+
+// readlinkAt reads the target of the symlink base in the directory d (at
+// local).
+func readlinkAt(_ *os.File, _, local string) (string, error) { return os.Readlink(local) }

@@ -1,8 +1,15 @@
 // Package tree turns the paths a user names on the command line into the
 // manifest a framed transfer sends: every file, directory and symlink under
 // them, with relative '/'-separated names, modes, sizes and mtimes.
-// Symlinks are listed as links and never followed; devices, FIFOs and
-// sockets are left out with a warning.
+// Symlinks are listed as links and never followed.
+//
+// What cannot be sent is named in the manifest as an omitted entry
+// (proto.KindOmitted), with the reason, so that both ends count it as not
+// delivered and the transfer ends as partial: a directory the walk cannot
+// list, a file that vanished while it was listed, a name the protocol
+// cannot carry. Devices, FIFOs and sockets are not omitted entries: they
+// are left out with a warning only, as rsync without -D and scp do (they
+// hold no contents to send, and the protocol has no entry for them).
 package tree
 
 import (
@@ -52,8 +59,18 @@ func (it *Item) Same(fi fs.FileInfo) bool {
 // its base name; a directory is sent with its base name as the top of its
 // tree (as cp -r and scp -r do). Items come in the order filepath.WalkDir
 // would give them (a directory, then its entries by name), though several
-// directories are listed at once. warn is called, in that order too, for
-// each item left out; an error reading the tree ends the walk.
+// directories are listed at once.
+//
+// What the walk finds but cannot send becomes an omitted item
+// (proto.KindOmitted) in its place: a directory it cannot list (then
+// nothing under it is listed), a thing that vanished or cannot be stat'ed
+// or read while the tree is listed, a name the protocol cannot carry (a
+// directory's tree with it). warn is called, in walk order too, for each
+// omitted item and each device, FIFO or socket left out.
+//
+// Walk fails, sending nothing, for a root that is not there (or cannot be
+// stat'ed), two roots that would arrive under the same name, the file
+// system root, and when the system runs out of descriptors or memory.
 func Walk(roots []string, warn func(string)) ([]Item, error) {
 	var items []Item
 	seen := map[string]string{}
@@ -78,12 +95,16 @@ func Walk(roots []string, warn func(string)) ([]Item, error) {
 		if err != nil {
 			return nil, err
 		}
-		top := &node{done: make(chan struct{})}
-		top.add(statOf(fi), clean, base)
-		w := &walker{sem: make(chan struct{}, walkers-1)}
-		if top.err == nil && len(top.items) == 1 && top.items[0].Kind == proto.KindDir {
-			top.kids[0] = w.start(clean, base)
+		e := entry{Item: Item{Local: clean, Entry: proto.Entry{Path: base}}}
+		if err := e.fill(func() (stat, error) { return statOf(fi), nil },
+			func() (string, error) { return os.Readlink(clean) }); err != nil {
+			return nil, err
 		}
+		w := &walker{sem: make(chan struct{}, walkers-1)}
+		if e.send && e.Kind == proto.KindDir {
+			e.kid = w.start(clean, base)
+		}
+		top := &node{entries: []entry{e}, done: make(chan struct{})}
 		close(top.done)
 		if items, err = top.flatten(items, warn); err != nil {
 			return nil, w.result(err)

@@ -8,7 +8,10 @@ import (
 	"path"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
+	"syscall"
+	"unicode/utf8"
 
 	"github.com/zcopy/zcopy/internal/proto"
 )
@@ -19,13 +22,20 @@ import (
 // the walk.
 const walkers = 4
 
+// Test hooks, nil outside tests, that let a test change the tree at the
+// moments a walk races with other writers: hookListed is called with a
+// directory's path after its names are read and before any of them is
+// stat'ed, hookStatted with an entry's path after it is stat'ed and before
+// a symlink's target is read or a directory is listed.
+var hookListed, hookStatted func(local string)
+
 // A walker lists a tree, handing directories to goroutines of their own
 // while it has tokens for them and listing them in place otherwise.
 type walker struct {
 	sem chan struct{} // a token for each goroutine beyond the caller's
 
 	mu  sync.Mutex
-	err error // the first listing to fail: the walk is over
+	err error // the first failure that ends the walk
 }
 
 // fail records err as the walk's failure unless one came first.
@@ -54,14 +64,24 @@ func (w *walker) result(err error) error {
 	return err
 }
 
-// node is one directory's listing: its entries by name, and for each that
-// is a directory, the node that lists it.
+// node is one directory's listing: its entries by name. A directory that
+// cannot be listed has no entries and says why in omit; its own entry, in
+// its parent's node, is then sent as omitted.
 type node struct {
-	items []Item
-	kids  []*node // kids[i] lists items[i] if that is a directory
-	warns []string
-	err   error
-	done  chan struct{} // closed when items, kids, warns and err are final
+	entries []entry
+	omit    string        // why the directory could not be listed, or ""
+	err     error         // a failure that ends the walk
+	done    chan struct{} // closed when entries, omit and err are final
+}
+
+// entry is one name in a listing: an item to send, a warning to give when
+// the walk reaches it, or both (an omitted item); and for a directory, the
+// node that lists it.
+type entry struct {
+	Item
+	send bool   // false for a name that is only warned about
+	warn string // said when the walk reaches this entry
+	kid  *node  // lists the directory, once started
 }
 
 // start returns the node listing the directory local (sent as name), listed
@@ -82,7 +102,9 @@ func (w *walker) start(local, name string) *node {
 
 // list fills n with the entries of the directory local and starts the
 // listings of its subdirectories, closing the directory first so that a
-// deep tree holds one descriptor per goroutine, not one per level.
+// deep tree holds one descriptor per goroutine, not one per level. A
+// directory that cannot be listed is omitted; only running out of
+// descriptors or memory ends the walk.
 func (w *walker) list(n *node, local, name string) {
 	defer close(n.done)
 	if w.failed() != nil {
@@ -90,19 +112,26 @@ func (w *walker) list(n *node, local, name string) {
 		return
 	}
 	if err := n.read(local, name); err != nil {
-		n.err = err
-		w.fail(err)
+		if exhausted(err) {
+			n.err = err
+			w.fail(err)
+			return
+		}
+		n.entries, n.omit = nil, listReason(err)
 		return
 	}
-	for i := range n.items {
-		if it := &n.items[i]; it.Kind == proto.KindDir {
-			n.kids[i] = w.start(it.Local, it.Path)
+	for i := range n.entries {
+		if e := &n.entries[i]; e.send && e.Kind == proto.KindDir {
+			e.kid = w.start(e.Local, e.Path)
 		}
 	}
 }
 
 // read lists the directory local: its entries, sorted, each stat'ed
-// relative to the open directory.
+// relative to the open directory. It fails if the directory cannot be
+// opened or read, or if the system ran out of descriptors or memory; an
+// entry that cannot be stat'ed, or whose name the protocol cannot carry, is
+// an omitted entry.
 func (n *node) read(local, name string) error {
 	d, err := openDir(local)
 	if err != nil {
@@ -113,63 +142,103 @@ func (n *node) read(local, name string) error {
 	if err != nil {
 		return &os.PathError{Op: "readdir", Path: local, Err: err}
 	}
+	if hookListed != nil {
+		hookListed(local)
+	}
 	slices.Sort(names)
+	n.entries = make([]entry, 0, len(names))
 	for _, base := range names {
-		p, rel := filepath.Join(local, base), path.Join(name, base)
-		if err := proto.CheckPath(rel); err != nil {
-			n.warns = append(n.warns, fmt.Sprintf("%s: left out: %v", p, err))
-			continue
-		}
-		st, err := lstatAt(d, base, p)
-		if err != nil {
+		e := entry{Item: Item{Local: filepath.Join(local, base), Entry: proto.Entry{Path: path.Join(name, base)}}}
+		if err := e.fill(func() (stat, error) { return lstatAt(d, base, e.Local) },
+			func() (string, error) { return readlinkAt(d, base, e.Local) }); err != nil {
 			return err
 		}
-		n.add(st, p, rel)
-		if n.err != nil {
-			return n.err
-		}
+		n.entries = append(n.entries, e)
 	}
 	return nil
 }
 
-// add appends the item that st describes, at local, sent as name; a file
-// of a kind that is not sent is a warning instead.
-func (n *node) add(st stat, local, name string) {
-	it := Item{Local: local, ID: st.id, Entry: proto.Entry{Path: name, Mode: st.perm, MTime: st.mtime}}
+// fill makes e, whose Local and Path are set, the entry for what lstat
+// describes, reading a symlink's target with readlink. A name the protocol
+// cannot carry, and a thing that cannot be stat'ed or read (it vanished, it
+// is out of reach), make an omitted entry; a device, FIFO or socket a
+// warning only. fill fails only when the system ran out of descriptors or
+// memory.
+func (e *entry) fill(lstat func() (stat, error), readlink func() (string, error)) error {
+	if reason := unsendable(e.Path); reason != "" {
+		e.omit(reason)
+		return nil
+	}
+	st, err := lstat()
+	if err != nil {
+		if exhausted(err) {
+			return err
+		}
+		e.omit(lostReason("cannot stat it", err))
+		return nil
+	}
+	if hookStatted != nil {
+		hookStatted(e.Local)
+	}
+	e.ID, e.Mode, e.MTime = st.id, st.perm, st.mtime
 	switch {
 	case st.typ == 0:
-		it.Kind, it.Size, it.Source = proto.KindFile, st.size, st.id.Tag()
+		e.Kind, e.Size, e.Source = proto.KindFile, st.size, st.id.Tag()
 	case st.typ == fs.ModeDir:
-		it.Kind = proto.KindDir
+		e.Kind = proto.KindDir
 	case st.typ == fs.ModeSymlink:
-		target, err := os.Readlink(local)
+		target, err := readlink()
 		if err != nil {
-			n.err = err
-			return
+			if exhausted(err) {
+				return err
+			}
+			e.omit(lostReason("cannot read the symlink", err))
+			return nil
 		}
-		it.Kind, it.Target = proto.KindSymlink, target
+		e.Kind, e.Target = proto.KindSymlink, target
 	default:
-		n.warns = append(n.warns, fmt.Sprintf("%s: left out: a %v is not a file, directory or symlink", local, st.typ))
-		return
+		e.warn = fmt.Sprintf("%s: left out: a %v is not a file, directory or symlink", e.Local, st.typ)
+		return nil
 	}
-	n.items = append(n.items, it)
-	n.kids = append(n.kids, nil)
+	e.send = true
+	return nil
+}
+
+// omit makes e an omitted entry, sent for reason and warned about.
+func (e *entry) omit(reason string) {
+	e.Item = Item{Local: e.Local, Entry: proto.Entry{Kind: proto.KindOmitted, Path: shown(e.Path), Reason: reason}}
+	e.send = true
+	e.warn = fmt.Sprintf("%s: not sent: %s", e.Local, reason)
 }
 
 // flatten appends n's items to items in walk order, each directory followed
-// by its tree, and passes on the warnings; it returns the first error in
-// that order.
+// by its tree (or, for one that could not be listed, by nothing, its own
+// entry sent as omitted), and passes on the warnings in the same order; it
+// returns the first error in that order.
 func (n *node) flatten(items []Item, warn func(string)) ([]Item, error) {
 	<-n.done
-	for _, w := range n.warns {
-		warn(w)
-	}
 	if n.err != nil {
 		return nil, n.err
 	}
-	for i := range n.items {
-		items = append(items, n.items[i])
-		if k := n.kids[i]; k != nil {
+	for i := range n.entries {
+		e := &n.entries[i]
+		if k := e.kid; k != nil {
+			<-k.done
+			if k.err != nil {
+				return nil, k.err
+			}
+			if k.omit != "" {
+				e.omit(k.omit)
+			}
+		}
+		if e.warn != "" {
+			warn(e.warn)
+		}
+		if !e.send {
+			continue
+		}
+		items = append(items, e.Item)
+		if k := e.kid; k != nil && k.omit == "" {
 			var err error
 			if items, err = k.flatten(items, warn); err != nil {
 				return nil, err
@@ -182,6 +251,71 @@ func (n *node) flatten(items []Item, warn func(string)) ([]Item, error) {
 // errStopped marks listings skipped because another failed first; Walk
 // reports that failure instead (walker.result).
 var errStopped = errors.New("the walk stopped")
+
+// exhausted reports an error that is about the system rather than one
+// item (no descriptors or memory left): it ends the walk, since anything
+// after it would be omitted for no fault of its own.
+func exhausted(err error) bool {
+	return errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) || errors.Is(err, syscall.ENOMEM)
+}
+
+// listReason says why a directory could not be listed.
+func listReason(err error) string {
+	if errors.Is(err, syscall.ENOTDIR) || errors.Is(err, syscall.ELOOP) {
+		// openDir refuses what is not a directory, a symlink included.
+		return "it was replaced while the tree was listed, and not by a directory (a symlink is not followed)"
+	}
+	return lostReason("cannot list the directory", err)
+}
+
+// lostReason says why something found in a listing cannot be sent: it
+// vanished, or what failed (doing) and the system's reason.
+func lostReason(doing string, err error) string {
+	if errors.Is(err, fs.ErrNotExist) {
+		return "vanished while the tree was listed"
+	}
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	return doing + ": " + err.Error()
+}
+
+// unsendable says why the protocol cannot carry the relative path rel, or
+// returns "" if it can.
+func unsendable(rel string) string {
+	err := proto.CheckPath(rel)
+	switch {
+	case err == nil:
+		return ""
+	case strings.Contains(rel, `\`):
+		return "the protocol cannot carry a backslash in a name"
+	case len(rel) > proto.MaxPath:
+		return fmt.Sprintf("the path is %d bytes long; the protocol carries at most %d", len(rel), proto.MaxPath)
+	}
+	for c := range strings.SplitSeq(rel, "/") {
+		if len(c) > proto.MaxName {
+			return fmt.Sprintf("a name of %d bytes; the protocol carries at most %d", len(c), proto.MaxName)
+		}
+	}
+	return fmt.Sprintf("the protocol cannot carry this name (%v)", err)
+}
+
+// shown returns rel, or for one longer than the protocol carries its start
+// and end around an ellipsis, cut between characters.
+func shown(rel string) string {
+	if len(rel) <= proto.MaxPath {
+		return rel
+	}
+	head, tail := 1024, len(rel)-2048
+	for head > 0 && !utf8.RuneStart(rel[head]) {
+		head--
+	}
+	for tail < len(rel) && !utf8.RuneStart(rel[tail]) {
+		tail++
+	}
+	return rel[:head] + "…" + rel[tail:]
+}
 
 // stat is what a walk needs to know of a file.
 type stat struct {

@@ -1,15 +1,22 @@
 package tree
 
 import (
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
+	"os/exec"
+	"os/user"
 	"path"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/zcopy/zcopy/internal/proto"
 )
@@ -30,8 +37,9 @@ func walkDirRef(t *testing.T, root string) ([]Item, []string) {
 		if rel != "." {
 			name = path.Join(base, filepath.ToSlash(rel))
 		}
-		if err := proto.CheckPath(name); err != nil {
-			warns = append(warns, fmt.Sprintf("%s: left out: %v", p, err))
+		if reason := unsendable(name); reason != "" {
+			items = append(items, Item{Local: p, Entry: proto.Entry{Kind: proto.KindOmitted, Path: name, Reason: reason}})
+			warns = append(warns, fmt.Sprintf("%s: not sent: %s", p, reason))
 			if d.IsDir() {
 				return filepath.SkipDir
 			}
@@ -93,6 +101,7 @@ func makeTree(t *testing.T) string {
 	must(os.WriteFile(filepath.Join(root, "ünï cödé"), []byte("hello"), 0o4755))
 	must(os.Symlink("/etc/passwd", filepath.Join(root, "d03", "link")))
 	must(os.Symlink("s0", filepath.Join(root, "d04", "rel link")))
+	must(os.Symlink(strings.Repeat("long/", 300), filepath.Join(root, "d08", "long link"))) // more than readlinkAt's first buffer
 	must(syscall.Mkfifo(filepath.Join(root, "d05", "fifo"), 0o600))
 	must(os.MkdirAll(filepath.Join(root, `bad\dir`, "inside"), 0o755))
 	must(os.WriteFile(filepath.Join(root, "d06", `bad\name`), nil, 0o600))
@@ -122,8 +131,14 @@ func TestWalkMatchesWalkDir(t *testing.T) {
 			t.Fatalf("warnings:\n got %q\nwant %q", warns, wantWarns)
 		}
 	}
-	if len(wantWarns) != 3 {
-		t.Errorf("the tree should give 3 warnings (fifo, two bad names), gave %q", wantWarns)
+	omitted := 0
+	for _, it := range want {
+		if it.Kind == proto.KindOmitted {
+			omitted++
+		}
+	}
+	if len(wantWarns) != 3 || omitted != 2 {
+		t.Errorf("the tree should give 3 warnings (fifo, two bad names) and 2 omitted items (the bad names), gave %q and %d", wantWarns, omitted)
 	}
 }
 
@@ -138,6 +153,8 @@ func TestWalkRoots(t *testing.T) {
 	os.Symlink("file.bin", link)
 	other := filepath.Join(t.TempDir(), "sub")
 	os.Mkdir(other, 0o755)
+	bad := filepath.Join(dir, `b\ad`)
+	os.WriteFile(bad, nil, 0o644)
 
 	tests := []struct {
 		name    string
@@ -153,6 +170,7 @@ func TestWalkRoots(t *testing.T) {
 		{"two roots that would collide", []string{sub, other}, nil, `would both arrive as "sub"`},
 		{"the file system root", []string{"/"}, nil, "cannot send the whole file system root"},
 		{"a root that is not there", []string{filepath.Join(dir, "nothing")}, nil, "no such file or directory"},
+		{"a root the protocol cannot name is omitted", []string{bad, file}, []string{`b\ad`, "file.bin"}, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -177,31 +195,28 @@ func TestWalkRoots(t *testing.T) {
 	}
 }
 
-// TestWalkSwappedDir: a directory swapped for a symlink between its
-// parent's listing and its own is not followed, and its error stops the
-// walk.
-func TestWalkSwappedDir(t *testing.T) {
-	evil := filepath.Join(t.TempDir(), "evil")
-	if err := os.Symlink("/etc", evil); err != nil {
-		t.Fatal(err)
-	}
-	n := &node{done: make(chan struct{})}
+// TestWalkStopsAfterAFailure: a failure that ends the walk (one not about
+// a single item) stops the listings still to come, and a directory listed
+// after it, though it comes first in walk order, is skipped; the walk
+// reports the failure, not the skip.
+func TestWalkStopsAfterAFailure(t *testing.T) {
+	failure := &os.PathError{Op: "open", Path: "top/b", Err: syscall.EMFILE}
 	w := &walker{sem: make(chan struct{}, walkers-1)}
-	w.list(n, evil, "top/evil")
-	if n.err == nil || !strings.Contains(n.err.Error(), evil) || len(n.items) != 0 {
-		t.Errorf("listing a symlink as a directory: err %v, %d items; want an error naming it and nothing listed", n.err, len(n.items))
-	}
-	if w.failed() != n.err {
-		t.Errorf("the walk did not stop: its failure is %v", w.failed())
-	}
-	// A directory listed after the failure, though it comes first in walk
-	// order, is skipped; the walk reports the failure, not the skip.
+	failed := &node{done: make(chan struct{}), err: failure}
+	close(failed.done)
+	w.fail(failure)
 	first := &node{done: make(chan struct{})}
 	w.list(first, t.TempDir(), "top/a")
-	top := &node{done: make(chan struct{}), items: []Item{{}, {}}, kids: []*node{first, n}}
+	if first.err != errStopped || len(first.entries) != 0 {
+		t.Fatalf("a listing after the failure: err %v, %d entries; want it skipped", first.err, len(first.entries))
+	}
+	top := &node{done: make(chan struct{}), entries: []entry{
+		{Item: Item{Entry: proto.Entry{Kind: proto.KindDir, Path: "top/a"}}, send: true, kid: first},
+		{Item: Item{Entry: proto.Entry{Kind: proto.KindDir, Path: "top/b"}}, send: true, kid: failed},
+	}}
 	close(top.done)
-	if _, err := top.flatten(nil, func(string) {}); w.result(err) != n.err || err != errStopped {
-		t.Errorf("flatten: %v, reported as %v; want the skip reported as %v", err, w.result(err), n.err)
+	if _, err := top.flatten(nil, func(string) {}); w.result(err) != failure || err != errStopped {
+		t.Errorf("flatten: %v, reported as %v; want the skip reported as %v", err, w.result(err), failure)
 	}
 }
 
@@ -229,4 +244,496 @@ func BenchmarkWalk(b *testing.B) {
 		n = len(items)
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/entry")
+}
+
+// TestMain doubles as the child process of walkAsChild: with
+// ZCOPY_TREE_WALK_CHILD set, the test binary walks the roots it names, as
+// the user nobody and with as few descriptors as it asks, prints what the
+// walk gave as JSON and exits.
+func TestMain(m *testing.M) {
+	if spec := os.Getenv("ZCOPY_TREE_WALK_CHILD"); spec != "" {
+		os.Exit(walkChild(spec))
+	}
+	os.Exit(m.Run())
+}
+
+// childSpec is what walkAsChild asks of the child, and childResult what
+// the child answers.
+type childSpec struct {
+	Roots   []string
+	Nobody  bool // drop to the user nobody before walking (if root)
+	NoFiles bool // allow no more descriptors than are open
+}
+
+type childResult struct {
+	Items []Item
+	Warns []string
+	Err   string
+}
+
+func walkChild(spec string) int {
+	var sp childSpec
+	if err := json.Unmarshal([]byte(spec), &sp); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	if sp.Nobody && os.Geteuid() == 0 {
+		u, err := user.Lookup("nobody")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 2
+		}
+		uid, _ := strconv.Atoi(u.Uid)
+		gid, _ := strconv.Atoi(u.Gid)
+		// Every thread, group first: once the user is nobody, it may
+		// not change its groups.
+		if err := errors.Join(syscall.Setgroups(nil), syscall.Setgid(gid), syscall.Setuid(uid)); err != nil {
+			fmt.Fprintln(os.Stderr, "becoming nobody:", err)
+			return 2
+		}
+	}
+	if sp.NoFiles {
+		// A new descriptor takes the lowest free number: with the
+		// limit there, opening one fails.
+		probe, err := os.Open(os.DevNull)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 2
+		}
+		free := probe.Fd()
+		probe.Close()
+		var lim syscall.Rlimit
+		err = syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim)
+		setLimit(&lim.Cur, free)
+		if err = errors.Join(err, syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim)); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 2
+		}
+	}
+	var res childResult
+	items, err := Walk(sp.Roots, func(s string) { res.Warns = append(res.Warns, s) })
+	res.Items = items
+	if err != nil {
+		res.Err = err.Error()
+	}
+	if err := json.NewEncoder(os.Stdout).Encode(res); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	return 0
+}
+
+// setLimit sets an rlimit field, signed on some systems and not on others.
+func setLimit[T int64 | uint64](field *T, v uintptr) { *field = T(v) }
+
+// walkAsChild walks roots in a child process (see TestMain) and returns
+// what it gave.
+func walkAsChild(t *testing.T, sp childSpec) childResult {
+	t.Helper()
+	spec, _ := json.Marshal(sp)
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "ZCOPY_TREE_WALK_CHILD="+string(spec))
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("the walking child: %v\n%s", err, stderr.String())
+	}
+	var res childResult
+	if err := json.Unmarshal(out, &res); err != nil {
+		t.Fatalf("the walking child said %q: %v", out, err)
+	}
+	return res
+}
+
+// openToAll returns a new directory that the user nobody can reach (t's
+// temporary directories are open to their owner only).
+func openToAll(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, d := range []string{filepath.Dir(dir), dir} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// describe renders items one a line: kind and path, and an omitted item's
+// reason.
+func describe(items []Item) []string {
+	var lines []string
+	for _, it := range items {
+		l := fmt.Sprintf("%v %s", it.Kind, it.Path)
+		if it.Kind == proto.KindOmitted {
+			l += ": " + it.Reason
+		}
+		lines = append(lines, l)
+	}
+	return lines
+}
+
+// omittedWarnings returns the warning Walk must give for each omitted
+// item, in order.
+func omittedWarnings(items []Item) []string {
+	var warns []string
+	for _, it := range items {
+		if it.Kind == proto.KindOmitted {
+			warns = append(warns, fmt.Sprintf("%s: not sent: %s", it.Local, it.Reason))
+		}
+	}
+	return warns
+}
+
+// deepDirs makes, under the directory top, a chain of directories whose
+// path relative to top's parent is exactly n bytes, with the empty files
+// named in the last, and returns that path. The components are short, and
+// the chain is made one level at a time, so that no system call sees a
+// path longer than the system allows.
+func deepDirs(t *testing.T, top string, n int, files ...string) string {
+	t.Helper()
+	rel := filepath.Base(top)
+	r, err := os.OpenRoot(top)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for len(rel) < n {
+		c := min(200, n-len(rel)-1)
+		if c < 1 { // one byte left: lengthen the last step instead
+			t.Fatalf("cannot make a path of exactly %d bytes", n)
+		}
+		if rest := n - len(rel) - 1 - c; rest > 0 && rest < 2 {
+			c-- // leave room for a last component of two bytes or more
+		}
+		name := strings.Repeat("d", c)
+		if err := r.Mkdir(name, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		next, err := r.OpenRoot(name)
+		r.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		r = next
+		rel += "/" + name
+	}
+	defer r.Close()
+	for _, f := range files {
+		if err := r.WriteFile(f, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return rel
+}
+
+// TestWalkOmits: what the walk finds and cannot send (it vanished, it
+// changed kind under the walk, its name cannot cross) is an omitted item
+// in its place, with its reason and a warning, and the walk goes on. The
+// races are made with the test hooks, at the moment they can happen.
+func TestWalkOmits(t *testing.T) {
+	const (
+		vanished = "vanished while the tree was listed"
+		slash    = "the protocol cannot carry a backslash in a name"
+	)
+	// The tree each case starts from; want lists it as Walk gives it.
+	base := func(t *testing.T) string {
+		top := filepath.Join(t.TempDir(), "top")
+		for _, d := range []string{"d/sub"} {
+			if err := os.MkdirAll(filepath.Join(top, d), 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, f := range []string{"a", "d/f1", "d/f2", "d/f3", "d/sub/x", "z"} {
+			if err := os.WriteFile(filepath.Join(top, f), []byte(f), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := os.Symlink("f1", filepath.Join(top, "d/link")); err != nil {
+			t.Fatal(err)
+		}
+		return top
+	}
+	full := []string{"dir top", "file top/a", "dir top/d", "file top/d/f1", "file top/d/f2", "file top/d/f3",
+		"symlink top/d/link", "dir top/d/sub", "file top/d/sub/x", "file top/z"}
+	// replace returns full with the line for path replaced by with
+	// (nothing, if with is empty), and the lines under path dropped.
+	replace := func(path string, with ...string) []string {
+		var out []string
+		for _, l := range full {
+			_, p, _ := strings.Cut(l, " ")
+			switch {
+			case p == path:
+				out = append(out, with...)
+			case strings.HasPrefix(p, path+"/"):
+			default:
+				out = append(out, l)
+			}
+		}
+		return out
+	}
+	at := func(top, rel string, do func(p string) error) func(string) {
+		return func(local string) {
+			if local == filepath.Join(top, rel) {
+				if err := do(local); err != nil {
+					t.Error(err)
+				}
+			}
+		}
+	}
+	tests := []struct {
+		name string
+		// setup changes the tree or sets hooks, and returns the roots to
+		// walk and the items wanted (nil: full).
+		setup func(t *testing.T, top string) ([]string, []string)
+	}{
+		{"a file that vanished between readdir and lstat", func(t *testing.T, top string) ([]string, []string) {
+			hookListed = at(top, "d", func(string) error { return os.Remove(filepath.Join(top, "d/f2")) })
+			return nil, replace("top/d/f2", "omitted top/d/f2: "+vanished)
+		}},
+		{"a directory that vanished between readdir and lstat", func(t *testing.T, top string) ([]string, []string) {
+			hookListed = at(top, "d", func(string) error { return os.RemoveAll(filepath.Join(top, "d/sub")) })
+			return nil, replace("top/d/sub", "omitted top/d/sub: "+vanished)
+		}},
+		{"a directory that vanished before it was listed", func(t *testing.T, top string) ([]string, []string) {
+			hookStatted = at(top, "d/sub", os.RemoveAll)
+			return nil, replace("top/d/sub", "omitted top/d/sub: "+vanished)
+		}},
+		{"a directory replaced by a symlink before it was listed is not followed", func(t *testing.T, top string) ([]string, []string) {
+			hookStatted = at(top, "d/sub", func(p string) error {
+				return errors.Join(os.Rename(p, filepath.Join(filepath.Dir(top), "moved")), os.Symlink("../../moved", p))
+			})
+			return nil, replace("top/d/sub", "omitted top/d/sub: it was replaced while the tree was listed, and not by a directory (a symlink is not followed)")
+		}},
+		{"a symlink that vanished before its target was read", func(t *testing.T, top string) ([]string, []string) {
+			hookStatted = at(top, "d/link", os.Remove)
+			return nil, replace("top/d/link", "omitted top/d/link: "+vanished)
+		}},
+		{"a symlink replaced by a file before its target was read", func(t *testing.T, top string) ([]string, []string) {
+			hookStatted = at(top, "d/link", func(p string) error { return errors.Join(os.Remove(p), os.WriteFile(p, nil, 0o644)) })
+			return nil, replace("top/d/link", "omitted top/d/link: cannot read the symlink: invalid argument")
+		}},
+		{"a backslash in a file's name", func(t *testing.T, top string) ([]string, []string) {
+			if err := os.WriteFile(filepath.Join(top, `d/f2\x`), nil, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			return nil, replace("top/d/f2", "file top/d/f2", `omitted top/d/f2\x: `+slash)
+		}},
+		{"a backslash in a directory's name leaves its tree out", func(t *testing.T, top string) ([]string, []string) {
+			if err := os.MkdirAll(filepath.Join(top, `d/sub\x/inner`), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			return nil, slices.Insert(slices.Clone(full), len(full)-1, `omitted top/d/sub\x: `+slash)
+		}},
+		{"a root whose name has a backslash", func(t *testing.T, top string) ([]string, []string) {
+			bad := filepath.Join(filepath.Dir(top), `to\p`)
+			if err := os.Rename(top, bad); err != nil {
+				t.Fatal(err)
+			}
+			return []string{bad}, []string{`omitted to\p: ` + slash}
+		}},
+		{"a path longer than the protocol carries", func(t *testing.T, top string) ([]string, []string) {
+			// The deepest directory's own path must fit the system's
+			// limit (4096 bytes with the NUL) for the walk to list it.
+			prefix := len(filepath.Dir(top)) + 1
+			if prefix > 150 {
+				t.Skipf("the temporary directory's path is too long (%d bytes)", prefix)
+			}
+			long := strings.Repeat("l", 250) // deep/long: 4151 bytes
+			deep := "top/d/" + deepDirs(t, filepath.Join(top, "d/sub"), 3900-len("top/d/"), "ok", long)
+			want := slices.Clone(full[:8]) // to top/d/sub
+			for p := deep; p != "top/d/sub"; p = path.Dir(p) {
+				want = slices.Insert(want, 8, "dir "+p)
+			}
+			return nil, append(want,
+				"omitted "+shown(deep+"/"+long)+": the path is 4151 bytes long; the protocol carries at most 4096",
+				"file "+deep+"/ok",
+				"file top/d/sub/x",
+				"file top/z")
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			defer func() { hookListed, hookStatted = nil, nil }()
+			top := base(t)
+			roots, want := tc.setup(t, top)
+			if roots == nil {
+				roots = []string{top}
+			}
+			var warns []string
+			items, err := Walk(roots, func(s string) { warns = append(warns, s) })
+			if err != nil {
+				t.Fatalf("Walk: %v", err)
+			}
+			if got := describe(items); !slices.Equal(got, want) {
+				t.Errorf("Walk gave\n\t%s\nwant\n\t%s", strings.Join(got, "\n\t"), strings.Join(want, "\n\t"))
+			}
+			if w := omittedWarnings(items); len(w) != 1 || !slices.Equal(warns, w) {
+				t.Errorf("warnings %q, want %q, one for the one omitted item", warns, w)
+			}
+			for _, it := range items {
+				if it.Kind != proto.KindOmitted {
+					if err := proto.CheckPath(it.Path); err != nil {
+						t.Errorf("an item the protocol cannot carry: %v", err)
+					}
+				} else if len(it.Path) > proto.MaxPath || !utf8.ValidString(it.Path) {
+					t.Errorf("an omitted item's name cannot be shown whole: %d bytes", len(it.Path))
+				}
+			}
+		})
+	}
+}
+
+// TestWalkLeavesOutSpecialFiles: devices, FIFOs and sockets inside a tree
+// are warned about and left out, as rsync without -D and scp do; they are
+// not omitted items, so a tree that holds them can arrive complete.
+func TestWalkLeavesOutSpecialFiles(t *testing.T) {
+	top := filepath.Join(t.TempDir(), "top")
+	if err := os.Mkdir(top, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[string]uint32{"fifo": syscall.S_IFIFO, "socket": syscall.S_IFSOCK}
+	if os.Geteuid() == 0 {
+		kinds["null"] = syscall.S_IFCHR // as /dev/null: 1, 3
+	}
+	for name, kind := range kinds {
+		if err := syscall.Mknod(filepath.Join(top, name), kind|0o600, 1<<8|3); err != nil {
+			t.Fatalf("mknod %s: %v", name, err)
+		}
+	}
+	var warns []string
+	items, err := Walk([]string{top}, func(s string) { warns = append(warns, s) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := describe(items); !slices.Equal(got, []string{"dir top"}) {
+		t.Errorf("Walk gave %q; want the directory alone", got)
+	}
+	if len(warns) != len(kinds) {
+		t.Fatalf("warnings %q; want one for each of %d", warns, len(kinds))
+	}
+	for _, w := range warns {
+		if !strings.Contains(w, "left out: a ") || !strings.HasSuffix(w, " is not a file, directory or symlink") {
+			t.Errorf("warning %q", w)
+		}
+	}
+}
+
+// TestWalkAsNobody: a walk by a user who may not read everything under
+// its roots (the test's child process runs as nobody: root reads all)
+// omits what it cannot list and goes on with the rest.
+func TestWalkAsNobody(t *testing.T) {
+	const denied = "cannot list the directory: permission denied"
+	tests := []struct {
+		name    string
+		setup   func(t *testing.T, top string) []string // makes the tree, returns the roots
+		want    []string
+		wantErr string
+	}{
+		{"an unreadable directory mid-tree", func(t *testing.T, top string) []string {
+			mk(t, top, "a", "locked/secret", "locked/deeper/x", "z")
+			chmod(t, filepath.Join(top, "locked"), 0)
+			return []string{top}
+		}, []string{"dir top", "file top/a", "omitted top/locked: " + denied, "file top/z"}, ""},
+		{"an unreadable root directory", func(t *testing.T, top string) []string {
+			mk(t, top, "secret")
+			chmod(t, top, 0)
+			return []string{top}
+		}, []string{"omitted top: " + denied}, ""},
+		{"a directory that can be read but not searched", func(t *testing.T, top string) []string {
+			mk(t, top, "noexec/f1", "noexec/f2", "z")
+			chmod(t, filepath.Join(top, "noexec"), 0o644)
+			return []string{top}
+		}, []string{"dir top", "dir top/noexec", "omitted top/noexec/f1: cannot stat it: permission denied",
+			"omitted top/noexec/f2: cannot stat it: permission denied", "file top/z"}, ""},
+		{"an unreadable file is listed: it fails when it is sent", func(t *testing.T, top string) []string {
+			mk(t, top, "secret")
+			chmod(t, filepath.Join(top, "secret"), 0)
+			return []string{top}
+		}, []string{"dir top", "file top/secret"}, ""},
+		{"a root that cannot be reached is an error, as a missing one", func(t *testing.T, top string) []string {
+			mk(t, top, "inner/x")
+			chmod(t, top, 0)
+			return []string{filepath.Join(top, "inner")}
+		}, nil, "permission denied"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			top := filepath.Join(openToAll(t), "top")
+			roots := tc.setup(t, top)
+			res := walkAsChild(t, childSpec{Roots: roots, Nobody: true})
+			if tc.wantErr != "" {
+				if !strings.Contains(res.Err, tc.wantErr) || len(res.Items) != 0 {
+					t.Fatalf("Walk gave %d items and error %q; want none and %q", len(res.Items), res.Err, tc.wantErr)
+				}
+				return
+			}
+			if res.Err != "" {
+				t.Fatalf("Walk: %s", res.Err)
+			}
+			if got := describe(res.Items); !slices.Equal(got, tc.want) {
+				t.Errorf("Walk gave\n\t%s\nwant\n\t%s", strings.Join(got, "\n\t"), strings.Join(tc.want, "\n\t"))
+			}
+			if w := omittedWarnings(res.Items); !slices.Equal(res.Warns, w) {
+				t.Errorf("warnings %q, want %q", res.Warns, w)
+			}
+		})
+	}
+}
+
+// TestWalkFailsWithoutDescriptors: running out of descriptors is not a
+// fault of the directory being opened, so it ends the walk rather than
+// omitting that directory and whatever comes after.
+func TestWalkFailsWithoutDescriptors(t *testing.T) {
+	top := filepath.Join(t.TempDir(), "top")
+	mk(t, top, "a", "d/b")
+	res := walkAsChild(t, childSpec{Roots: []string{top}, NoFiles: true})
+	if !strings.Contains(res.Err, "too many open files") || len(res.Items) != 0 {
+		t.Fatalf("Walk gave %q and error %q; want nothing and too many open files", describe(res.Items), res.Err)
+	}
+}
+
+// TestShown: the name of an omitted item too long for the protocol keeps
+// its start and end, cut between characters.
+func TestShown(t *testing.T) {
+	for _, rel := range []string{
+		strings.Repeat("a", proto.MaxPath),
+		strings.Repeat("a", proto.MaxPath+1),
+		strings.Repeat("é/", 3000),
+		"x" + strings.Repeat("€", 3000),
+	} {
+		got := shown(rel)
+		switch {
+		case len(rel) <= proto.MaxPath && got != rel:
+			t.Errorf("a %d-byte name was changed", len(rel))
+		case len(got) > proto.MaxPath || !utf8.ValidString(got):
+			t.Errorf("a %d-byte name is shown in %d bytes, valid UTF-8: %v", len(rel), len(got), utf8.ValidString(got))
+		case len(rel) > proto.MaxPath && (!strings.HasPrefix(rel, got[:100]) || !strings.HasSuffix(rel, got[len(got)-100:]) || !strings.Contains(got, "…")):
+			t.Errorf("a %d-byte name is shown without its start and end", len(rel))
+		}
+	}
+}
+
+// mk makes the files named (relative to top, '/'-separated), and the
+// directories that hold them.
+func mk(t *testing.T, top string, files ...string) {
+	t.Helper()
+	for _, f := range files {
+		p := filepath.Join(top, filepath.FromSlash(f))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(f), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// chmod sets p's mode, and restores a mode that lets t's clean-up remove
+// what is under it.
+func chmod(t *testing.T, p string, mode os.FileMode) {
+	t.Helper()
+	if err := os.Chmod(p, mode); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Chmod(p, 0o755) })
 }
