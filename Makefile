@@ -29,11 +29,15 @@ check:
 	$(GO) vet ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 
-# cross builds every package for the systems zcopy supports.
+# cross builds every package for the systems zcopy supports, 64-bit and
+# the 32-bit Linux ones (where system calls take 32-bit offsets and counts).
 cross:
 	for os in linux darwin freebsd windows; do for arch in amd64 arm64; do \
 		echo "GOOS=$$os GOARCH=$$arch"; GOOS=$$os GOARCH=$$arch $(GO) build ./... || exit 1; \
 	done; done
+	for arch in 386 arm; do \
+		echo "GOOS=linux GOARCH=$$arch"; GOOS=linux GOARCH=$$arch $(GO) build ./... || exit 1; \
+	done
 
 # fuzz runs each protocol decoder's fuzz target briefly (FUZZTIME each).
 FUZZTIME ?= 10s

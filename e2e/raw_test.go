@@ -343,7 +343,7 @@ func TestRawMemoryFlat(t *testing.T) {
 					t.Fatalf("%s exited %d: %s", name, code, stderr)
 				}
 			}
-			if !strings.Contains(r.Stdout.String(), fmt.Sprintf(`"bytes":%d`, 2<<30)) {
+			if !strings.Contains(r.Stdout.String(), fmt.Sprintf(`"bytes":%d`, int64(2<<30))) {
 				t.Errorf("receiver: %s", r.Stdout.String())
 			}
 			// The sender's own high-water mark (VmHWM), which it reports;

@@ -79,7 +79,7 @@ func (t *transfer) fillPipe(p *pipe, off, want int64) (int, error) {
 // writable.
 func (t *transfer) drainPipe(p *pipe) (int, error) {
 	m, err := t.pollSplice(t.conn.Write, func(fd int) (int64, error) {
-		return unix.Splice(p.r, nil, fd, nil, p.data, unix.SPLICE_F_MOVE|unix.SPLICE_F_NONBLOCK)
+		return splice(p.r, nil, fd, nil, p.data, unix.SPLICE_F_MOVE|unix.SPLICE_F_NONBLOCK)
 	})
 	p.data -= m
 	return m, err
@@ -183,7 +183,7 @@ func (t *transfer) receiveSplice(off, n int64) (bool, error) {
 // stream.
 func (t *transfer) pipeFromPeer(p *pipe, want int64) (int, error) {
 	m, err := t.pollSplice(t.conn.Read, func(fd int) (int64, error) {
-		return unix.Splice(fd, nil, p.w, nil, int(want), unix.SPLICE_F_MOVE|unix.SPLICE_F_NONBLOCK)
+		return splice(fd, nil, p.w, nil, int(want), unix.SPLICE_F_MOVE|unix.SPLICE_F_NONBLOCK)
 	})
 	p.data += m
 	return m, err
@@ -195,10 +195,10 @@ func (t *transfer) pipeFromPeer(p *pipe, want int64) (int, error) {
 func (t *transfer) pipeToFile(p *pipe, off int64) (int, error) {
 	m, err := t.pollSplice(t.frc.Write, func(fd int) (int64, error) {
 		if off < 0 {
-			return unix.Splice(p.r, nil, fd, nil, p.data, unix.SPLICE_F_MOVE|unix.SPLICE_F_NONBLOCK)
+			return splice(p.r, nil, fd, nil, p.data, unix.SPLICE_F_MOVE|unix.SPLICE_F_NONBLOCK)
 		}
 		pos := off
-		return unix.Splice(p.r, nil, fd, &pos, p.data, unix.SPLICE_F_MOVE|unix.SPLICE_F_NONBLOCK)
+		return splice(p.r, nil, fd, &pos, p.data, unix.SPLICE_F_MOVE|unix.SPLICE_F_NONBLOCK)
 	})
 	p.data -= m
 	return m, err
@@ -227,4 +227,11 @@ func (t *transfer) copyPipeToFile(p *pipe, off int64) (int, error) {
 		}
 	}
 	return done, nil
+}
+
+// splice is unix.Splice with the count as an int64 on every platform
+// (golang.org/x/sys/unix returns an int on 32-bit Linux).
+func splice(rfd int, roff *int64, wfd int, woff *int64, n int, flags int) (int64, error) {
+	m, err := unix.Splice(rfd, roff, wfd, woff, n, flags)
+	return int64(m), err
 }
