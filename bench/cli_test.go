@@ -20,13 +20,20 @@ import (
 //
 // The CPU comparison is a measurement, so it is made the way the benchmark
 // makes it: medians of five interleaved rounds of a 256 MiB file, sender
-// and receiver each confined to a CPU. Measured here, sendfile's sender CPU
-// was 0.36-0.62 of readwrite's over many runs, with a busy loop on the
-// receiver's CPU too; a failure would mean sendfile stopped saving the
-// kernel-to-user copy, not noise. The system call ratio is the engine's own
-// count, but it is not fixed: calls that find the socket full return
-// EAGAIN and are counted. It was 0.035-0.06 here (0.12 when sender and
-// receiver were left to share one CPU, which pinning prevents).
+// and receiver each confined to a CPU. It compares work, not speed: both
+// methods run in the same rounds on the same machine, so its speed cancels
+// out. Measured here, sendfile's sender CPU was 0.36-0.62 of readwrite's
+// over many runs, with a busy loop on the receiver's CPU too, and 0.6-0.7
+// with both workers and a busy loop on one CPU; a failure would mean
+// sendfile stopped saving the kernel-to-user copy, not noise.
+//
+// The system call ratio is the engine's own count, but it is not fixed:
+// calls that find the socket full return EAGAIN and are counted, and how
+// often they do depends on whether the sender and the receiver run at the
+// same time. On two CPUs of their own it was 0.035-0.06 here, and the
+// bound is a tenth; where this process may use only one CPU (a one-CPU
+// machine, taskset), the workers take turns and it was 0.10-0.13, with or
+// without a busy loop beside them, so there the bound is a quarter.
 func TestAcceptanceJSON(t *testing.T) {
 	const size = 256 << 20
 	r := runZcopy(t, 3*time.Minute, "bench", "--size", "256MiB", "--json")
@@ -71,8 +78,13 @@ func TestAcceptanceJSON(t *testing.T) {
 	if len(res) != len(DefaultConfig().Methods) {
 		t.Errorf("%d results, want one per method", len(res))
 	}
-	if sf.Syscalls > rw.Syscalls/10 {
-		t.Errorf("sendfile made %.0f system calls per GiB, more than a tenth of readwrite's %.0f", sf.Syscalls, rw.Syscalls)
+	ratio, bound := sf.Syscalls/rw.Syscalls, 0.1
+	if _, _, twoCPUs := pinCPUs(); !twoCPUs {
+		bound = 0.25
+	}
+	t.Logf("sendfile made %.3f of readwrite's system calls (bound %.2f)", ratio, bound)
+	if ratio > bound {
+		t.Errorf("sendfile made %.0f system calls per GiB, more than %.2f of readwrite's %.0f", sf.Syscalls, bound, rw.Syscalls)
 	}
 	if sf.SenderCPU >= rw.SenderCPU {
 		t.Errorf("sendfile's sender spent %.3f CPU s/GiB, not less than readwrite's %.3f", sf.SenderCPU, rw.SenderCPU)

@@ -44,6 +44,13 @@ type testServer struct {
 // the server at the end of the test, checking that Serve returned cleanly.
 func startServer(tb testing.TB, cfg httpserve.Config) *testServer {
 	tb.Helper()
+	return startServerWith(tb, cfg, net.ListenConfig{})
+}
+
+// startServerWith is startServer on a listener made by lc (which may set
+// socket options that accepted connections inherit).
+func startServerWith(tb testing.TB, cfg httpserve.Config, lc net.ListenConfig) *testServer {
+	tb.Helper()
 	if cfg.Dir == "" {
 		cfg.Dir = tb.TempDir()
 	}
@@ -65,7 +72,7 @@ func startServer(tb testing.TB, cfg httpserve.Config) *testServer {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := lc.Listen(context.Background(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -60,14 +60,23 @@ func TestIdleTimeout(t *testing.T) {
 
 // TestWriteTimeout: a client that stops reading is dropped after the write
 // timeout, while a slow client that keeps reading is served in full even
-// though its download lasts many times the timeout.
+// though its download lasts longer than the timeout.
+//
+// The slow client reads 64 KiB every 25 ms against a timeout of 2 s, so
+// its 8 MiB last at least 3.2 s (the pauses alone). The server sees the
+// client's progress only when the kernel wakes it for buffer space, once
+// about a third of its send buffer has drained; its send buffer is kept
+// small (smallSendBuffer) so that this happens every few tens of KiB the
+// client reads: even a client slowed tenfold by a loaded machine gives the
+// server progress far more often than every 2 s. (With the buffer the
+// kernel grows, up to 4 MiB, a wake-up needs about 1.4 MB drained.)
 func TestWriteTimeout(t *testing.T) {
 	dir := t.TempDir()
 	makeFile(t, dir, "big.bin", 64<<20)
-	small := readFile(t, makeFile(t, dir, "small.bin", 2<<20))
-	ts := startServer(t, httpserve.Config{Dir: dir, WriteTimeout: 300 * time.Millisecond})
+	slow := readFile(t, makeFile(t, dir, "slow.bin", 8<<20))
 
 	t.Run("stalled", func(t *testing.T) {
+		ts := startServer(t, httpserve.Config{Dir: dir, WriteTimeout: 300 * time.Millisecond})
 		c := slowClient(t, ts.Addr)
 		fmt.Fprint(c, "GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
 		br := bufio.NewReader(c)
@@ -85,8 +94,10 @@ func TestWriteTimeout(t *testing.T) {
 		}
 	})
 	t.Run("slow", func(t *testing.T) {
+		const timeout = 2 * time.Second
+		ts := startServerWith(t, httpserve.Config{Dir: dir, WriteTimeout: timeout}, net.ListenConfig{Control: smallSendBuffer})
 		c := slowClient(t, ts.Addr)
-		fmt.Fprint(c, "GET /small.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+		fmt.Fprint(c, "GET /slow.bin HTTP/1.1\r\nHost: x\r\n\r\n")
 		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
 		if err != nil {
 			t.Fatal(err)
@@ -101,13 +112,13 @@ func TestWriteTimeout(t *testing.T) {
 			if err != nil {
 				t.Fatalf("after %d bytes: %v", body.Len(), err)
 			}
-			time.Sleep(40 * time.Millisecond)
+			time.Sleep(25 * time.Millisecond)
 		}
-		t.Logf("read %d bytes in %v", body.Len(), time.Since(start))
-		if !bytes.Equal(body.Bytes(), small) {
-			t.Fatalf("got %d bytes, want the %d of the file", body.Len(), len(small))
+		t.Logf("read %d bytes in %v (write timeout %v)", body.Len(), time.Since(start), timeout)
+		if !bytes.Equal(body.Bytes(), slow) {
+			t.Fatalf("got %d bytes, want the %d of the file", body.Len(), len(slow))
 		}
-		if r := ts.nthResponse(t, 2); r.Outcome != httpserve.OK {
+		if r := ts.nthResponse(t, 1); r.Outcome != httpserve.OK {
 			t.Errorf("outcome %q (%v)", r.Outcome, r.Err)
 		}
 	})
@@ -157,12 +168,15 @@ func TestConnCap(t *testing.T) {
 	resp.Body.Close()
 }
 
-// TestGracefulShutdown: cancelling Serve's context stops new connections at
-// once and lets a download in flight finish.
+// TestGracefulShutdown: cancelling Serve's context stops new connections
+// and lets a download in flight finish. The waits are hang guards: new
+// connections must be refused within 20 s (Serve closes its listener at
+// once), and the grace period (2 minutes) is far longer than the download
+// takes, so neither verdict depends on the machine's speed.
 func TestGracefulShutdown(t *testing.T) {
 	dir := t.TempDir()
 	data := readFile(t, makeFile(t, dir, "f.bin", 4<<20))
-	ts := startServer(t, httpserve.Config{Dir: dir, ShutdownGrace: 20 * time.Second})
+	ts := startServer(t, httpserve.Config{Dir: dir, ShutdownGrace: 2 * time.Minute})
 	c := slowClient(t, ts.Addr)
 	fmt.Fprint(c, "GET /f.bin HTTP/1.1\r\nHost: x\r\n\r\n")
 	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
@@ -174,17 +188,16 @@ func TestGracefulShutdown(t *testing.T) {
 
 	ts.cancel()
 	refused := false
-	for range 100 {
-		if nc, err := net.DialTimeout("tcp", ts.Addr, time.Second); err != nil {
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		nc, err := net.DialTimeout("tcp", ts.Addr, time.Second)
+		if err != nil {
 			refused = true
 			break
-		} else {
-			nc.Close()
 		}
-		time.Sleep(10 * time.Millisecond)
+		nc.Close()
 	}
 	if !refused {
-		t.Error("still accepting connections a second after shutdown began")
+		t.Error("still accepting connections 20 s after shutdown began")
 	}
 	for {
 		_, err := io.CopyN(&body, resp.Body, 256<<10)

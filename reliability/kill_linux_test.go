@@ -11,9 +11,13 @@ import (
 	"time"
 )
 
-// killSize is the file a receiver is killed in the middle of: big enough
-// that the transfer is still running when the test sees its first 16 MiB.
-const killSize = 512 << 20
+// killSize is the file a receiver is killed in the middle of; killHold is
+// where a proxy between the ends holds each transfer, so that it is still in
+// the middle when the receiver dies, however fast or slow the machine.
+const (
+	killSize = 512 << 20
+	killHold = 32 << 20
+)
 
 // genFile makes a file of size random bytes with zcopy gen.
 func genFile(t testing.TB, path string, size int64) {
@@ -56,7 +60,9 @@ func parseResult(t testing.TB, s string) sessionResult {
 }
 
 // TestReceiverKilled kills the receiver with SIGKILL in the middle of a
-// 512 MiB file, in each arrangement, and checks what the user sees:
+// 512 MiB file (a proxy holds the transfer after 32 MiB, and the kill comes
+// once the receiver has written 16 MiB), in each arrangement, and checks
+// what the user sees:
 //   - the sender exits 1 within the hang guard, saying the connection was
 //     reset (or the pipe broke), not hanging and not claiming success;
 //   - nothing stands under the final name at the receiver; framed mode
@@ -70,8 +76,10 @@ func TestReceiverKilled(t *testing.T) {
 		t.Run("framed-push", func(t *testing.T) {
 			dst := t.TempDir()
 			r := start(t, "recv", "--listen", "127.0.0.1:0", "--dir", dst)
-			s := start(t, "send", "--method", "readwrite", "--to", r.Addr(t), src)
-			kept := killMidway(t, r, filepath.Join(dst, "big.bin.zcopy-part"))
+			px := newProxy(t, r.Addr(t), false)
+			px.hold(killHold)
+			s := start(t, "send", "--method", "readwrite", "--to", px.addr(), src)
+			kept := killMidway(t, r, px, filepath.Join(dst, "big.bin.zcopy-part"))
 			senderLost(t, s)
 			absent(t, filepath.Join(dst, "big.bin"))
 			r = start(t, "recv", "--listen", "127.0.0.1:0", "--dir", dst, "--resume")
@@ -81,8 +89,10 @@ func TestReceiverKilled(t *testing.T) {
 		t.Run("framed-pull", func(t *testing.T) {
 			dst := t.TempDir()
 			s := start(t, "send", "--method", "readwrite", "--listen", "127.0.0.1:0", src)
-			r := start(t, "recv", "--from", s.Addr(t), "--dir", dst)
-			kept := killMidway(t, r, filepath.Join(dst, "big.bin.zcopy-part"))
+			px := newProxy(t, s.Addr(t), true)
+			px.hold(killHold)
+			r := start(t, "recv", "--from", px.addr(), "--dir", dst)
+			kept := killMidway(t, r, px, filepath.Join(dst, "big.bin.zcopy-part"))
 			senderLost(t, s)
 			absent(t, filepath.Join(dst, "big.bin"))
 			s = start(t, "send", "--listen", "127.0.0.1:0", "--json", "--verify", src)
@@ -103,8 +113,10 @@ func TestReceiverKilled(t *testing.T) {
 			dir := t.TempDir()
 			out := filepath.Join(dir, "out.bin")
 			s := start(t, "send", "--raw", "--method", "readwrite", "--listen", "127.0.0.1:0", src)
-			r := start(t, "recv", "--raw", "--from", s.Addr(t), "-o", out)
-			killMidway(t, r, out+".zcopy-part")
+			px := newProxy(t, s.Addr(t), true)
+			px.hold(killHold)
+			r := start(t, "recv", "--raw", "--from", px.addr(), "-o", out)
+			killMidway(t, r, px, out+".zcopy-part")
 			senderLost(t, s)
 			absent(t, out)
 		})
@@ -114,20 +126,25 @@ func TestReceiverKilled(t *testing.T) {
 			// server with --resume completes all three.
 			dst := t.TempDir()
 			r := start(t, "recv", "--listen", "127.0.0.1:0", "--dir", dst, "--keep")
+			// One proxy, each connection held on its own.
+			px := newProxy(t, r.Addr(t), false)
+			px.holdEach(killHold)
 			var senders []*proc
 			var srcs []string
 			for i := range 3 {
 				p := filepath.Join(t.TempDir(), fmt.Sprintf("f%d.bin", i))
 				os.Link(src, p)
 				srcs = append(srcs, p)
-				senders = append(senders, start(t, "send", "--method", "readwrite", "--to", r.Addr(t), p))
+				senders = append(senders, start(t, "send", "--method", "readwrite", "--to", px.addr(), p))
 			}
+			px.heldEach(3, 30*time.Second)
 			for i := range 3 {
-				waitPart(t, filepath.Join(dst, fmt.Sprintf("f%d.bin.zcopy-part", i)), 8<<20)
+				waitPart(t, filepath.Join(dst, fmt.Sprintf("f%d.bin.zcopy-part", i)), 16<<20)
 			}
 			r.Cmd.Process.Signal(syscall.SIGKILL)
 			<-r.Done
 			figs.fault("receiver killed (SIGKILL) mid-transfer")
+			px.release()
 			var kept []int64
 			for i := range 3 {
 				kept = append(kept, fileSize(filepath.Join(dst, fmt.Sprintf("f%d.bin.zcopy-part", i))))
@@ -154,14 +171,18 @@ func TestReceiverKilled(t *testing.T) {
 	}
 }
 
-// killMidway waits for part to reach 16 MiB, kills the receiver, and
-// returns the part's size then.
-func killMidway(t *testing.T, r *proc, part string) int64 {
+// killMidway waits for the proxy to hold the transfer (px.hold(killHold))
+// and for part to reach 16 MiB, kills the receiver, and returns the part's
+// size then. It releases the proxy after the kill, so that the sender
+// meets the dead connection.
+func killMidway(t *testing.T, r *proc, px *proxy, part string) int64 {
 	t.Helper()
+	px.held(30 * time.Second)
 	waitPart(t, part, 16<<20)
 	r.Cmd.Process.Signal(syscall.SIGKILL)
 	<-r.Done
 	figs.fault("receiver killed (SIGKILL) mid-transfer")
+	px.release()
 	fi, err := os.Stat(part)
 	if err != nil || fi.Size() >= killSize {
 		t.Fatalf("the receiver was not killed in the middle: %v %v", fi, err)

@@ -2,7 +2,6 @@ package reliability
 
 import (
 	"bytes"
-	"context"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -119,13 +118,10 @@ type figures struct {
 	FilesLost int64 `json:"files_lost"`
 	// FilesCorrupted counts files found under their final name with
 	// content other than a whole version of their source.
-	FilesCorrupted int64 `json:"files_corrupted"`
-	// KnownBugs lists the bugs not yet fixed that tests reproduced, and
-	// the tests that skipped because of each.
-	KnownBugs []knownBug `json:"known_bugs,omitempty"`
-	Seconds   float64    `json:"seconds"`
-	Soak      bool       `json:"soak"`
-	Passed    bool       `json:"passed"`
+	FilesCorrupted int64   `json:"files_corrupted"`
+	Seconds        float64 `json:"seconds"`
+	Soak           bool    `json:"soak"`
+	Passed         bool    `json:"passed"`
 }
 
 var figs = figures{
@@ -157,26 +153,6 @@ func (f *figures) peak(m map[string]int64, key string, v int64) {
 	f.mu.Lock()
 	m[key] = max(m[key], v)
 	f.mu.Unlock()
-}
-
-type knownBug struct {
-	What  string   `json:"what"`
-	Tests []string `json:"tests"`
-}
-
-// bug records that t reproduced a known bug and skips it.
-func (f *figures) bug(t *testing.T, what string) {
-	f.mu.Lock()
-	i := 0
-	for i < len(f.KnownBugs) && f.KnownBugs[i].What != what {
-		i++
-	}
-	if i == len(f.KnownBugs) {
-		f.KnownBugs = append(f.KnownBugs, knownBug{What: what})
-	}
-	f.KnownBugs[i].Tests = append(f.KnownBugs[i].Tests, t.Name())
-	f.mu.Unlock()
-	t.Skip("BUG: " + what)
 }
 
 func sum(m map[string]int64) int64 {
@@ -217,9 +193,6 @@ func (f *figures) text() string {
 	}
 	for _, k := range sortedKeys(f.PeakRSS) {
 		fmt.Fprintf(&b, "  peak RSS, %s: %s\n", k, mib(f.PeakRSS[k]<<10))
-	}
-	for _, kb := range f.KnownBugs {
-		fmt.Fprintf(&b, "  known bug, skipped in %s:\n    %s\n", strings.Join(kb.Tests, ", "), kb.What)
 	}
 	return b.String()
 }
@@ -400,12 +373,6 @@ func arrivedAs(t testing.TB, path, src string) bool {
 	return true
 }
 
-// sameBytes reports whether two files hold the same bytes.
-func sameBytes(a, b string) bool {
-	_, err := testbin.CompareFiles(a, b)
-	return err == nil
-}
-
 // absent checks that no file exists at path: after a failed transfer,
 // nothing may stand under the final name. One that does counts as
 // corrupted (it would pass for the complete file).
@@ -454,12 +421,18 @@ func fileSize(path string) int64 {
 	return fi.Size()
 }
 
-// sockets counts the sockets process pid holds open, from /proc/PID/fd.
-func sockets(pid int) int {
+// sockets counts the sockets process pid holds open (/proc/PID/fd). What
+// a server holds beyond the sockets it held before any client came (its
+// listeners) are the connections it has accepted and not closed. The
+// count is exact whatever else the machine does: /proc/PID/fd is the
+// process's own table, read whole; /proc/net/tcp, by contrast, lists the
+// whole network namespace a page at a time, and while other sockets come
+// and go a line can be repeated or skipped.
+func sockets(pid int) (int, error) {
 	dir := fmt.Sprintf("/proc/%d/fd", pid)
 	ents, err := os.ReadDir(dir)
 	if err != nil {
-		return 0
+		return 0, err
 	}
 	n := 0
 	for _, e := range ents {
@@ -467,25 +440,23 @@ func sockets(pid int) int {
 			n++
 		}
 	}
-	return n
+	return n, nil
 }
 
-// watchSockets samples pid's open sockets every 20 ms until ctx ends and
-// returns a function that stops the sampling and returns the peak.
-func watchSockets(pid int) (stop func() int) {
-	ctx, cancel := context.WithCancel(context.Background())
-	peak := 0
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for ctx.Err() == nil {
-			peak = max(peak, sockets(pid))
-			time.Sleep(20 * time.Millisecond)
+// waitConns waits until process pid holds at least n connections: n
+// sockets more than base, the sockets it held before any client came. It
+// looks every 50 ms, for at most timeout (a hang guard), and returns the
+// most connections it saw held, and whether that reached n.
+func waitConns(pid, base, n int, timeout time.Duration) (held int, ok bool) {
+	for deadline := time.Now().Add(timeout); ; time.Sleep(50 * time.Millisecond) {
+		if c, err := sockets(pid); err == nil {
+			held = max(held, c-base)
 		}
-	}()
-	return func() int {
-		cancel()
-		<-done
-		return peak
+		if held >= n {
+			return held, true
+		}
+		if time.Now().After(deadline) {
+			return held, false
+		}
 	}
 }

@@ -65,8 +65,19 @@ func newTwoHosts(t *testing.T) *twoHosts {
 		sh("ip", "-n", side[0], "link", "set", side[1], "up")
 		sh("ip", "-n", side[0], "link", "set", "lo", "up")
 	}
-	sh("tc", "-n", h.a, "qdisc", "add", "dev", h.ifA, "root", "tbf", "rate", "200mbit", "burst", "64kb", "latency", "50ms")
+	sh("tc", "-n", h.a, "qdisc", "add", "dev", h.ifA, "root", "tbf", "rate", shapedRate, "burst", "64kb", "latency", "50ms")
 	return h
+}
+
+// shapedRate is the rate of the link from A to B.
+const shapedRate = "200mbit"
+
+// setRate changes the rate of A's shaper.
+func (h *twoHosts) setRate(rate string) error {
+	if out, err := exec.Command("tc", "-n", h.a, "qdisc", "change", "dev", h.ifA, "root", "tbf", "rate", rate, "burst", "64kb", "latency", "50ms").CombinedOutput(); err != nil {
+		return fmt.Errorf("tc qdisc change rate %s: %v: %s", rate, err, out)
+	}
+	return nil
 }
 
 var tbfSent = regexp.MustCompile(`Sent (\d+) bytes`)
@@ -174,17 +185,34 @@ func TestTwoHosts(t *testing.T) {
 			s.stop(t)
 		})
 		t.Run("link-down", func(t *testing.T) {
-			// B's interface goes down 4 MiB into the big file. Neither end
+			// B's interface goes down 2 MiB into the big file. Neither end
 			// gets an error from the network (packets just vanish), so
 			// each must give up by its idle timeout (3 s here) and exit 1
 			// saying so; the receiver keeps the part and no final file.
 			// With the link back, --resume completes the file, sending
 			// only what the part lacks.
+			//
+			// For the transfer to be in its middle when the link goes,
+			// however slowly the test runs, the link is slowed to 8 Mbit/s
+			// (1 MB/s) until then: the 22 MiB left would take 22 s.
+			if err := h.setRate("8mbit"); err != nil {
+				t.Fatal(err)
+			}
+			restored := false
+			restore := func() {
+				if !restored {
+					restored = true
+					if err := h.setRate(shapedRate); err != nil {
+						t.Error(err)
+					}
+				}
+			}
+			t.Cleanup(restore)
 			dst := t.TempDir()
 			part := filepath.Join(dst, "big.bin.zcopy-part")
 			r := startIn(t, h.b, "recv", "--listen", h.ipB+":0", "--dir", dst, "--idle-timeout", "3s")
 			s := startIn(t, h.a, "send", "--to", r.Addr(t), "--idle-timeout", "3s", big)
-			waitPart(t, part, 4<<20)
+			waitPart(t, part, 2<<20)
 			h.setLink(t, "down")
 			figs.fault("link down mid-transfer (two hosts)")
 			scode, serr := s.Wait(t)
@@ -202,16 +230,18 @@ func TestTwoHosts(t *testing.T) {
 			if kept <= 0 || kept >= 24<<20 {
 				t.Fatalf("the part holds %d bytes", kept)
 			}
+			restore()
 			r = startIn(t, h.b, "recv", "--listen", h.ipB+":0", "--dir", dst, "--resume")
-			// The link may take a moment to carry traffic again.
+			// The link may take a moment to carry traffic again: a send
+			// that cannot connect is tried again, for up to 30 s (a hang
+			// guard).
 			var code int
 			var out string
-			for try := 0; ; try++ {
+			for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
 				code, out, serr = runIn(t, h.a, "send", "--to", r.Addr(t), "--json", "--verify", big)
-				if code == 0 || try == 5 || !strings.Contains(serr, "connect") {
+				if code == 0 || time.Now().After(deadline) || !strings.Contains(serr, "connect") {
 					break
 				}
-				time.Sleep(500 * time.Millisecond)
 			}
 			if code != 0 {
 				t.Fatalf("resume over the restored link: exit %d: %s", code, serr)

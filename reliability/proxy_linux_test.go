@@ -28,6 +28,7 @@ type proxy struct {
 
 	mu        sync.Mutex
 	budget    int64   // bytes the data direction may still forward; < 0: no limit
+	each      int64   // >= 0: every connection has its own budget (pair.budget), new ones this much
 	waiting   int     // forwarders waiting for budget
 	forwarded int64   // bytes forwarded in the data direction, all connections
 	rate      int64   // bytes per second the ticker adds to the budget, when > 0
@@ -40,7 +41,9 @@ type proxy struct {
 
 type pair struct {
 	client, server *net.TCPConn
-	dead           bool // reset or closed by the proxy
+	dead           bool  // reset or closed by the proxy
+	budget         int64 // with proxy.each >= 0: what this connection may still forward
+	waiting        bool  // its data direction waits for budget
 }
 
 const proxyRcvBuf = 64 << 10
@@ -65,7 +68,7 @@ func newProxy(t testing.TB, target string, down bool) *proxy {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &proxy{t: t, ln: ln, target: target, down: down, budget: -1, wake: make(chan struct{})}
+	p := &proxy{t: t, ln: ln, target: target, down: down, budget: -1, each: -1, wake: make(chan struct{})}
 	p.wg.Add(1)
 	go p.accept()
 	t.Cleanup(p.close)
@@ -81,10 +84,26 @@ func (p *proxy) changed() {
 }
 
 // hold lets n more bytes through in the data direction, then stops
-// forwarding until release, throttle or reset.
+// forwarding until release, throttle or reset. The n bytes are shared by
+// all connections: which of them gets how many is the scheduler's choice
+// (see holdEach).
 func (p *proxy) hold(n int64) {
 	p.mu.Lock()
-	p.budget, p.rate = n, 0
+	p.budget, p.rate, p.each = n, 0, -1
+	p.changed()
+	p.mu.Unlock()
+}
+
+// holdEach lets n more bytes through in the data direction of every
+// connection, those open and those to come, then stops forwarding each
+// until release, throttle or reset: each connection is stopped at a known
+// point, whatever the others do.
+func (p *proxy) holdEach(n int64) {
+	p.mu.Lock()
+	p.budget, p.rate, p.each = -1, 0, n
+	for _, pr := range p.accepted {
+		pr.budget = n
+	}
 	p.changed()
 	p.mu.Unlock()
 }
@@ -92,7 +111,7 @@ func (p *proxy) hold(n int64) {
 // release lifts any limit.
 func (p *proxy) release() {
 	p.mu.Lock()
-	p.budget, p.rate = -1, 0
+	p.budget, p.rate, p.each = -1, 0, -1
 	p.changed()
 	p.mu.Unlock()
 }
@@ -100,7 +119,7 @@ func (p *proxy) release() {
 // throttle forwards at about rate bytes per second from now on.
 func (p *proxy) throttle(rate int64) {
 	p.mu.Lock()
-	p.budget, p.rate = 0, rate
+	p.budget, p.rate, p.each = 0, rate, -1
 	p.changed()
 	p.mu.Unlock()
 	p.wg.Add(1)
@@ -139,6 +158,32 @@ func (p *proxy) held(timeout time.Duration) {
 		case <-wake:
 		case <-deadline:
 			p.t.Fatalf("the transfer did not reach the proxy's hold (forwarded %d bytes)", p.bytes())
+		}
+	}
+}
+
+// heldEach waits until the proxy has accepted at least n connections and
+// each one still open has forwarded all its budget (holdEach) and waits for
+// more: every transfer is stopped at its known point. It fails the test
+// after timeout (a hang guard).
+func (p *proxy) heldEach(n int, timeout time.Duration) {
+	p.t.Helper()
+	deadline := time.After(timeout)
+	for {
+		p.mu.Lock()
+		ok := p.each >= 0 && len(p.accepted) >= n
+		for _, pr := range p.accepted {
+			ok = ok && (pr.dead || pr.budget == 0 && pr.waiting)
+		}
+		wake := p.wake
+		p.mu.Unlock()
+		if ok {
+			return
+		}
+		select {
+		case <-wake:
+		case <-deadline:
+			p.t.Fatalf("the %d transfers did not all reach the proxy's hold (%d connections, %d bytes forwarded)", n, p.conns(), p.bytes())
 		}
 	}
 }
@@ -221,6 +266,7 @@ func (p *proxy) accept() {
 		}
 		pr := &pair{client: c.(*net.TCPConn), server: s.(*net.TCPConn)}
 		p.mu.Lock()
+		pr.budget = p.each
 		if p.closed {
 			p.mu.Unlock()
 			abort(pr.client)
@@ -241,35 +287,46 @@ func (p *proxy) accept() {
 	}
 }
 
+// budgetOf returns the budget pr's data direction draws on: its own
+// under holdEach, the proxy's otherwise. p.mu is held.
+func (p *proxy) budgetOf(pr *pair) *int64 {
+	if p.each >= 0 {
+		return &pr.budget
+	}
+	return &p.budget
+}
+
 // take reserves up to n bytes of budget for pr's data direction; it waits
 // while there is none. ok is false once pr is dead.
 func (p *proxy) take(pr *pair, n int) (int, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for p.budget == 0 && !pr.dead && !p.closed {
+	for *p.budgetOf(pr) == 0 && !pr.dead && !p.closed {
 		p.waiting++
+		pr.waiting = true
 		wake := p.wake
 		p.changed()
 		p.mu.Unlock()
 		<-wake
 		p.mu.Lock()
 		p.waiting--
+		pr.waiting = false
 	}
 	if pr.dead || p.closed {
 		return 0, false
 	}
-	if p.budget > 0 {
-		n = int(min(int64(n), p.budget))
-		p.budget -= int64(n)
+	if b := p.budgetOf(pr); *b > 0 {
+		n = int(min(int64(n), *b))
+		*b -= int64(n)
 	}
 	return n, true
 }
 
-// giveBack returns unused budget and counts what was forwarded.
-func (p *proxy) giveBack(unused, forwarded int) {
+// giveBack returns pr's unused budget and counts what was forwarded.
+func (p *proxy) giveBack(pr *pair, unused, forwarded int) {
 	p.mu.Lock()
-	if p.budget >= 0 {
-		p.budget += int64(unused)
+	if b := p.budgetOf(pr); *b >= 0 {
+		*b += int64(unused)
 	}
 	p.forwarded += int64(forwarded)
 	p.changed()
@@ -297,7 +354,7 @@ func (p *proxy) forward(pr *pair, src, dst *net.TCPConn, metered bool) {
 			_, werr = dst.Write(buf[:k])
 		}
 		if metered {
-			p.giveBack(n-k, k)
+			p.giveBack(pr, n-k, k)
 		}
 		switch {
 		case werr != nil || (rerr != nil && !errors.Is(rerr, io.EOF)):
