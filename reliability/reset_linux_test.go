@@ -58,16 +58,16 @@ func TestPeerReset(t *testing.T) {
 			px := newProxy(t, r.Addr(t), false)
 			px.hold(8 << 20)
 			s := start(t, "send", "--to", px.addr(), src)
-			resetHeld(t, px)
+			final := filepath.Join(dst, "f.bin")
+			part := final + ".zcopy-part"
+			resetHeldAfter(t, px, part)
 			code, serr := s.Wait(t)
 			t.Logf("sender: exit %d: %s", code, strings.TrimSpace(serr))
 			if code != 1 || !strings.Contains(serr, "reset") {
 				t.Errorf("sender exited %d: %q; want 1 and the reset", code, serr)
 			}
-			final := filepath.Join(dst, "f.bin")
-			part := final + ".zcopy-part"
 			// The server notices the reset on its own time.
-			if !eventually(10*time.Second, func() bool { return strings.Contains(r.Log(), "reset") }) {
+			if !eventually(30*time.Second, func() bool { return strings.Contains(r.Log(), "reset") }) {
 				t.Errorf("the server did not log the reset:\n%s", r.Log())
 			}
 			absent(t, final)
@@ -93,13 +93,13 @@ func TestPeerReset(t *testing.T) {
 			px := newProxy(t, s.Addr(t), true)
 			px.hold(8 << 20)
 			r := start(t, "recv", "--from", px.addr(), "--dir", dst)
-			resetHeld(t, px)
+			final := filepath.Join(dst, "f.bin")
+			resetHeldAfter(t, px, final+".zcopy-part")
 			code, rerr := r.Wait(t)
 			t.Logf("receiver: exit %d: %s", code, strings.TrimSpace(rerr))
 			if code != 1 || !strings.Contains(rerr, "reset") {
 				t.Errorf("receiver exited %d: %q; want 1 and the reset", code, rerr)
 			}
-			final := filepath.Join(dst, "f.bin")
 			absent(t, final)
 			kept := fileSize(final + ".zcopy-part")
 			if kept <= 0 || kept >= resetSize {
@@ -126,7 +126,19 @@ func TestPeerReset(t *testing.T) {
 // resetHeld waits for the proxy to hold the transfer, then resets it.
 func resetHeld(t *testing.T, px *proxy) {
 	t.Helper()
+	resetHeldAfter(t, px, "")
+}
+
+// resetHeldAfter is resetHeld that also waits, before the reset, until
+// the receiver has written some of what the proxy let through to part
+// (unless part is ""): the reset discards what the receiver has not read
+// yet, and a test that wants a part must not depend on how far it got.
+func resetHeldAfter(t *testing.T, px *proxy, part string) {
+	t.Helper()
 	px.held(30 * time.Second)
+	if part != "" {
+		waitPart(t, part, 1)
+	}
 	px.reset()
 	figs.fault("connection reset mid-transfer")
 }
@@ -251,7 +263,7 @@ func stillSlow(t *testing.T, slow *proc, px *proxy, before int64) {
 		code, serr := slow.Wait(t)
 		t.Fatalf("the slow transfer ended (exit %d: %s) before the others were done; it was not slow enough to prove anything", code, serr)
 	}
-	if !eventually(5*time.Second, func() bool { return px.bytes() > before }) {
+	if !eventually(30*time.Second, func() bool { return px.bytes() > before }) {
 		t.Errorf("the slow transfer did not move (%d bytes through the proxy)", px.bytes())
 	}
 	t.Logf("the slow transfer had moved %d bytes when the others were done", px.bytes())

@@ -180,9 +180,10 @@ func rawSourceChanged(t *testing.T, ch sourceChange, method string, lease bool) 
 // TestFramedSourceChanged does the same to framed transfers into one
 // zcopy recv --keep: each send method sends its own 32 MiB file (big
 // enough for the sender's lease) and the file changes while the proxy
-// holds the transfer. A transfer that must fail: the sender exits 1 naming
-// the file and the truncation, the receiver logs it and keeps neither a
-// final file nor a part. One that must succeed: exit 0, the old version
+// holds the transfer. A transfer that must fail: the sender exits 23 (a
+// partial transfer: the session ran to its end, the file did not arrive)
+// naming the file and the truncation, the receiver logs it and keeps
+// neither a final file nor a part. One that must succeed: exit 0, the old version
 // whole. After all of them the receiver still serves an honest transfer
 // and exits 0 on SIGTERM.
 func TestFramedSourceChanged(t *testing.T) {
@@ -213,8 +214,8 @@ func TestFramedSourceChanged(t *testing.T) {
 							figs.transfer(1)
 							return
 						}
-						if code != 1 || !strings.Contains(serr, m+".bin") || !strings.Contains(serr, "truncated") {
-							t.Errorf("sender exited %d: %q; want 1, the file's name and the truncation", code, serr)
+						if code != 23 || !strings.Contains(serr, m+".bin") || !strings.Contains(serr, "truncated") {
+							t.Errorf("sender exited %d: %q; want 23 (partial transfer), the file's name and the truncation", code, serr)
 						}
 						absent(t, final)
 						if _, err := os.Stat(final + ".zcopy-part"); err == nil {
@@ -242,9 +243,10 @@ func TestFramedSourceChanged(t *testing.T) {
 // listed it (its size and mtime are in the manifest) but before it is
 // opened: the transfer is held in the middle of the file listed before it.
 // The receiver must end with the version that was listed or with no file
-// (and the sender exit 1 naming it); never with bytes of the new version
-// under the old version's size and mtime, which would pass for complete
-// and, having the listed size and mtime, be skipped by every later sync.
+// (and the sender exit 23, a partial transfer, naming it); never with bytes
+// of the new version under the old version's size and mtime, which would
+// pass for complete and, having the listed size and mtime, be skipped by
+// every later sync.
 // Cases: a bigger new version, and one of the same size; a file sent by
 // the engine (2 MiB, every method) and a small one sent in a batch (8 KiB,
 // auto).
@@ -308,8 +310,8 @@ func TestFramedSourceReplacedBeforeSend(t *testing.T) {
 			got, err := os.ReadFile(final)
 			switch {
 			case err != nil:
-				if code != 1 || !strings.Contains(serr, "b.bin") {
-					t.Errorf("b.bin did not arrive, yet the sender exited %d: %q", code, serr)
+				if code != 23 || !strings.Contains(serr, "b.bin") {
+					t.Errorf("b.bin did not arrive, yet the sender exited %d (want 23, a partial transfer, naming it): %q", code, serr)
 				}
 			case string(got) == string(old):
 				if arrived(t, final, old) && code == 0 {

@@ -119,7 +119,7 @@ func TestStreamsInterruptedThenResumed(t *testing.T) {
 		s.Wait(t)
 		// The receiver notices the reset on its own; wait until it has
 		// let go of the part.
-		if !eventually(10*time.Second, func() bool { return strings.Count(r.Log(), "reset") >= 2 }) {
+		if !eventually(30*time.Second, func() bool { return strings.Count(r.Log(), "reset") >= 2 }) {
 			t.Fatalf("the receiver did not log both streams' reset:\n%s", r.Log())
 		}
 		// The second range did start (above), so the first has a hole: a
@@ -177,7 +177,7 @@ func TestStreamsOverLongerPart(t *testing.T) {
 		px.reset()
 		figs.fault("transfer reset, then a smaller version sent with --streams")
 		s.Wait(t)
-		if !eventually(10*time.Second, func() bool { return strings.Contains(r.Log(), "reset") }) {
+		if !eventually(30*time.Second, func() bool { return strings.Contains(r.Log(), "reset") }) {
 			t.Fatalf("the receiver did not log the reset:\n%s", r.Log())
 		}
 		if kept := fileSize(part); kept <= 128<<20 {
