@@ -9,6 +9,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/zcopy/zcopy/internal/part"
+	"github.com/zcopy/zcopy/internal/tree"
 )
 
 // The tests in this file guard issue 12: every write on the receiving side
@@ -495,4 +498,100 @@ func handshakeAndManifest(name string) int64 {
 	const hello, verdict = 32, 1 + 2
 	entry := 1 + 2 + len(name) + 4 + 8 + 8 + 8
 	return int64(hello + verdict + entry + 1)
+}
+
+// TestResumeInTreeOfManyDirectories guards a fault the review of the fix
+// for case 1 found: with more than 128 directories the receiver closed
+// its open directories midway, which also let go of the parts it had
+// taken while planning; the bodies then went into new, empty parts at the
+// planned offset, and every resumed file arrived with its start zeroed,
+// exit 0 at both ends. Every file must arrive whole, with only the bytes
+// after each part on the wire.
+func TestResumeInTreeOfManyDirectories(t *testing.T) {
+	const dirs, size, kept = 140, 256 << 10, 128 << 10
+	src := filepath.Join(t.TempDir(), "src")
+	dst := t.TempDir()
+	for i := range dirs {
+		name := filepath.Join(src, fmt.Sprintf("d%03d", i), "f.bin")
+		data := writeRandom(t, name, size)
+		fi, err := os.Stat(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := fi.Sys().(*syscall.Stat_t)
+		v := part.Version{Size: size, MTime: fi.ModTime().UnixNano(), Source: tree.FileID{Dev: st.Dev, Ino: st.Ino}.Tag()}
+		// The part an interrupted transfer of this version leaves.
+		pdir := filepath.Join(dst, "src", fmt.Sprintf("d%03d", i))
+		if err := os.MkdirAll(pdir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		root, err := os.OpenRoot(pdir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := part.OpenDir(root, ".")
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, _, _, err := part.Open(d, "f.bin"+part.Suffix, v, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.Write(data[:kept])
+		f.Keep()
+		d.Close()
+		root.Close()
+	}
+	r := start(t, "recv", "--listen", "127.0.0.1:0", "--dir", dst, "--resume")
+	code, out, serr := run(t, "send", "--to", r.Addr(t), "--json", src)
+	if code != 0 {
+		t.Fatalf("send: exit %d: %s", code, serr)
+	}
+	if code, rerr := r.Wait(t); code != 0 {
+		t.Fatalf("recv: exit %d: %s", code, rerr)
+	}
+	var res sendResult
+	json.Unmarshal([]byte(out), &res)
+	if want := int64(dirs * (size - kept)); res.BytesSent != want {
+		t.Errorf("sent %d bytes; want %d (the rest of each part)", res.BytesSent, want)
+	}
+	for i := range dirs {
+		name := fmt.Sprintf("d%03d/f.bin", i)
+		figs.transfer(1)
+		if !arrivedAs(t, filepath.Join(dst, "src", name), filepath.Join(src, name)) {
+			break
+		}
+	}
+}
+
+// TestSmallFileOverStalePart guards another fault the review found: a
+// small file (taken whole) whose stale NAME.zcopy-part the plan had taken
+// failed against its own session's lock with --overwrite ("another
+// transfer is receiving"), and without it left the empty part behind.
+func TestSmallFileOverStalePart(t *testing.T) {
+	for _, overwrite := range []bool{false, true} {
+		t.Run(fmt.Sprintf("overwrite-%v", overwrite), func(t *testing.T) {
+			src := filepath.Join(t.TempDir(), "small.txt")
+			writeRandom(t, src, 3000)
+			dst := t.TempDir()
+			if overwrite {
+				os.WriteFile(filepath.Join(dst, "small.txt"), []byte("an older version"), 0o644)
+			}
+			os.WriteFile(filepath.Join(dst, "small.txt.zcopy-part"), nil, 0o600)
+			args := []string{"recv", "--listen", "127.0.0.1:0", "--dir", dst}
+			if overwrite {
+				args = append(args, "--overwrite")
+			}
+			r := start(t, args...)
+			if code, _, serr := run(t, "send", "--to", r.Addr(t), src); code != 0 {
+				t.Errorf("send: exit %d: %s", code, serr)
+			}
+			if code, rerr := r.Wait(t); code != 0 {
+				t.Errorf("recv: exit %d: %s", code, rerr)
+			}
+			figs.transfer(1)
+			arrivedAs(t, filepath.Join(dst, "small.txt"), src)
+			leftovers(t, dst, "small.txt")
+		})
+	}
 }

@@ -88,6 +88,7 @@ func framedRecv(e *env, c *command, dir, listen, from string, keep bool, streams
 	}
 	defer root.Close()
 	o.Groups = &session.Groups{}
+	defer o.Groups.Close() // frees the names of groups that never completed
 	if from != "" {
 		o.Warn = func(s string) { fmt.Fprintf(e.stderr, "zcopy recv: %s\n", s) }
 		p := newProgress(e, "recv", quiet || asJSON)

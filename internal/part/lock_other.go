@@ -1,20 +1,40 @@
-//go:build unix && !(linux || darwin || freebsd || netbsd)
+//go:build openbsd || dragonfly
 
 package part
 
-import "errors"
+import (
+	"errors"
+
+	"golang.org/x/sys/unix"
+)
 
 // Locking and Versioning say whether this system keeps a part's lock and
-// version: not here (no flock(2) or user extended attributes in
-// golang.org/x/sys/unix), so two transfers can write one name and no part
-// is ever continued.
+// version: it locks (flock(2)) but keeps no user extended attributes in
+// golang.org/x/sys/unix, so no part is ever continued.
 const (
-	Locking    = false
+	Locking    = true
 	Versioning = false
 )
 
 var errNoVersions = errors.New("no user extended attributes on this system")
 
-func lock(int) error                  { return nil }
+func lock(fd int) error {
+	for {
+		err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB)
+		if err != unix.EINTR {
+			return err
+		}
+	}
+}
+
+func heldByOther(fd int) bool {
+	if err := unix.Flock(fd, unix.LOCK_SH|unix.LOCK_NB); err != nil {
+		return err == unix.EWOULDBLOCK
+	}
+	unix.Flock(fd, unix.LOCK_UN)
+	return false
+}
+
 func putVersion(int, Version) error   { return errNoVersions }
 func getVersion(int) (Version, error) { return Version{}, errNoVersions }
+func dropVersion(int)                 {}

@@ -8,28 +8,33 @@
 //
 //   - A part is opened relative to an open directory, one name long, with
 //     O_NOFOLLOW: a symlink planted under the part's name is removed, never
-//     written through. A fresh part is created with O_EXCL.
-//   - A part is held under an exclusive flock(2) for as long as it is
-//     written, so two sessions (in one process or several) never write one
-//     name: the second gets ErrBusy, also when the first receives the
-//     file in ranges and the second whole, or the reverse. After taking the lock, the holder
-//     checks that the descriptor is still the file under the name (another
-//     holder may have renamed it into place in between) and starts again if
-//     not.
+//     written through. A fresh part is created with O_EXCL. A part that is
+//     not continued is removed and made anew, never truncated in place, so
+//     a hard link planted under its name cannot lead the bytes elsewhere;
+//     one that is continued must have one link and belong to this user.
+//   - A part is held under an exclusive lock for as long as it is written
+//     (an open file description lock on Linux, which NFS honours; flock(2)
+//     on the BSDs and macOS), so two transfers (in one process or several)
+//     never write one name: the second gets ErrBusy, also when the first
+//     receives the file in ranges and the second whole, or the reverse.
+//     After taking the lock, the holder checks that the descriptor is still
+//     the file under the name (another holder may have placed it in
+//     between) and starts again if not.
 //   - A part records the version of the source file it holds the start of
 //     (Version: size, mtime and the sender's file identity) in an extended
-//     attribute. A resume continues a part only when the version matches;
-//     otherwise it starts over and says why. Where the file system keeps no
-//     user extended attributes, no part can be trusted, and every resume
-//     starts over.
+//     attribute, removed when the file is placed. A resume continues a part
+//     only when the version matches; otherwise it starts over and says why.
+//     Where the file system keeps no user extended attributes, no part can
+//     be trusted, and every resume starts over.
 //   - Place renames the part to its final name while the lock is held, and
 //     does not replace a file that appeared meanwhile unless asked to
-//     (renameat2 RENAME_NOREPLACE on Linux, else link and unlink).
+//     (renameat2 RENAME_NOREPLACE on Linux, else link and unlink; on file
+//     systems with neither, a look and a rename, which is not atomic).
 //
-// Where the system has no flock or extended attributes (see lock_*.go), the
-// lock and the version are not kept, which the package says through
-// Locking and Versioning. On systems outside Unix, parts are made through
-// an os.Root with O_EXCL.
+// Where the system has no extended attributes in golang.org/x/sys/unix
+// (OpenBSD, DragonFly), no part is continued, which Versioning says. On
+// other systems (Windows, Solaris, illumos, AIX...), parts are made through
+// an os.Root with O_EXCL, and neither locked nor continued.
 package part
 
 import (

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"syscall"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 // dirOf opens a fresh temporary directory for parts.
@@ -45,31 +47,53 @@ func read(t *testing.T, name string) string {
 
 var v1 = Version{Size: 10, MTime: 1e18, Source: 77}
 
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestOpenNeverFollowsPlantedLink guards issue 12's case 3 at its root: a
 // symlink planted under the part's name (in a directory others can write)
 // must be removed, not written through, whatever it points at.
 func TestOpenNeverFollowsPlantedLink(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
-		plant func(t *testing.T, dir, link string)
+		plant func(t *testing.T, dir, link string) string // the link target to check, or ""
 	}{
-		{"to-a-file", func(t *testing.T, dir, link string) {
+		{"to-a-file", func(t *testing.T, dir, link string) string {
 			write(t, filepath.Join(dir, "victim"), "precious")
-			os.Symlink("victim", link)
+			must(t, os.Symlink("victim", link))
+			return filepath.Join(dir, "victim")
 		}},
-		{"to-a-file-outside", func(t *testing.T, dir, link string) {
+		{"to-a-file-outside", func(t *testing.T, dir, link string) string {
 			outside := filepath.Join(t.TempDir(), "victim")
 			write(t, outside, "precious")
-			os.Symlink(outside, link)
+			must(t, os.Symlink(outside, link))
+			return outside
 		}},
-		{"dangling", func(t *testing.T, dir, link string) { os.Symlink("nowhere", link) }},
-		{"fifo", func(t *testing.T, dir, link string) { syscall.Mkfifo(link, 0o600) }},
+		{"dangling", func(t *testing.T, dir, link string) string {
+			must(t, os.Symlink("nowhere", link))
+			return ""
+		}},
+		{"fifo", func(t *testing.T, dir, link string) string {
+			must(t, syscall.Mkfifo(link, 0o600))
+			return ""
+		}},
+		// A hard link is a regular file under the name: it must not be
+		// truncated or written in place either.
+		{"hard-link", func(t *testing.T, dir, link string) string {
+			write(t, filepath.Join(dir, "victim"), "precious")
+			must(t, os.Link(filepath.Join(dir, "victim"), link))
+			return filepath.Join(dir, "victim")
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			for _, resume := range []bool{false, true} {
 				dir, d := dirOf(t)
 				link := filepath.Join(dir, "f"+Suffix)
-				tc.plant(t, dir, link)
+				victim := tc.plant(t, dir, link)
 				f, off, _, err := Open(d, "f"+Suffix, v1, resume)
 				if err != nil {
 					t.Fatalf("resume %v: %v", resume, err)
@@ -84,8 +108,10 @@ func TestOpenNeverFollowsPlantedLink(t *testing.T) {
 				if fi, err := os.Lstat(filepath.Join(dir, "f")); err != nil || !fi.Mode().IsRegular() {
 					t.Errorf("the final name is %v, %v; want a regular file", fi.Mode(), err)
 				}
-				if b, err := os.ReadFile(filepath.Join(dir, "victim")); err == nil && string(b) != "precious" {
-					t.Errorf("the link's target now holds %q", b)
+				if victim != "" {
+					if b := read(t, victim); b != "precious" {
+						t.Errorf("resume %v: the link's target now holds %q", resume, b)
+					}
 				}
 			}
 		})
@@ -252,5 +278,72 @@ func TestOpenBusyAcrossSiblings(t *testing.T) {
 			t.Fatalf("%s left unheld, open %s: %v", pair[0], pair[1], err)
 		}
 		b.Discard()
+	}
+}
+
+// TestPlacedFileCarriesNoVersion: the version record belongs to the part;
+// the file placed from it must not carry it (cp -a and rsync -X would copy
+// it on, and it names the sender's device and inode).
+func TestPlacedFileCarriesNoVersion(t *testing.T) {
+	dir, d := dirOf(t)
+	f, _, _, err := Open(d, "f"+Suffix, v1, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b [64]byte
+	if _, err := unix.Fgetxattr(int(f.Fd()), xattrName, b[:]); err != nil {
+		t.Skipf("this file system keeps no user extended attributes: %v", err)
+	}
+	if err := f.Place("f", false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := unix.Getxattr(filepath.Join(dir, "f"), xattrName, b[:]); err != unix.ENODATA {
+		t.Errorf("the placed file's %s: %v, want ENODATA", xattrName, err)
+	}
+}
+
+// TestResumeNeverWritesOthersPart: a part of the right version that has a
+// second link, or belongs to another user (planted in a directory others
+// can write), is not continued: it is removed and made anew, and the
+// other name keeps its bytes.
+func TestResumeNeverWritesOthersPart(t *testing.T) {
+	for _, tc := range []string{"other-link", "other-owner"} {
+		t.Run(tc, func(t *testing.T) {
+			dir, d := dirOf(t)
+			a, _, _, err := Open(d, "f"+Suffix, v1, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			a.WriteString("first ")
+			a.Keep()
+			switch tc {
+			case "other-link":
+				must(t, os.Link(filepath.Join(dir, "f"+Suffix), filepath.Join(dir, "other")))
+			case "other-owner":
+				if os.Geteuid() != 0 {
+					t.Skip("needs root to give the part away")
+				}
+				must(t, os.Chown(filepath.Join(dir, "f"+Suffix), 65534, 65534))
+			}
+			b, off, why, err := Open(d, "f"+Suffix, v1, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b.WriteString("second")
+			if err := b.Place("f", false); err != nil {
+				t.Fatal(err)
+			}
+			if off != 0 || why == "" {
+				t.Errorf("continued at %d (%q)", off, why)
+			}
+			if tc == "other-link" && read(t, filepath.Join(dir, "other")) != "first " {
+				t.Errorf("the other link now holds %q", read(t, filepath.Join(dir, "other")))
+			}
+			var st unix.Stat_t
+			must(t, unix.Stat(filepath.Join(dir, "f"), &st))
+			if st.Nlink != 1 || int(st.Uid) != os.Geteuid() {
+				t.Errorf("the placed file has %d links and owner %d", st.Nlink, st.Uid)
+			}
+		})
 	}
 }

@@ -25,17 +25,20 @@ type groupKey struct {
 	id   uint32
 }
 
-// groupTTL is how long a group whose streams did not all arrive is kept.
-const groupTTL = time.Hour
+// groupIdle is how long a group is kept once none of its streams is
+// running and not all have come: the rest may still be connecting; after
+// that, its incomplete files are removed and their names freed.
+var groupIdle = 30 * time.Second
 
 type group struct {
 	key     groupKey
 	mu      sync.Mutex
 	streams int
 	ended   int
+	running int         // streams joined and not yet ended
+	idle    *time.Timer // expires the group while nothing runs in it
 	files   map[string]*rangedFile
 	atEnd   []func()
-	created time.Time
 }
 
 // rangedFile is the state of one file that arrives in ranges.
@@ -77,19 +80,56 @@ func (gs *Groups) join(peer string, h proto.Hello) *group {
 	if gs.m == nil {
 		gs.m = map[groupKey]*group{}
 	}
-	for k, g := range gs.m {
-		if time.Since(g.created) > groupTTL {
-			delete(gs.m, k)
-			g.closeFiles()
-		}
-	}
 	k := groupKey{peer, h.Group}
 	g := gs.m[k]
 	if g == nil {
-		g = &group{key: k, streams: int(h.Streams), files: map[string]*rangedFile{}, created: time.Now()}
+		g = &group{key: k, streams: int(h.Streams), files: map[string]*rangedFile{}}
 		gs.m[k] = g
 	}
+	g.mu.Lock()
+	g.running++
+	if g.idle != nil {
+		g.idle.Stop()
+		g.idle = nil
+	}
+	g.mu.Unlock()
 	return g
+}
+
+// expire forgets g if it is still idle, removing its incomplete files.
+func (gs *Groups) expire(g *group) {
+	gs.mu.Lock()
+	g.mu.Lock()
+	idle := g.running == 0
+	if idle && gs.m[g.key] == g {
+		delete(gs.m, g.key)
+	}
+	g.mu.Unlock()
+	gs.mu.Unlock()
+	if idle {
+		g.closeFiles()
+	}
+}
+
+// Close forgets every group, removing the incomplete files of those in
+// which no stream is running; a receiver that stops serving calls it once
+// its sessions have ended.
+func (gs *Groups) Close() {
+	gs.mu.Lock()
+	groups := gs.m
+	gs.m = nil
+	gs.mu.Unlock()
+	for _, g := range groups {
+		g.mu.Lock()
+		if g.idle != nil {
+			g.idle.Stop()
+		}
+		running := g.running
+		g.mu.Unlock()
+		if running == 0 {
+			g.closeFiles()
+		}
+	}
 }
 
 // addRange records that range e will arrive. The ranges of one file must
@@ -168,8 +208,12 @@ func (g *group) end(gs *Groups, work func()) {
 		g.atEnd = append(g.atEnd, work)
 	}
 	g.ended++
+	g.running--
 	last := g.ended == g.streams
 	todo := g.atEnd
+	if !last && g.running == 0 {
+		g.idle = time.AfterFunc(groupIdle, func() { gs.expire(g) })
+	}
 	g.mu.Unlock()
 	if !last {
 		return

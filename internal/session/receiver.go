@@ -175,7 +175,7 @@ func (r *receiver) at(p string) (*os.Root, string, error) {
 		return d, base, nil
 	}
 	if len(r.dirs) >= maxOpenDirs {
-		r.closeDirs()
+		r.closeRoots()
 	}
 	d, err := r.root.OpenRoot(dir)
 	if err != nil {
@@ -188,10 +188,23 @@ func (r *receiver) at(p string) (*os.Root, string, error) {
 	return d, base, nil
 }
 
-func (r *receiver) closeDirs() {
+// closeRoots closes the sub-roots, once nothing is being placed in them.
+// Held parts and their directories stay open.
+func (r *receiver) closeRoots() {
 	if r.placer != nil {
 		r.placer.wait() // nothing may be placed in a closed directory
 	}
+	for k, d := range r.dirs {
+		d.Close()
+		delete(r.dirs, k)
+	}
+}
+
+// closeDirs closes everything the session holds open in the root: the
+// sub-roots, the parts taken while planning (kept for a later resume) and
+// their directories.
+func (r *receiver) closeDirs() {
+	r.closeRoots()
 	for i, f := range r.held {
 		f.Keep() // planned, never sent: left for a later resume
 		delete(r.held, i)
@@ -199,10 +212,6 @@ func (r *receiver) closeDirs() {
 	for k, d := range r.partDirs {
 		d.Close()
 		delete(r.partDirs, k)
-	}
-	for k, d := range r.dirs {
-		d.Close()
-		delete(r.dirs, k)
 	}
 }
 
@@ -384,8 +393,16 @@ func (r *receiver) plan(e *proto.Entry) proto.Plan {
 	// may be another transfer's (then this file fails at once), and with
 	// Resume it is continued only if it holds the start of this version.
 	var off int64
-	if !r.fresh[path.Dir(e.Path)] && len(r.held) < maxHeld {
-		if _, err := d.Lstat(base + PartSuffix); err == nil {
+	if !r.fresh[path.Dir(e.Path)] {
+		_, lerr := d.Lstat(base + PartSuffix)
+		switch {
+		case lerr != nil:
+			// None here: the part is made when the body comes.
+		case len(r.held) >= maxHeld:
+			if r.o.Resume {
+				r.o.warn(fmt.Sprintf("%s: starting over: more than %d parts are already waiting for their bodies in this session", e.Path, maxHeld))
+			}
+		default:
 			pd, err := r.partDir(e.Path)
 			if err != nil {
 				return failPlan(err)
@@ -459,7 +476,15 @@ func (r *receiver) receiveData() error {
 // for); its part is kept for --resume.
 func (r *receiver) receiveFile(i int, h proto.DataHeader) error {
 	e := &r.entries[i]
+	held := r.held[i]
+	delete(r.held, i)
 	if r.takesWhole(e, h) {
+		if held != nil {
+			// A part found while planning (a stale one, taken so that no
+			// other transfer writes the name meanwhile): a file taken
+			// whole does not use it.
+			held.Discard()
+		}
 		return r.receiveWhole(i, h)
 	}
 	_, base, err := r.at(e.Path)
@@ -470,9 +495,11 @@ func (r *receiver) receiveFile(i int, h proto.DataHeader) error {
 	var f *part.File
 	if ranged {
 		f = r.group.part(e.Path)
-	} else if f = r.held[i]; f != nil {
-		delete(r.held, i)
-	} else {
+	} else if f = held; f == nil && h.Offset > 0 {
+		// Only a held part is continued.
+		r.fail(i, "the part to continue was let go before its body came; send it again")
+		return r.dropBody(e, h)
+	} else if f == nil {
 		pd, err := r.partDir(e.Path)
 		if err == nil {
 			f, _, _, err = part.Open(pd, base+PartSuffix, versionOf(e), false)
@@ -507,7 +534,7 @@ func (r *receiver) receiveFile(i int, h proto.DataHeader) error {
 		b, _ := r.br.Peek(int(n))
 		if _, err := f.WriteAt(b, h.Offset); err != nil {
 			keep()
-			return fmt.Errorf("%s: writing: %w (the part is kept for --resume)", e.Path, err)
+			return fmt.Errorf("%s: writing: %w%s", e.Path, err, keptNote(ranged))
 		}
 		r.br.Discard(int(n))
 		r.methods.add(zerocopy.ReadWrite, n)
@@ -530,7 +557,7 @@ func (r *receiver) receiveFile(i int, h proto.DataHeader) error {
 		r.methods.add(st.Method, st.Bytes)
 		if err != nil {
 			keep()
-			return fmt.Errorf("%s: %w (the part is kept for --resume)", e.Path, err)
+			return fmt.Errorf("%s: %w%s", e.Path, err, keptNote(ranged))
 		}
 	}
 	r.res.BytesSent += h.Length
@@ -583,6 +610,15 @@ func (r *receiver) receiveFile(i int, h proto.DataHeader) error {
 	r.res.Files++
 	r.res.Bytes += e.Size
 	return nil
+}
+
+// keptNote says what became of the part of a body that was cut short: a
+// whole file's is kept for --resume; a range's goes with its group.
+func keptNote(ranged bool) string {
+	if ranged {
+		return ""
+	}
+	return " (the part is kept for --resume)"
 }
 
 // dropBody reads and drops the body and trailer of a file that cannot be

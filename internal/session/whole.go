@@ -92,7 +92,8 @@ func (r *receiver) collect() {
 // failure the part is removed. It is the portable way a placer places a
 // whole file.
 func placeNamed(d *part.Dir, base string, e *proto.Entry, body []byte, fsync, replace bool) error {
-	f, _, _, err := part.Open(d, base+part.Suffix, versionOf(e), false)
+	// A whole file is never continued: its part records no version.
+	f, _, _, err := part.Open(d, base+part.Suffix, part.Version{}, false)
 	if err != nil {
 		return err
 	}

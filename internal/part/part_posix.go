@@ -1,4 +1,4 @@
-//go:build unix
+//go:build linux || darwin || freebsd || netbsd || openbsd || dragonfly
 
 package part
 
@@ -6,19 +6,21 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
 )
 
 // Dir is a directory parts are made in, held open so that every operation
-// on a part is one name long and relative to it.
+// on a part is one name long and relative to it. It is safe for
+// concurrent use.
 type Dir struct {
 	f  *os.File
 	fd int
 	// noVersion is set once the file system refused to keep a part's
 	// version: no part made here can be continued.
-	noVersion bool
+	noVersion atomic.Bool
 }
 
 // OpenDir opens the directory name of root ("." for root itself) for
@@ -48,9 +50,10 @@ func (d *Dir) Close() error { return d.f.Close() }
 // locked, until Place, Discard or Keep.
 type File struct {
 	*os.File
-	dir  *Dir
-	name string
-	fd   int
+	dir       *Dir
+	name      string
+	fd        int
+	versioned bool // the part carries a version record, removed at Place
 }
 
 // maxTries bounds how often Open starts again because the name changed
@@ -60,16 +63,21 @@ const maxTries = 8
 
 // Open takes the part name in d for a file of version v.
 //
-// Without resume, the part is new and empty: created with O_EXCL, or, if a
-// part is already there and nobody holds it (one left by an interrupted
-// transfer), cut to nothing. With resume, an existing part that holds the
-// start of the same version (and is no longer than it) is kept, and off is
-// its length; any other is cut to nothing, and why says why it was not
-// continued. A symlink or other non-file under the name is removed, never
-// followed; a directory is an error.
+// Without resume, the part is new and empty: created with O_EXCL, after
+// removing a part that is already there if nobody holds it (one left by an
+// interrupted transfer). With resume, an existing part is kept if it holds
+// the start of the same version (and is no longer than it), has one link
+// and belongs to this process's user, and off is its length; any other is
+// removed and made anew, and why says why it was not continued. A part is
+// never truncated or written in place when it is not continued: a hard link
+// planted under a part's name cannot carry the network's bytes into the
+// file it links to. A symlink or other non-file under the name is removed,
+// never followed; a directory is an error. The zero Version records
+// nothing: such a part (a whole small file, a raw receive) is never
+// continued.
 //
 // The error is an *Error; errors.Is(err, ErrBusy) when another transfer
-// holds the part.
+// holds the part or the other part of the same final name.
 func Open(d *Dir, name string, v Version, resume bool) (f *File, off int64, why string, err error) {
 	for range maxTries {
 		fd, err := openat(d.fd, name, unix.O_RDWR|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
@@ -80,16 +88,21 @@ func Open(d *Dir, name string, v Version, resume bool) (f *File, off int64, why 
 				unix.Close(fd)
 				return nil, 0, "", lockError(name, err)
 			}
+			if !d.isAt(fd, name) {
+				// Taken over, placed or removed between our create and
+				// our lock: not ours to write.
+				unix.Close(fd)
+				continue
+			}
 			f := d.newFile(fd, name)
-			if err := d.siblingBusy(name); err != nil {
-				f.Discard()
-				return nil, 0, "", err
+			if v != (Version{}) {
+				if err := d.siblingBusy(name); err != nil {
+					f.Discard()
+					return nil, 0, "", err
+				}
+				f.setVersion(v)
 			}
-			if err := f.setVersion(v); err != nil {
-				f.Discard()
-				return nil, 0, "", err
-			}
-			return f, 0, "", nil
+			return f, 0, why, nil
 		}
 		if err != unix.EEXIST {
 			return nil, 0, "", &Error{Op: "open", Name: name, Err: err}
@@ -101,28 +114,32 @@ func Open(d *Dir, name string, v Version, resume bool) (f *File, off int64, why 
 		if err != nil {
 			return nil, 0, "", err
 		}
-		f = d.newFile(fd, name)
-		if err := d.siblingBusy(name); err != nil {
-			f.Keep()
-			return nil, 0, "", err
-		}
-		var st unix.Stat_t
-		if err := unix.Fstat(fd, &st); err != nil {
-			f.Keep()
-			return nil, 0, "", &Error{Op: "open", Name: name, Err: err}
-		}
-		if resume {
-			off, why = f.continues(v, st.Size)
-		}
-		if off == 0 {
-			if err := f.restart(v, st.Size); err != nil {
-				f.Keep()
-				return nil, 0, "", err
+		f := d.newFile(fd, name)
+		if resume && why == "" {
+			if off, why = f.continues(v); off > 0 {
+				if err := d.siblingBusy(name); err != nil {
+					f.Keep()
+					return nil, 0, "", err
+				}
+				f.versioned = true
+				return f, off, "", nil
 			}
 		}
-		return f, off, why, nil
+		// Not continued: remove it (we hold it, and it is still under the
+		// name) and make a new one.
+		if err := unix.Unlinkat(d.fd, name, 0); err != nil && err != unix.ENOENT {
+			f.Keep()
+			return nil, 0, "", &Error{Op: "open", Name: name, Err: fmt.Errorf("removing the old part: %w", err)}
+		}
+		f.Keep()
 	}
 	return nil, 0, "", &Error{Op: "open", Name: name, Err: errors.New("the name kept changing under zcopy (another process is replacing it)")}
+}
+
+// isAt reports whether fd is the file under name in d.
+func (d *Dir) isAt(fd int, name string) bool {
+	var a, b unix.Stat_t
+	return unix.Fstat(fd, &a) == nil && fstatat(d.fd, name, &b) == nil && a.Dev == b.Dev && a.Ino == b.Ino
 }
 
 // takeOver opens and locks the existing part name. again means the name
@@ -145,7 +162,7 @@ func (d *Dir) takeOver(name string) (fd int, again bool, err error) {
 		}
 		return -1, true, nil
 	}
-	fd, err = openat(d.fd, name, unix.O_RDWR|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	fd, err = openat(d.fd, name, unix.O_RDWR|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	switch {
 	case err == unix.ENOENT || err == unix.ELOOP:
 		return -1, true, nil // gone, or swapped for a symlink: look again
@@ -163,7 +180,7 @@ func (d *Dir) takeOver(name string) (fd int, again bool, err error) {
 	}
 	// The holder we waited for may have placed or removed the part
 	// between our open and our lock: then fd is no longer the part.
-	if err := fstatat(d.fd, name, &st); err != nil || st.Dev != got.Dev || st.Ino != got.Ino {
+	if !d.isAt(fd, name) {
 		unix.Close(fd)
 		return -1, true, nil
 	}
@@ -178,16 +195,17 @@ func (d *Dir) takeOver(name string) (fd int, again bool, err error) {
 // ErrExist) and the file is still never mixed.
 func (d *Dir) siblingBusy(name string) error {
 	other := sibling(name)
-	if other == "" {
+	var st unix.Stat_t
+	if other == "" || fstatat(d.fd, other, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
 		return nil
 	}
 	fd, err := openat(d.fd, other, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return nil // none there (or nothing that is a part)
+		return nil
 	}
 	defer unix.Close(fd)
-	if err := lock(fd); err != nil {
-		return lockError(other, err)
+	if heldByOther(fd) {
+		return &Error{Op: "lock", Name: other, Err: ErrBusy}
 	}
 	return nil
 }
@@ -203,54 +221,50 @@ func lockError(name string, err error) error {
 	return &Error{Op: "lock", Name: name, Err: err}
 }
 
-// continues decides whether the part, size bytes long, holds the start of
-// version v: it returns the offset to continue from, or 0 and why not.
-func (f *File) continues(v Version, size int64) (off int64, why string) {
-	if size == 0 {
+// continues decides whether the part holds the start of version v and may
+// be written on: it returns the offset to continue from, or 0 and why not.
+func (f *File) continues(v Version) (off int64, why string) {
+	var st unix.Stat_t
+	if err := unix.Fstat(f.fd, &st); err != nil {
+		return 0, "the part cannot be examined; starting over"
+	}
+	if st.Size == 0 {
 		return 0, ""
 	}
-	if f.dir.noVersion {
+	if f.dir.noVersion.Load() {
 		return 0, "this file system keeps no record of which version a part holds; starting over"
+	}
+	if st.Nlink != 1 || int(st.Uid) != os.Geteuid() {
+		return 0, "the part has other links or another owner, so it is not written on; starting over"
 	}
 	got, err := getVersion(f.fd)
 	switch {
 	case errors.Is(err, errNoVersions):
-		f.dir.noVersion = true
+		f.dir.noVersion.Store(true)
 		return 0, "this file system keeps no record of which version a part holds; starting over"
 	case err != nil:
 		return 0, "the part records no version of the file; starting over"
 	case v == (Version{}) || got != v:
 		return 0, "the source changed since the part was written (size, mtime or identity differ); starting over"
-	case size > v.Size:
+	case st.Size > v.Size:
 		return 0, "the part is longer than the file; starting over"
 	}
-	return size, ""
-}
-
-// restart cuts the part to nothing and records v as the version it holds.
-func (f *File) restart(v Version, size int64) error {
-	if size > 0 {
-		if err := unix.Ftruncate(f.fd, 0); err != nil {
-			return &Error{Op: "open", Name: f.name, Err: fmt.Errorf("truncate: %w", err)}
-		}
-	}
-	return f.setVersion(v)
+	return st.Size, ""
 }
 
 // setVersion records v on the part. A file system that keeps no extended
-// attributes is not an error: its parts are never continued.
-func (f *File) setVersion(v Version) error {
-	if f.dir.noVersion {
-		return nil
+// attributes, or refuses this one (quota, permissions, a full attribute
+// block), is not an error: such a part is never continued.
+func (f *File) setVersion(v Version) {
+	if f.dir.noVersion.Load() {
+		return
 	}
 	switch err := putVersion(f.fd, v); {
 	case err == nil:
+		f.versioned = true
 	case errors.Is(err, errNoVersions):
-		f.dir.noVersion = true
-	default:
-		return &Error{Op: "version", Name: f.name, Err: err}
+		f.dir.noVersion.Store(true)
 	}
-	return nil
 }
 
 // SetTimes sets the part's access and modification times to t (one
@@ -285,6 +299,9 @@ func (f *File) Place(final string, replace bool) error {
 		return &Error{Op: "place", Name: f.name, Err: err}
 	}
 	defer unix.Close(dup)
+	if f.versioned {
+		dropVersion(f.fd)
+	}
 	if err := f.File.Close(); err != nil {
 		unix.Unlinkat(f.dir.fd, f.name, 0)
 		return &Error{Op: "place", Name: f.name, Err: fmt.Errorf("close: %w", err)}
@@ -336,9 +353,9 @@ func fstatat(dfd int, name string, st *unix.Stat_t) error {
 }
 
 // linkThenUnlink renames old to new without replacing new: link fails
-// with EEXIST if new exists. Where the file system has no hard links it
-// falls back to a look and a rename, which a file that appears in between
-// can still lose to.
+// with EEXIST if new exists. Where the file system has no hard links
+// (vfat, exFAT) it falls back to a look and a rename, which can replace a
+// file that appears in between.
 func linkThenUnlink(dfd int, old, new string) error {
 	switch err := unix.Linkat(dfd, old, dfd, new, 0); err {
 	case nil:

@@ -1,4 +1,4 @@
-//go:build linux || darwin || freebsd || netbsd
+//go:build darwin || freebsd || netbsd
 
 package part
 
@@ -31,6 +31,16 @@ func lock(fd int) error {
 	}
 }
 
+// heldByOther reports whether another open of the file holds a flock on
+// it: a shared lock cannot be had without waiting.
+func heldByOther(fd int) bool {
+	if err := unix.Flock(fd, unix.LOCK_SH|unix.LOCK_NB); err != nil {
+		return err == unix.EWOULDBLOCK
+	}
+	unix.Flock(fd, unix.LOCK_UN)
+	return false
+}
+
 func putVersion(fd int, v Version) error {
 	err := unix.Fsetxattr(fd, xattrName, v.encode(), 0)
 	if err == unix.ENOTSUP || err == unix.EOPNOTSUPP {
@@ -54,3 +64,7 @@ func getVersion(fd int) (Version, error) {
 	}
 	return v, nil
 }
+
+// dropVersion removes the version record, which belongs to the part and
+// not to the file placed from it.
+func dropVersion(fd int) { unix.Fremovexattr(fd, xattrName) }
