@@ -49,7 +49,9 @@ Raw mode has no header: without --size, the end of the stream is taken
 for the end of the file, and a sender that was killed mid-file (its
 kernel closes the connection in order) cannot be told from one that
 finished. --size N refuses a stream that ends before N bytes or goes on
-after them; give it whenever the size is known (zcopy send --raw prints
+after them (after the N-th byte zcopy waits a second for the end of the
+stream, since nc without -N never closes its side; a byte that comes later
+is not seen); give it whenever the size is known (zcopy send --raw prints
 it).
 
 Parts: every file is received through its part (.zcopy-part, or
