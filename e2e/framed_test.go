@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"math/rand/v2"
 	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -199,6 +200,10 @@ func TestTreePushPull(t *testing.T) {
 
 // TestResumeAfterKill kills the sender with SIGKILL halfway through a 2 GiB
 // file; --resume completes it with less than 60% of it on the wire.
+//
+// A relay holds the transfer after half the file, so the sender is killed
+// in the middle whatever the machine's speed (a test that polled the part
+// could see the file finish before its kill).
 func TestResumeAfterKill(t *testing.T) {
 	size := int64(2 << 30)
 	if testing.Short() {
@@ -211,19 +216,16 @@ func TestResumeAfterKill(t *testing.T) {
 	}
 	dst := filepath.Join(dir, "dst")
 	r := start(t, "recv", "--listen", "127.0.0.1:0", "--dir", dst)
-	s := start(t, "send", "--method", "readwrite", "--to", r.Addr(t), src)
-	part := filepath.Join(dst, "big.bin.zcopy-part")
-	for deadline := time.Now().Add(60 * time.Second); ; {
-		if fi, err := os.Stat(part); err == nil && fi.Size() >= size/2 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the part never reached half the file")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	rl := newRelay(t, r.Addr(t))
+	rl.hold(size / 2)
+	s := start(t, "send", "--method", "readwrite", "--to", rl.addr(), src)
+	rl.held(30 * time.Second)
 	s.Cmd.Process.Signal(syscall.SIGKILL)
 	<-s.Done
+	// What the dead sender's kernel still had to send (its socket buffer,
+	// a few MiB at most) goes on to the receiver, then the end of stream,
+	// as without a relay.
+	rl.release()
 	code, stderr := r.Wait(t)
 	if code != 1 {
 		t.Errorf("receiver of a killed sender exited %d: %s", code, stderr)
@@ -231,6 +233,7 @@ func TestResumeAfterKill(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dst, "big.bin")); err == nil {
 		t.Fatal("a final file exists after the sender was killed")
 	}
+	part := filepath.Join(dst, "big.bin.zcopy-part")
 	fi, err := os.Stat(part)
 	if err != nil {
 		t.Fatalf("no part kept: %v", err)
@@ -249,6 +252,20 @@ func TestResumeAfterKill(t *testing.T) {
 		t.Errorf("resume sent %d of %d bytes; want under 60%%", res.BytesSent, size)
 	}
 	sameContent(t, filepath.Join(dst, "big.bin"), src)
+}
+
+// logHas reports whether one line of log holds every one of parts.
+func logHas(log string, parts ...string) bool {
+	for _, l := range strings.Split(log, "\n") {
+		all := true
+		for _, p := range parts {
+			all = all && strings.Contains(l, p)
+		}
+		if all {
+			return true
+		}
+	}
+	return false
 }
 
 // TestHostilePeers feeds a --keep receiver garbage, a stalled connection
@@ -293,7 +310,7 @@ func TestHostilePeers(t *testing.T) {
 		c.Write((&proto.Entry{Kind: proto.KindEnd}).Append(nil))
 		c.Write((&proto.DataHeader{Index: 0, Length: 5}).Append(nil))
 		c.Write([]byte("owned"))
-		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		c.SetReadDeadline(time.Now().Add(30 * time.Second)) // a hang guard
 		rest, _ := readAll(br)
 		c.Close()
 		t.Logf("%s: the receiver answered %d bytes and closed", name, len(rest))
@@ -330,7 +347,7 @@ func TestHostilePeers(t *testing.T) {
 			c.Write(proto.FinMagic[:])
 		}
 		c.(*net.TCPConn).CloseWrite()
-		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		c.SetReadDeadline(time.Now().Add(30 * time.Second)) // a hang guard
 		readAll(br)
 		c.Close()
 	}
@@ -343,7 +360,18 @@ func TestHostilePeers(t *testing.T) {
 	}
 	sameFile(t, filepath.Join(dst, "honest.txt"), []byte("honest\n"))
 
-	time.Sleep(1500 * time.Millisecond) // the stalled peer's header timeout
+	// The stalled peer's header timeout (1 s) ends it while the receiver
+	// still serves: wait for the line that says so, however long the
+	// machine takes (30 s is a hang guard).
+	stalledAt := stalled.LocalAddr().String() + ": handshake: "
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if logHas(r.Log(), stalledAt, "i/o timeout") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no header timeout for the stalled peer in 30 s; log:\n%s", r.Log())
+		}
+	}
 	r.Cmd.Process.Signal(syscall.SIGTERM)
 	code, log := r.Wait(t)
 	t.Logf("receiver log:\n%s", log)
@@ -374,6 +402,10 @@ func TestHostilePeers(t *testing.T) {
 
 // TestKeepDrains stops a --keep receiver with SIGTERM in the middle of a
 // transfer: the transfer finishes and the receiver exits 0.
+//
+// A relay holds the transfer after 64 of 512 MiB until the receiver has
+// taken the signal (it no longer listens), so the transfer is in flight
+// when the shutdown begins, whatever the machine's speed.
 func TestKeepDrains(t *testing.T) {
 	dir := t.TempDir()
 	src := filepath.Join(dir, "f.bin")
@@ -382,16 +414,21 @@ func TestKeepDrains(t *testing.T) {
 	}
 	dst := filepath.Join(dir, "dst")
 	r := start(t, "recv", "--listen", "127.0.0.1:0", "--dir", dst, "--keep")
-	s := start(t, "send", "--method", "readwrite", "--to", r.Addr(t), src)
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(time.Millisecond) {
-		if fi, err := os.Stat(filepath.Join(dst, "f.bin.zcopy-part")); err == nil && fi.Size() > 0 {
-			break
-		}
+	addr := r.Addr(t)
+	rl := newRelay(t, addr)
+	rl.hold(64 << 20)
+	s := start(t, "send", "--method", "readwrite", "--to", rl.addr(), src)
+	rl.held(30 * time.Second)
+	r.Cmd.Process.Signal(syscall.SIGTERM)
+	for deadline := time.Now().Add(30 * time.Second); r.Running() && listening(t, addr); time.Sleep(time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatal("the transfer never started")
+			t.Fatalf("the receiver still listens 30 s after SIGTERM; log:\n%s", r.Log())
 		}
 	}
-	r.Cmd.Process.Signal(syscall.SIGTERM)
+	if !r.Running() {
+		t.Fatalf("the receiver exited on SIGTERM with the transfer held in the middle; log:\n%s", r.Log())
+	}
+	rl.release()
 	if code, stderr := r.Wait(t); code != 0 {
 		t.Fatalf("receiver exited %d: %s", code, stderr)
 	}
@@ -399,6 +436,32 @@ func TestKeepDrains(t *testing.T) {
 		t.Fatalf("sender exited %d: %s", code, stderr)
 	}
 	sameContent(t, filepath.Join(dst, "f.bin"), src)
+}
+
+// listening reports whether a TCP socket listens on addr (an IPv4
+// address and port), from /proc/net/tcp; without it the test is skipped.
+func listening(t *testing.T, addr string) bool {
+	t.Helper()
+	ap, err := netip.ParseAddrPort(addr)
+	if err != nil || !ap.Addr().Is4() {
+		t.Fatalf("listening(%q): want an IPv4 address and port (%v)", addr, err)
+	}
+	b, err := os.ReadFile("/proc/net/tcp")
+	if err != nil {
+		t.Skipf("cannot tell when the receiver stops listening: %v", err)
+	}
+	// /proc/net/tcp writes the address's 4 bytes as one 32-bit number in
+	// the host's byte order and the port as a number, both in hex; state
+	// 0A is LISTEN.
+	a := ap.Addr().As4()
+	le := fmt.Sprintf("%02X%02X%02X%02X:%04X", a[3], a[2], a[1], a[0], ap.Port())
+	be := fmt.Sprintf("%02X%02X%02X%02X:%04X", a[0], a[1], a[2], a[3], ap.Port())
+	for _, l := range strings.Split(string(b), "\n")[1:] {
+		if f := strings.Fields(l); len(f) > 3 && (f[1] == le || f[1] == be) && f[3] == "0A" {
+			return true
+		}
+	}
+	return false
 }
 
 // TestToken: matching tokens work; a wrong or missing token is refused at
