@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -131,7 +130,7 @@ func TestRawPairs(t *testing.T) {
 // for the kernel to break the lease.
 func TestRawTruncated(t *testing.T) {
 	const size = 128 << 20
-	leaseBreak, leaseOK := leaseBreakTime()
+	leaseBreak, leaseOK := testbin.LeaseBreakTime()
 	for _, m := range sendMethods[:4] {
 		for _, lease := range []bool{true, false} {
 			name := m + "/lease"
@@ -389,21 +388,4 @@ func TestRawMemoryFlat(t *testing.T) {
 			}
 		})
 	}
-}
-
-// leaseBreakTime returns the kernel's lease-break-time: how long a writer
-// waits for a lease holder to give the lease back before the kernel breaks
-// the lease itself (Linux: /proc/sys/fs/lease-break-time, in seconds). ok
-// is false where there is none, or where it is too short (under 5 s) to
-// tell a lease given back from one the kernel broke.
-func leaseBreakTime() (d time.Duration, ok bool) {
-	b, err := os.ReadFile("/proc/sys/fs/lease-break-time")
-	if err != nil {
-		return 0, false
-	}
-	n, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil || n < 5 {
-		return 0, false
-	}
-	return time.Duration(n) * time.Second, true
 }

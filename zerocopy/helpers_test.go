@@ -7,8 +7,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 )
@@ -82,21 +80,4 @@ func openFile(tb testing.TB, path string) *os.File {
 	}
 	tb.Cleanup(func() { f.Close() })
 	return f
-}
-
-// leaseBreakTime returns the kernel's lease-break-time: how long a writer
-// waits for a lease holder to give the lease back before the kernel breaks
-// the lease itself (Linux: /proc/sys/fs/lease-break-time, in seconds). ok
-// is false where there is none, or where it is too short (under 5 s) to
-// tell a lease given back from one the kernel broke.
-func leaseBreakTime() (d time.Duration, ok bool) {
-	b, err := os.ReadFile("/proc/sys/fs/lease-break-time")
-	if err != nil {
-		return 0, false
-	}
-	n, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil || n < 5 {
-		return 0, false
-	}
-	return time.Duration(n) * time.Second, true
 }

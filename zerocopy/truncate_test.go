@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/zcopy/zcopy/internal/testbin"
 )
 
 // truncateElsewhere truncates path to size from another process (this test
@@ -98,7 +100,7 @@ func TestTruncatedDuringSend(t *testing.T) {
 				r := <-res
 				if !noLease {
 					d := <-took
-					if limit, ok := leaseBreakTime(); ok && d >= limit-time.Second {
+					if limit, ok := testbin.LeaseBreakTime(); ok && d >= limit-time.Second {
 						t.Errorf("truncate(2) took %v with a lease held, the kernel's whole lease-break-time (%v): the sender did not give its lease back, the kernel broke it", d, limit)
 					}
 					close(release)

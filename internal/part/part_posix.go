@@ -12,6 +12,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// Locking says whether this system locks parts: here with open file
+// description locks (Linux) or flock(2).
+const Locking = true
+
 // Dir is a directory parts are made in, held open so that every operation
 // on a part is one name long and relative to it. It is safe for
 // concurrent use.

@@ -16,6 +16,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -242,4 +244,23 @@ func CompareFiles(path, src string) (int64, error) {
 			return off, nil
 		}
 	}
+}
+
+// LeaseBreakTime returns the kernel's lease-break-time: how long a writer
+// waits for a lease holder to give the lease back before the kernel breaks
+// the lease itself (Linux: /proc/sys/fs/lease-break-time, in seconds). A
+// test that a lease was given back promptly fails only when a wait reached
+// it, which is the kernel's doing, not a question of speed. ok is false
+// where there is none, or where it is too short (under 5 s) to tell a lease
+// given back from one the kernel broke.
+func LeaseBreakTime() (d time.Duration, ok bool) {
+	b, err := os.ReadFile("/proc/sys/fs/lease-break-time")
+	if err != nil {
+		return 0, false
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || n < 5 {
+		return 0, false
+	}
+	return time.Duration(n) * time.Second, true
 }

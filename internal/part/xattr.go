@@ -1,4 +1,4 @@
-//go:build darwin || freebsd || netbsd
+//go:build linux || darwin || freebsd || netbsd
 
 package part
 
@@ -8,38 +8,13 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Locking and Versioning say whether this system keeps a part's lock and
-// version (flock(2) and user extended attributes).
-const (
-	Locking    = true
-	Versioning = true
-)
+// Versioning says whether this system can keep a part's version: here in a
+// user extended attribute, where the file system has them.
+const Versioning = true
 
 // errNoVersions reports a file system that keeps no user extended
 // attributes (ENOTSUP, EOPNOTSUPP): its parts cannot be continued.
 var errNoVersions = errors.New("no user extended attributes here")
-
-// lock takes an exclusive flock(2) on fd without waiting. flock locks
-// belong to the open file description, so two opens of one part conflict
-// even within one process (flock(2)).
-func lock(fd int) error {
-	for {
-		err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB)
-		if err != unix.EINTR {
-			return err
-		}
-	}
-}
-
-// heldByOther reports whether another open of the file holds a flock on
-// it: a shared lock cannot be had without waiting.
-func heldByOther(fd int) bool {
-	if err := unix.Flock(fd, unix.LOCK_SH|unix.LOCK_NB); err != nil {
-		return err == unix.EWOULDBLOCK
-	}
-	unix.Flock(fd, unix.LOCK_UN)
-	return false
-}
 
 func putVersion(fd int, v Version) error {
 	err := unix.Fsetxattr(fd, xattrName, v.encode(), 0)
