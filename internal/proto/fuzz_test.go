@@ -34,13 +34,22 @@ func FuzzReadEntry(f *testing.F) {
 	f.Add((&Entry{Kind: KindFile, Path: "dir/file", Mode: 0o644, MTime: 1, Size: 10}).Append(nil))
 	f.Add((&Entry{Kind: KindSymlink, Path: "l", Target: "t"}).Append(nil))
 	f.Add((&Entry{Kind: KindRange, Path: "r", Size: 9, Offset: 3, Length: 3}).Append(nil))
+	f.Add((&Entry{Kind: KindOmitted, Path: `a\b`, Reason: "why"}).Append(nil))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		r := wholeReader(b)
 		e, err := ReadEntry(r)
 		if err != nil {
 			return
 		}
-		if e.Kind != KindEnd {
+		switch e.Kind {
+		case KindEnd:
+		case KindOmitted:
+			// Its name is for people to read and never used as a path:
+			// only its length is bounded.
+			if len(e.Path) > MaxPath || len(e.Reason) > MaxMessage {
+				t.Errorf("accepted an omitted entry of %d and %d bytes", len(e.Path), len(e.Reason))
+			}
+		default:
 			if cerr := CheckPath(e.Path); cerr != nil {
 				t.Errorf("accepted an entry with a bad path: %v", cerr)
 			}
