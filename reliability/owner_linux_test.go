@@ -31,7 +31,7 @@ func interruptedPush(t *testing.T, r *proc, src, part string) int64 {
 	px := newProxy(t, r.Addr(t), false)
 	px.hold(8 << 20)
 	s := start(t, "send", "--to", px.addr(), src)
-	resetHeld(t, px)
+	resetHeldAfter(t, px, part)
 	if code, serr := s.Wait(t); code != 1 {
 		t.Fatalf("the interrupted send exited %d: %s", code, serr)
 	}
@@ -133,7 +133,7 @@ func TestResumePullAcrossSourceChange(t *testing.T) {
 	px := newProxy(t, s.Addr(t), true)
 	px.hold(8 << 20)
 	r := start(t, "recv", "--from", px.addr(), "--dir", dst)
-	resetHeld(t, px)
+	resetHeldAfter(t, px, filepath.Join(dst, "f.bin.zcopy-part"))
 	if code, rerr := r.Wait(t); code != 1 {
 		t.Fatalf("the interrupted pull exited %d: %s", code, rerr)
 	}
@@ -212,6 +212,13 @@ func TestTwoSessionsOneName(t *testing.T) {
 			px.hold(8 << 20)
 			s := start(t, append(append([]string{"send"}, tc.first...), "--to", px.addr(), a)...)
 			px.held(30 * time.Second)
+			// The first transfer holds its part once its first bytes are
+			// in it (the proxy's hold alone says only that they left).
+			first := filepath.Join(dst, "f.bin.zcopy-part")
+			if tc.first != nil {
+				first = filepath.Join(dst, "f.bin.zcopy-ranges")
+			}
+			waitPart(t, first, 1)
 			figs.fault("two transfers of one name into one directory at once")
 			code, serr := tc.second(t, r, dst, b)
 			if code != tc.want || !strings.Contains(serr, "another transfer is receiving") {
@@ -458,11 +465,14 @@ func TestFileThatAppearedIsKept(t *testing.T) {
 				args = append(args, "--overwrite")
 			}
 			r := start(t, args...)
-			// Hold the data direction after the handshake and the manifest
-			// (the sender has the plan when it tries to go on), then make
-			// the file appear.
+			// Hold the data direction one byte into the first data header:
+			// the sender writes that byte only once it has the receiver's
+			// plan, so when the proxy is held there the receiver has
+			// planned to receive the file, and its body has not come. Then
+			// make the file appear. (Held at the manifest's end, the proxy
+			// waits for budget before the plan is made.)
 			px := newProxy(t, r.Addr(t), false)
-			px.hold(handshakeAndManifest("f.bin"))
+			px.hold(handshakeAndManifest("f.bin") + 1)
 			s := start(t, "send", "--to", px.addr(), src)
 			px.held(30 * time.Second)
 			theirs := filepath.Join(dst, "f.bin")
