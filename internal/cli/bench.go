@@ -6,7 +6,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/zcopy/zcopy/bench"
+	"github.com/zcopy/zcopy/internal/bench"
 	"github.com/zcopy/zcopy/internal/bytesize"
 	"github.com/zcopy/zcopy/zerocopy"
 )
