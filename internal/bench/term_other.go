@@ -1,4 +1,6 @@
-//go:build !linux && !darwin && !dragonfly && !freebsd && !netbsd && !openbsd
+//go:build !(linux || darwin || dragonfly || freebsd || netbsd || openbsd)
+
+// The systems neither term_linux.go nor term_tiocgeta.go covers.
 
 package bench
 

@@ -1,4 +1,7 @@
-//go:build darwin || freebsd || netbsd || openbsd || dragonfly
+//go:build darwin || dragonfly || freebsd || netbsd || openbsd
+
+// The systems that lock parts with flock(2): every one part_posix.go
+// covers but Linux, which uses open file description locks (lock_linux.go).
 
 package part
 

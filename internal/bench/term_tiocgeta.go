@@ -1,5 +1,9 @@
 //go:build darwin || dragonfly || freebsd || netbsd || openbsd
 
+// The systems that read a terminal's settings with the TIOCGETA ioctl:
+// darwin, dragonfly, freebsd, netbsd and openbsd. Linux uses TCGETS
+// (term_linux.go); on the rest no progress is shown (term_other.go).
+
 package bench
 
 import (
