@@ -194,8 +194,9 @@ func TestUsageSub(t *testing.T) {
 	end := usage{UserNs: 50, SysNs: 900, Vcsw: 30, Ivcsw: 4, Known: true, CtxswKnown: true}
 	start := usage{UserNs: 20, SysNs: 100, Vcsw: 10, Ivcsw: 1, Known: true, CtxswKnown: true}
 	got := end.sub(start)
-	if got.cpu() != 830 || got.ctxsw() != 23 || !got.Known || !got.CtxswKnown {
-		t.Errorf("sub = %+v (cpu %v, ctxsw %d)", got, got.cpu(), got.ctxsw())
+	want := usage{UserNs: 30, SysNs: 800, Vcsw: 20, Ivcsw: 3, Known: true, CtxswKnown: true}
+	if got != want || got.ctxsw() != 23 {
+		t.Errorf("sub = %+v (ctxsw %d), want %+v (ctxsw 23)", got, got.ctxsw(), want)
 	}
 	if end.sub(usage{}).Known {
 		t.Error("a difference with an unknown snapshot is known")

@@ -1,7 +1,5 @@
 package bench
 
-import "time"
-
 // usage is what the kernel accounted to a process: CPU time in user and
 // system mode and context switches. Known is false where the platform does
 // not say.
@@ -32,6 +30,3 @@ func (u usage) sub(v usage) usage {
 
 // ctxsw returns the voluntary plus involuntary context switches.
 func (u usage) ctxsw() int64 { return u.Vcsw + u.Ivcsw }
-
-// cpu returns the total CPU time.
-func (u usage) cpu() time.Duration { return time.Duration(u.UserNs + u.SysNs) }
