@@ -210,10 +210,7 @@ func bars(title, ylabel string, names []string, rs []Result,
 		p.Legend.Add("system", bs)
 		p.Legend.Top = true
 	}
-	eb, err := plotter.NewYErrorBars(struct {
-		plotter.XYer
-		plotter.YErrorer
-	}{pts, errs})
+	eb, err := errorBars(pts, errs)
 	if err != nil {
 		return nil, err
 	}
@@ -269,10 +266,7 @@ func sweepPanels(rep *Report, sizes []int64) ([]*plot.Plot, error) {
 					errs = append(errs, struct{ Low, High float64 }{y - lo, hi - y})
 				}
 			}
-			eb, err := plotter.NewYErrorBars(struct {
-				plotter.XYer
-				plotter.YErrorer
-			}{xys, errs})
+			eb, err := errorBars(xys, errs)
 			if err != nil {
 				return nil, err
 			}
@@ -332,28 +326,36 @@ func span(rs []Result, f func(Result) (float64, float64)) (lo, hi float64) {
 	return lo, hi
 }
 
-func distinctSizes(rs []Result) []int64 {
-	var out []int64
-	seen := map[int64]bool{}
+// errorBars draws the range errs gives about each of the points xys.
+func errorBars(xys plotter.XYs, errs plotter.YErrors) (*plotter.YErrorBars, error) {
+	return plotter.NewYErrorBars(struct {
+		plotter.XYer
+		plotter.YErrorer
+	}{xys, errs})
+}
+
+// distinct returns the keys of rs, each once, in the order they first
+// appear.
+func distinct[K comparable](rs []Result, key func(Result) K) []K {
+	var out []K
+	seen := map[K]bool{}
 	for _, r := range rs {
-		if !seen[r.Size] {
-			seen[r.Size] = true
-			out = append(out, r.Size)
+		if k := key(r); !seen[k] {
+			seen[k] = true
+			out = append(out, k)
 		}
 	}
 	return out
 }
 
+// distinctSizes returns the sizes measured, in the order they were.
+func distinctSizes(rs []Result) []int64 {
+	return distinct(rs, func(r Result) int64 { return r.Size })
+}
+
+// methodOrder returns the methods measured, in the order they were.
 func methodOrder(rs []Result) []string {
-	var out []string
-	seen := map[string]bool{}
-	for _, r := range rs {
-		if !seen[r.Method] {
-			seen[r.Method] = true
-			out = append(out, r.Method)
-		}
-	}
-	return out
+	return distinct(rs, func(r Result) string { return r.Method })
 }
 
 // writeFile writes the canvas to path, whole or not at all.

@@ -83,60 +83,52 @@ func TestTransfersFor(t *testing.T) {
 	}
 }
 
+// parseCase is one input to a list parser and what it must give: the list,
+// or an error that mentions wantErr.
+type parseCase[T comparable] struct {
+	in      string
+	want    []T
+	wantErr string
+}
+
+// testParse runs parse, called name in messages, on each case.
+func testParse[T comparable](t *testing.T, name string, parse func(string) ([]T, error), cases []parseCase[T]) {
+	for _, tc := range cases {
+		t.Run(tc.in, func(t *testing.T) {
+			got, err := parse(tc.in)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("%s(%q) = %v, %v; want an error with %q", name, tc.in, got, err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil || !slices.Equal(got, tc.want) {
+				t.Fatalf("%s(%q) = %v, %v; want %v", name, tc.in, got, err, tc.want)
+			}
+		})
+	}
+}
+
 func TestParseSizes(t *testing.T) {
-	for _, tc := range []struct {
-		in      string
-		want    []int64
-		wantErr string
-	}{
+	testParse(t, "ParseSizes", ParseSizes, []parseCase[int64]{
 		{in: "4KiB,64KiB,1MiB", want: []int64{4 << 10, 64 << 10, 1 << 20}},
 		{in: "1GiB", want: []int64{1 << 30}},
 		{in: " 1MB , 2MB ,", want: []int64{1e6, 2e6}},
 		{in: "", wantErr: "no sizes"},
 		{in: "0", wantErr: "at least one byte"},
 		{in: "4KiB,lots", wantErr: "lots"},
-	} {
-		t.Run(tc.in, func(t *testing.T) {
-			got, err := ParseSizes(tc.in)
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("ParseSizes(%q) = %v, %v; want an error with %q", tc.in, got, err, tc.wantErr)
-				}
-				return
-			}
-			if err != nil || !slices.Equal(got, tc.want) {
-				t.Fatalf("ParseSizes(%q) = %v, %v; want %v", tc.in, got, err, tc.want)
-			}
-		})
-	}
+	})
 }
 
 func TestParseMethods(t *testing.T) {
-	for _, tc := range []struct {
-		in      string
-		want    []zerocopy.Method
-		wantErr string
-	}{
+	testParse(t, "ParseMethods", ParseMethods, []parseCase[zerocopy.Method]{
 		{in: "all", want: zerocopy.SendMethods()},
 		{in: "readwrite,sendfile", want: []zerocopy.Method{zerocopy.ReadWrite, zerocopy.Sendfile}},
 		{in: "SENDFILE", want: []zerocopy.Method{zerocopy.Sendfile}},
 		{in: "auto", wantErr: "auto is not a method"},
 		{in: "carrier-pigeon", wantErr: "unknown method"},
 		{in: ",", wantErr: "no methods"},
-	} {
-		t.Run(tc.in, func(t *testing.T) {
-			got, err := ParseMethods(tc.in)
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("ParseMethods(%q) = %v, %v; want an error with %q", tc.in, got, err, tc.wantErr)
-				}
-				return
-			}
-			if err != nil || !slices.Equal(got, tc.want) {
-				t.Fatalf("ParseMethods(%q) = %v, %v; want %v", tc.in, got, err, tc.want)
-			}
-		})
-	}
+	})
 }
 
 func TestConfigValidate(t *testing.T) {
