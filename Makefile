@@ -30,13 +30,16 @@ check:
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 
 # cross builds every package for the systems zcopy supports, 64-bit and
-# the 32-bit Linux ones (where system calls take 32-bit offsets and counts).
+# the 32-bit Linux ones (where system calls take 32-bit offsets and counts),
+# and vets every package for the 32-bit ones, which compiles the test files
+# too: a constant that overflows int, or a field that is int32 there, fails.
 cross:
 	for os in linux darwin freebsd windows; do for arch in amd64 arm64; do \
 		echo "GOOS=$$os GOARCH=$$arch"; GOOS=$$os GOARCH=$$arch $(GO) build ./... || exit 1; \
 	done; done
 	for arch in 386 arm; do \
 		echo "GOOS=linux GOARCH=$$arch"; GOOS=linux GOARCH=$$arch $(GO) build ./... || exit 1; \
+		GOOS=linux GOARCH=$$arch $(GO) vet ./... || exit 1; \
 	done
 
 # fuzz runs each protocol decoder's fuzz target briefly (FUZZTIME each).
