@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net"
 	"os"
 	"sync"
@@ -41,36 +40,22 @@ func framedSend(e *env, c *command, paths []string, listen, to string, keep bool
 	}
 	if to != "" {
 		items, _ := walk()
-		parts := session.Partition(items, streams)
 		p := newProgress(e, "send", quiet || asJSON)
-		res, err := runStreams(streams, p, o, func(o session.Options, i int) (session.Result, error) {
-			conn, err := rawxfer.Connect(e.ctx, rawxfer.Endpoint{Dial: to})
-			if err != nil {
-				return session.Result{}, err
-			}
-			defer conn.Close()
-			return session.Send(e.ctx, conn, session.Items(parts[i]), o)
-		})
+		o.Progress = p.update
+		res, err := session.SendStreams(e.ctx, dialer(to), items, streams, o)
 		p.done()
 		return finish(e, c, "sent", res, err, asJSON, quiet)
 	}
 	// Serving receivers that fetch: a receiver that opens several streams
 	// gets one share of one walk on each.
 	o.OneConnection = !keep
-	var pulls pullGroups
+	var shares session.Shares
 	run := func(ctx context.Context, conn net.Conn) (session.Result, error) {
 		defer conn.Close()
 		p := newProgress(e, "send", quiet || asJSON || keep)
 		oc := o
 		oc.Progress = p.update
-		src := func(peer session.Stream) ([]tree.Item, error) {
-			if peer.Count > 1 {
-				host, _, _ := net.SplitHostPort(conn.RemoteAddr().String())
-				return pulls.share(host, peer, walk)
-			}
-			return walk()
-		}
-		res, err := session.Send(ctx, conn, src, oc)
+		res, err := session.Send(ctx, conn, shares.Source(conn, walk), oc)
 		p.done()
 		return res, err
 	}
@@ -92,14 +77,8 @@ func framedRecv(e *env, c *command, dir, listen, from string, keep bool, streams
 	if from != "" {
 		o.Warn = func(s string) { fmt.Fprintf(e.stderr, "zcopy recv: %s\n", s) }
 		p := newProgress(e, "recv", quiet || asJSON)
-		res, err := runStreams(streams, p, o, func(o session.Options, i int) (session.Result, error) {
-			conn, err := rawxfer.Connect(e.ctx, rawxfer.Endpoint{Dial: from})
-			if err != nil {
-				return session.Result{}, err
-			}
-			defer conn.Close()
-			return session.Receive(e.ctx, conn, root, o)
-		})
+		o.Progress = p.update
+		res, err := session.ReceiveStreams(e.ctx, dialer(from), root, streams, o)
 		p.done()
 		return finish(e, c, "received", res, err, asJSON, quiet)
 	}
@@ -118,109 +97,11 @@ func framedRecv(e *env, c *command, dir, listen, from string, keep bool, streams
 	return serveFramed(e, c, listen, keep, "received", run, asJSON, quiet)
 }
 
-// runStreams runs one session per stream, concurrently, with o placed as
-// stream i of n (in a fresh random group) when n > 1, and merges their
-// results. The error returned is the first of the most telling kind
-// (see rank).
-func runStreams(n int, p *progress, o session.Options, one func(o session.Options, i int) (session.Result, error)) (session.Result, error) {
-	var group uint32
-	for n > 1 && group == 0 {
-		group = rand.Uint32()
+// dialer opens connections to addr for the streams of a transfer.
+func dialer(addr string) session.Dial {
+	return func(ctx context.Context) (net.Conn, error) {
+		return rawxfer.Connect(ctx, rawxfer.Endpoint{Dial: addr})
 	}
-	results := make([]session.Result, n)
-	errs := make([]error, n)
-	var mu sync.Mutex
-	done, total := make([]int64, n), make([]int64, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		oi := o
-		if n > 1 {
-			oi.Stream = session.Stream{Group: group, Index: i, Count: n}
-		}
-		oi.Progress = func(d, t int64) {
-			mu.Lock()
-			done[i], total[i] = d, t
-			var sd, st int64
-			for k := range n {
-				sd += done[k]
-				st += total[k]
-			}
-			mu.Unlock()
-			p.update(sd, st)
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			results[i], errs[i] = one(oi, i)
-		}()
-	}
-	wg.Wait()
-	// The error that says most: a refusal that says what to change, then
-	// any failure of a stream, then "some files failed".
-	rank := func(e error) int {
-		switch {
-		case e == nil:
-			return 0
-		case errors.Is(e, session.ErrFailed):
-			return 1
-		case errors.Is(e, session.ErrRefused), errors.Is(e, session.ErrAuth):
-			return 3
-		}
-		return 2
-	}
-	var err error
-	for _, e := range errs {
-		if rank(e) > rank(err) {
-			err = e
-		}
-	}
-	if n == 1 {
-		return results[0], err
-	}
-	return session.Merge(results), err
-}
-
-// pullGroups hands each stream of a fetching receiver its share of one walk.
-type pullGroups struct {
-	mu sync.Mutex
-	m  map[pullKey]*pullGroup
-}
-
-type pullKey struct {
-	host  string
-	group uint32
-}
-
-type pullGroup struct {
-	parts  [][]tree.Item
-	served int
-}
-
-// share returns stream peer's share of the tree, walking it for the first
-// stream of the group to arrive.
-func (g *pullGroups) share(host string, peer session.Stream, walk func() ([]tree.Item, error)) ([]tree.Item, error) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.m == nil {
-		g.m = map[pullKey]*pullGroup{}
-	}
-	k := pullKey{host, peer.Group}
-	pg := g.m[k]
-	if pg == nil {
-		items, err := walk()
-		if err != nil {
-			return nil, err
-		}
-		pg = &pullGroup{parts: session.Partition(items, peer.Count)}
-		g.m[k] = pg
-	}
-	if peer.Index >= len(pg.parts) {
-		return nil, fmt.Errorf("stream %d of a group of %d streams", peer.Index, len(pg.parts))
-	}
-	if pg.served++; pg.served == len(pg.parts) {
-		delete(g.m, k)
-	}
-	return pg.parts[peer.Index], nil
 }
 
 // serveFramed listens on addr and runs one session per connection: the

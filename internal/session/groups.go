@@ -1,13 +1,195 @@
 package session
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"math/rand/v2"
+	"net"
+	"os"
 	"sync"
 	"time"
 
 	"github.com/zcopy/zcopy/internal/part"
 	"github.com/zcopy/zcopy/internal/proto"
+	"github.com/zcopy/zcopy/internal/tree"
 )
+
+// A transfer over several streams (--streams): the side that connects
+// opens them (SendStreams, ReceiveStreams), a sender that serves gives
+// each stream of a group its share of one walk (Shares), and a receiver
+// records the files that arrive in ranges over them (Groups).
+
+// Dial opens one connection to the peer.
+type Dial func(ctx context.Context) (net.Conn, error)
+
+// SendStreams sends items as one transfer over n connections, each opened
+// by dial: Partition gives each stream its share.
+func SendStreams(ctx context.Context, dial Dial, items []tree.Item, n int, o Options) (Result, error) {
+	parts := Partition(items, n)
+	return runStreams(ctx, dial, n, o, func(conn net.Conn, o Options, i int) (Result, error) {
+		return Send(ctx, conn, Items(parts[i]), o)
+	})
+}
+
+// ReceiveStreams fetches one transfer over n connections, each opened by
+// dial, writing under root.
+func ReceiveStreams(ctx context.Context, dial Dial, root *os.Root, n int, o Options) (Result, error) {
+	return runStreams(ctx, dial, n, o, func(conn net.Conn, o Options, _ int) (Result, error) {
+		return Receive(ctx, conn, root, o)
+	})
+}
+
+// runStreams runs one session per stream, concurrently, each on its own
+// connection from dial, with o placed as stream i of n (in a fresh random
+// group) when n > 1, and merges their results; o.Progress sees the sum of
+// the streams' progress. The error returned is the first of the most
+// telling kind (see errRank).
+func runStreams(ctx context.Context, dial Dial, n int, o Options, run func(conn net.Conn, o Options, i int) (Result, error)) (Result, error) {
+	var group uint32
+	for n > 1 && group == 0 {
+		group = rand.Uint32()
+	}
+	results := make([]Result, n)
+	errs := make([]error, n)
+	var mu sync.Mutex
+	done, total := make([]int64, n), make([]int64, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		oi := o
+		if n > 1 {
+			oi.Stream = Stream{Group: group, Index: i, Count: n}
+		}
+		if o.Progress != nil {
+			oi.Progress = func(d, t int64) {
+				mu.Lock()
+				done[i], total[i] = d, t
+				var sd, st int64
+				for k := range n {
+					sd += done[k]
+					st += total[k]
+				}
+				mu.Unlock()
+				o.Progress(sd, st)
+			}
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i], errs[i] = runStream(ctx, dial, oi, i, run)
+		}()
+	}
+	wg.Wait()
+	var err error
+	for _, e := range errs {
+		if errRank(e) > errRank(err) {
+			err = e
+		}
+	}
+	if n == 1 {
+		return results[0], err
+	}
+	return Merge(results), err
+}
+
+// runStream opens stream i and runs its session.
+func runStream(ctx context.Context, dial Dial, o Options, i int, run func(conn net.Conn, o Options, i int) (Result, error)) (Result, error) {
+	conn, err := dial(ctx)
+	if err != nil {
+		return Result{}, err
+	}
+	defer conn.Close()
+	return run(conn, o, i)
+}
+
+// errRank ranks a stream's error by how much it says: a refusal that says
+// what to change, then any failure of a stream, then "some files failed".
+func errRank(e error) int {
+	switch {
+	case e == nil:
+		return 0
+	case errors.Is(e, ErrFailed):
+		return 1
+	case errors.Is(e, ErrRefused), errors.Is(e, ErrAuth):
+		return 3
+	}
+	return 2
+}
+
+// Shares hands each stream of a receiver that fetches over several
+// streams its share of one walk. It is safe for concurrent use.
+type Shares struct {
+	mu sync.Mutex
+	m  map[groupKey]*share
+}
+
+// share is one group's walk, cut into its streams' shares, and how many
+// streams have taken theirs.
+type share struct {
+	parts  [][]tree.Item
+	served int
+}
+
+// Source returns the Source for a session on conn: a stream of a group
+// gets its share of the group's walk, any other connection a walk of its
+// own.
+func (s *Shares) Source(conn net.Conn, walk func() ([]tree.Item, error)) Source {
+	return func(peer Stream) ([]tree.Item, error) {
+		if peer.Count > 1 {
+			return s.share(peerHost(conn), peer, walk)
+		}
+		return walk()
+	}
+}
+
+// share returns stream peer's share of the tree, walking it for the first
+// stream of the group to arrive.
+func (s *Shares) share(host string, peer Stream, walk func() ([]tree.Item, error)) ([]tree.Item, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := groupKey{host, peer.Group}
+	sh, err := lookup(&s.m, k, func() (*share, error) {
+		items, err := walk()
+		if err != nil {
+			return nil, err
+		}
+		return &share{parts: Partition(items, peer.Count)}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if peer.Index >= len(sh.parts) {
+		return nil, fmt.Errorf("stream %d of a group of %d streams", peer.Index, len(sh.parts))
+	}
+	if sh.served++; sh.served == len(sh.parts) {
+		delete(s.m, k)
+	}
+	return sh.parts[peer.Index], nil
+}
+
+// peerHost is the host of conn's peer: a group is never shared across
+// hosts.
+func peerHost(conn net.Conn) string {
+	host, _, _ := net.SplitHostPort(conn.RemoteAddr().String())
+	return host
+}
+
+// lookup returns what *m holds for group k, made by mk (and kept) if it
+// holds nothing yet. The caller holds the lock that guards *m.
+func lookup[T any](m *map[groupKey]*T, k groupKey, mk func() (*T, error)) (*T, error) {
+	if *m == nil {
+		*m = map[groupKey]*T{}
+	}
+	if v := (*m)[k]; v != nil {
+		return v, nil
+	}
+	v, err := mk()
+	if err != nil {
+		return nil, err
+	}
+	(*m)[k] = v
+	return v, nil
+}
 
 // Groups is a receiver's record of transfers spread over several streams
 // (connections that share a group in their Hello): which ranges of each
@@ -77,15 +259,10 @@ func (f *rangedFile) close() {
 func (gs *Groups) join(peer string, h proto.Hello) *group {
 	gs.mu.Lock()
 	defer gs.mu.Unlock()
-	if gs.m == nil {
-		gs.m = map[groupKey]*group{}
-	}
 	k := groupKey{peer, h.Group}
-	g := gs.m[k]
-	if g == nil {
-		g = &group{key: k, streams: int(h.Streams), files: map[string]*rangedFile{}}
-		gs.m[k] = g
-	}
+	g, _ := lookup(&gs.m, k, func() (*group, error) {
+		return &group{key: k, streams: int(h.Streams), files: map[string]*rangedFile{}}, nil
+	})
 	g.mu.Lock()
 	g.running++
 	if g.idle != nil {

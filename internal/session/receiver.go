@@ -70,8 +70,7 @@ func Receive(ctx context.Context, conn net.Conn, root *os.Root, o Options) (res 
 		if groups == nil {
 			groups = &Groups{}
 		}
-		host, _, _ := net.SplitHostPort(conn.RemoteAddr().String())
-		r.group = groups.join(host, peer)
+		r.group = groups.join(peerHost(conn), peer)
 		res.Streams = int(peer.Streams)
 		var dirWork func()
 		defer func() { r.group.end(groups, dirWork) }()
