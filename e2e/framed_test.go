@@ -216,16 +216,16 @@ func TestResumeAfterKill(t *testing.T) {
 	}
 	dst := filepath.Join(dir, "dst")
 	r := start(t, "recv", "--listen", "127.0.0.1:0", "--dir", dst)
-	rl := newRelay(t, r.Addr(t))
-	rl.hold(size / 2)
-	s := start(t, "send", "--method", "readwrite", "--to", rl.addr(), src)
-	rl.held(30 * time.Second)
+	rl := testbin.NewRelay(t, r.Addr(t), testbin.Push)
+	rl.Hold(size / 2)
+	s := start(t, "send", "--method", "readwrite", "--to", rl.Addr(), src)
+	rl.Held(30 * time.Second)
 	s.Cmd.Process.Signal(syscall.SIGKILL)
 	<-s.Done
 	// What the dead sender's kernel still had to send (its socket buffer,
 	// a few MiB at most) goes on to the receiver, then the end of stream,
 	// as without a relay.
-	rl.release()
+	rl.Release()
 	code, stderr := r.Wait(t)
 	if code != 1 {
 		t.Errorf("receiver of a killed sender exited %d: %s", code, stderr)
@@ -415,10 +415,10 @@ func TestKeepDrains(t *testing.T) {
 	dst := filepath.Join(dir, "dst")
 	r := start(t, "recv", "--listen", "127.0.0.1:0", "--dir", dst, "--keep")
 	addr := r.Addr(t)
-	rl := newRelay(t, addr)
-	rl.hold(64 << 20)
-	s := start(t, "send", "--method", "readwrite", "--to", rl.addr(), src)
-	rl.held(30 * time.Second)
+	rl := testbin.NewRelay(t, addr, testbin.Push)
+	rl.Hold(64 << 20)
+	s := start(t, "send", "--method", "readwrite", "--to", rl.Addr(), src)
+	rl.Held(30 * time.Second)
 	r.Cmd.Process.Signal(syscall.SIGTERM)
 	for deadline := time.Now().Add(30 * time.Second); r.Running() && listening(t, addr); time.Sleep(time.Millisecond) {
 		if time.Now().After(deadline) {
@@ -428,7 +428,7 @@ func TestKeepDrains(t *testing.T) {
 	if !r.Running() {
 		t.Fatalf("the receiver exited on SIGTERM with the transfer held in the middle; log:\n%s", r.Log())
 	}
-	rl.release()
+	rl.Release()
 	if code, stderr := r.Wait(t); code != 0 {
 		t.Fatalf("receiver exited %d: %s", code, stderr)
 	}

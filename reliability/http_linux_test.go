@@ -18,6 +18,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/zcopy/zcopy/internal/testbin"
 )
 
 // replyWait is how long exchange waits for each response, and for the
@@ -544,7 +546,7 @@ func TestHTTPSourceChanged(t *testing.T) {
 				name := tc.name + ".bin"
 				path := filepath.Join(dir, name)
 				old := writeRandom(t, path, size)
-				d := net.Dialer{Control: smallRcvBuf}
+				d := net.Dialer{Control: testbin.SmallRcvBuf}
 				c, err := d.Dial("tcp", addr)
 				if err != nil {
 					t.Fatal(err)

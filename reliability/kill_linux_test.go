@@ -9,10 +9,12 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/zcopy/zcopy/internal/testbin"
 )
 
 // killSize is the file a receiver is killed in the middle of; killHold is
-// where a proxy between the ends holds each transfer, so that it is still in
+// where a relay between the ends holds each transfer, so that it is still in
 // the middle when the receiver dies, however fast or slow the machine.
 const (
 	killSize = 512 << 20
@@ -60,7 +62,7 @@ func parseResult(t testing.TB, s string) sessionResult {
 }
 
 // TestReceiverKilled kills the receiver with SIGKILL in the middle of a
-// 512 MiB file (a proxy holds the transfer after 32 MiB, and the kill comes
+// 512 MiB file (a relay holds the transfer after 32 MiB, and the kill comes
 // once the receiver has written 16 MiB), in each arrangement, and checks
 // what the user sees:
 //   - the sender exits 1 within the hang guard, saying the connection was
@@ -76,9 +78,9 @@ func TestReceiverKilled(t *testing.T) {
 		t.Run("framed-push", func(t *testing.T) {
 			dst := t.TempDir()
 			r := start(t, "recv", "--listen", "127.0.0.1:0", "--dir", dst)
-			px := newProxy(t, r.Addr(t), false)
-			px.hold(killHold)
-			s := start(t, "send", "--method", "readwrite", "--to", px.addr(), src)
+			px := testbin.NewRelay(t, r.Addr(t), testbin.Push)
+			px.Hold(killHold)
+			s := start(t, "send", "--method", "readwrite", "--to", px.Addr(), src)
 			kept := killMidway(t, r, px, filepath.Join(dst, "big.bin.zcopy-part"))
 			senderLost(t, s)
 			absent(t, filepath.Join(dst, "big.bin"))
@@ -89,9 +91,9 @@ func TestReceiverKilled(t *testing.T) {
 		t.Run("framed-pull", func(t *testing.T) {
 			dst := t.TempDir()
 			s := start(t, "send", "--method", "readwrite", "--listen", "127.0.0.1:0", src)
-			px := newProxy(t, s.Addr(t), true)
-			px.hold(killHold)
-			r := start(t, "recv", "--from", px.addr(), "--dir", dst)
+			px := testbin.NewRelay(t, s.Addr(t), testbin.Pull)
+			px.Hold(killHold)
+			r := start(t, "recv", "--from", px.Addr(), "--dir", dst)
 			kept := killMidway(t, r, px, filepath.Join(dst, "big.bin.zcopy-part"))
 			senderLost(t, s)
 			absent(t, filepath.Join(dst, "big.bin"))
@@ -113,9 +115,9 @@ func TestReceiverKilled(t *testing.T) {
 			dir := t.TempDir()
 			out := filepath.Join(dir, "out.bin")
 			s := start(t, "send", "--raw", "--method", "readwrite", "--listen", "127.0.0.1:0", src)
-			px := newProxy(t, s.Addr(t), true)
-			px.hold(killHold)
-			r := start(t, "recv", "--raw", "--from", px.addr(), "-o", out)
+			px := testbin.NewRelay(t, s.Addr(t), testbin.Pull)
+			px.Hold(killHold)
+			r := start(t, "recv", "--raw", "--from", px.Addr(), "-o", out)
 			killMidway(t, r, px, out+".zcopy-part")
 			senderLost(t, s)
 			absent(t, out)
@@ -126,25 +128,25 @@ func TestReceiverKilled(t *testing.T) {
 			// server with --resume completes all three.
 			dst := t.TempDir()
 			r := start(t, "recv", "--listen", "127.0.0.1:0", "--dir", dst, "--keep")
-			// One proxy, each connection held on its own.
-			px := newProxy(t, r.Addr(t), false)
-			px.holdEach(killHold)
+			// One relay, each connection held on its own.
+			px := testbin.NewRelay(t, r.Addr(t), testbin.Push)
+			px.HoldEach(killHold)
 			var senders []*proc
 			var srcs []string
 			for i := range 3 {
 				p := filepath.Join(t.TempDir(), fmt.Sprintf("f%d.bin", i))
 				os.Link(src, p)
 				srcs = append(srcs, p)
-				senders = append(senders, start(t, "send", "--method", "readwrite", "--to", px.addr(), p))
+				senders = append(senders, start(t, "send", "--method", "readwrite", "--to", px.Addr(), p))
 			}
-			px.heldEach(3, 30*time.Second)
+			px.HeldEach(3, 30*time.Second)
 			for i := range 3 {
 				waitPart(t, filepath.Join(dst, fmt.Sprintf("f%d.bin.zcopy-part", i)), 16<<20)
 			}
 			r.Cmd.Process.Signal(syscall.SIGKILL)
 			<-r.Done
 			figs.fault("receiver killed (SIGKILL) mid-transfer")
-			px.release()
+			px.Release()
 			var kept []int64
 			for i := range 3 {
 				kept = append(kept, fileSize(filepath.Join(dst, fmt.Sprintf("f%d.bin.zcopy-part", i))))
@@ -171,18 +173,18 @@ func TestReceiverKilled(t *testing.T) {
 	}
 }
 
-// killMidway waits for the proxy to hold the transfer (px.hold(killHold))
+// killMidway waits for the relay to hold the transfer (px.Hold(killHold))
 // and for part to reach 16 MiB, kills the receiver, and returns the part's
-// size then. It releases the proxy after the kill, so that the sender
+// size then. It releases the relay after the kill, so that the sender
 // meets the dead connection.
-func killMidway(t *testing.T, r *proc, px *proxy, part string) int64 {
+func killMidway(t *testing.T, r *proc, px *testbin.Relay, part string) int64 {
 	t.Helper()
-	px.held(30 * time.Second)
+	px.Held(30 * time.Second)
 	waitPart(t, part, 16<<20)
 	r.Cmd.Process.Signal(syscall.SIGKILL)
 	<-r.Done
 	figs.fault("receiver killed (SIGKILL) mid-transfer")
-	px.release()
+	px.Release()
 	fi, err := os.Stat(part)
 	if err != nil || fi.Size() >= killSize {
 		t.Fatalf("the receiver was not killed in the middle: %v %v", fi, err)

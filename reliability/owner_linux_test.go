@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/zcopy/zcopy/internal/part"
+	"github.com/zcopy/zcopy/internal/testbin"
 	"github.com/zcopy/zcopy/internal/tree"
 )
 
@@ -20,17 +21,17 @@ import (
 // the main branch before the fix.
 
 // ownerSize is the file these tests interrupt or race: large enough that a
-// proxy held after 8 MiB holds it in the middle of its body.
+// relay held after 8 MiB holds it in the middle of its body.
 const ownerSize = 32 << 20
 
 // interruptedPush pushes src to the --keep --resume server r through a
-// proxy that resets the connection after 8 MiB of data, and returns the
+// relay that resets the connection after 8 MiB of data, and returns the
 // length of the part the server kept.
 func interruptedPush(t *testing.T, r *proc, src, part string) int64 {
 	t.Helper()
-	px := newProxy(t, r.Addr(t), false)
-	px.hold(8 << 20)
-	s := start(t, "send", "--to", px.addr(), src)
+	px := testbin.NewRelay(t, r.Addr(t), testbin.Push)
+	px.Hold(8 << 20)
+	s := start(t, "send", "--to", px.Addr(), src)
 	resetHeldAfter(t, px, part)
 	if code, serr := s.Wait(t); code != 1 {
 		t.Fatalf("the interrupted send exited %d: %s", code, serr)
@@ -130,9 +131,9 @@ func TestResumePullAcrossSourceChange(t *testing.T) {
 	genFile(t, src, ownerSize)
 	dst := t.TempDir()
 	s := start(t, "send", "--listen", "127.0.0.1:0", "--keep", src)
-	px := newProxy(t, s.Addr(t), true)
-	px.hold(8 << 20)
-	r := start(t, "recv", "--from", px.addr(), "--dir", dst)
+	px := testbin.NewRelay(t, s.Addr(t), testbin.Pull)
+	px.Hold(8 << 20)
+	r := start(t, "recv", "--from", px.Addr(), "--dir", dst)
 	resetHeldAfter(t, px, filepath.Join(dst, "f.bin.zcopy-part"))
 	if code, rerr := r.Wait(t); code != 1 {
 		t.Fatalf("the interrupted pull exited %d: %s", code, rerr)
@@ -208,12 +209,12 @@ func TestTwoSessionsOneName(t *testing.T) {
 			genFile(t, b, 96<<20)
 			dst := t.TempDir()
 			r := start(t, append([]string{"recv", "--listen", "127.0.0.1:0", "--dir", dst}, tc.recv...)...)
-			px := newProxy(t, r.Addr(t), false)
-			px.hold(8 << 20)
-			s := start(t, append(append([]string{"send"}, tc.first...), "--to", px.addr(), a)...)
-			px.held(30 * time.Second)
+			px := testbin.NewRelay(t, r.Addr(t), testbin.Push)
+			px.Hold(8 << 20)
+			s := start(t, append(append([]string{"send"}, tc.first...), "--to", px.Addr(), a)...)
+			px.Held(30 * time.Second)
 			// The first transfer holds its part once its first bytes are
-			// in it (the proxy's hold alone says only that they left).
+			// in it (the relay's hold alone says only that they left).
 			first := filepath.Join(dst, "f.bin.zcopy-part")
 			if tc.first != nil {
 				first = filepath.Join(dst, "f.bin.zcopy-ranges")
@@ -224,7 +225,7 @@ func TestTwoSessionsOneName(t *testing.T) {
 			if code != tc.want || !strings.Contains(serr, "another transfer is receiving") {
 				t.Errorf("the second transfer exited %d: %s; want %d, naming the other transfer", code, serr, tc.want)
 			}
-			px.release()
+			px.Release()
 			if code, serr := s.Wait(t); code != 0 {
 				t.Errorf("the first transfer exited %d: %s", code, serr)
 			}
@@ -334,14 +335,14 @@ func TestRawSizeRefusesShortOrLong(t *testing.T) {
 	t.Run("sender-killed-push", func(t *testing.T) {
 		out := filepath.Join(t.TempDir(), "out.bin")
 		r := start(t, "recv", "--raw", "--listen", "127.0.0.1:0", "--size", size, "-o", out)
-		px := newProxy(t, r.Addr(t), false)
-		px.hold(8 << 20)
-		s := start(t, "send", "--raw", "--to", px.addr(), src)
-		px.held(30 * time.Second)
+		px := testbin.NewRelay(t, r.Addr(t), testbin.Push)
+		px.Hold(8 << 20)
+		s := start(t, "send", "--raw", "--to", px.Addr(), src)
+		px.Held(30 * time.Second)
 		s.Cmd.Process.Signal(syscall.SIGKILL)
 		<-s.Done
 		figs.fault("raw sender killed mid-file")
-		px.release()
+		px.Release()
 		code, rerr := r.Wait(t)
 		if code != 1 || !strings.Contains(rerr, "ended after") {
 			t.Errorf("receiver exited %d: %s; want 1 and the short stream", code, rerr)
@@ -353,14 +354,14 @@ func TestRawSizeRefusesShortOrLong(t *testing.T) {
 	t.Run("sender-killed-pull", func(t *testing.T) {
 		out := filepath.Join(t.TempDir(), "out.bin")
 		s := start(t, "send", "--raw", "--listen", "127.0.0.1:0", src)
-		px := newProxy(t, s.Addr(t), true)
-		px.hold(8 << 20)
-		r := start(t, "recv", "--raw", "--from", px.addr(), "--size", size, "-o", out)
-		px.held(30 * time.Second)
+		px := testbin.NewRelay(t, s.Addr(t), testbin.Pull)
+		px.Hold(8 << 20)
+		r := start(t, "recv", "--raw", "--from", px.Addr(), "--size", size, "-o", out)
+		px.Held(30 * time.Second)
 		s.Cmd.Process.Signal(syscall.SIGKILL)
 		<-s.Done
 		figs.fault("raw sender killed mid-file")
-		px.release()
+		px.Release()
 		if code, rerr := r.Wait(t); code != 1 {
 			t.Errorf("receiver exited %d: %s; want 1", code, rerr)
 		}
@@ -467,20 +468,20 @@ func TestFileThatAppearedIsKept(t *testing.T) {
 			r := start(t, args...)
 			// Hold the data direction one byte into the first data header:
 			// the sender writes that byte only once it has the receiver's
-			// plan, so when the proxy is held there the receiver has
+			// plan, so when the relay is held there the receiver has
 			// planned to receive the file, and its body has not come. Then
-			// make the file appear. (Held at the manifest's end, the proxy
+			// make the file appear. (Held at the manifest's end, the relay
 			// waits for budget before the plan is made.)
-			px := newProxy(t, r.Addr(t), false)
-			px.hold(handshakeAndManifest("f.bin") + 1)
-			s := start(t, "send", "--to", px.addr(), src)
-			px.held(30 * time.Second)
+			px := testbin.NewRelay(t, r.Addr(t), testbin.Push)
+			px.Hold(handshakeAndManifest("f.bin") + 1)
+			s := start(t, "send", "--to", px.Addr(), src)
+			px.Held(30 * time.Second)
 			theirs := filepath.Join(dst, "f.bin")
 			if err := os.WriteFile(theirs, []byte("appeared meanwhile"), 0o644); err != nil {
 				t.Fatal(err)
 			}
 			figs.fault("a file appeared under a name after it was planned")
-			px.release()
+			px.Release()
 			scode, serr := s.Wait(t)
 			rcode, rerr := r.Wait(t)
 			if tc.overwrite {

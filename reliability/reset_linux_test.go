@@ -8,12 +8,14 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/zcopy/zcopy/internal/testbin"
 )
 
 // resetSize is the file a connection is reset in the middle of.
 const resetSize = 64 << 20
 
-// TestPeerReset resets the connection in the middle of a transfer (a proxy
+// TestPeerReset resets the connection in the middle of a transfer (a relay
 // between the two ends, held after 8 MiB, aborts both of its connections
 // with RST), raw and framed, push and pull. What each end must do:
 //   - raw: both ends exit 1 naming the reset; the receiver keeps nothing,
@@ -32,9 +34,9 @@ func TestPeerReset(t *testing.T) {
 		t.Run("raw-push", func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "out.bin")
 			r := start(t, "recv", "--raw", "--listen", "127.0.0.1:0", "-o", out)
-			px := newProxy(t, r.Addr(t), false)
-			px.hold(8 << 20)
-			s := start(t, "send", "--raw", "--to", px.addr(), src)
+			px := testbin.NewRelay(t, r.Addr(t), testbin.Push)
+			px.Hold(8 << 20)
+			s := start(t, "send", "--raw", "--to", px.Addr(), src)
 			resetHeld(t, px)
 			bothReset(t, s, r)
 			absent(t, out)
@@ -45,9 +47,9 @@ func TestPeerReset(t *testing.T) {
 		t.Run("raw-pull", func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "out.bin")
 			s := start(t, "send", "--raw", "--listen", "127.0.0.1:0", src)
-			px := newProxy(t, s.Addr(t), true)
-			px.hold(8 << 20)
-			r := start(t, "recv", "--raw", "--from", px.addr(), "-o", out)
+			px := testbin.NewRelay(t, s.Addr(t), testbin.Pull)
+			px.Hold(8 << 20)
+			r := start(t, "recv", "--raw", "--from", px.Addr(), "-o", out)
 			resetHeld(t, px)
 			bothReset(t, s, r)
 			absent(t, out)
@@ -55,9 +57,9 @@ func TestPeerReset(t *testing.T) {
 		t.Run("framed-push", func(t *testing.T) {
 			dst := t.TempDir()
 			r := start(t, "recv", "--listen", "127.0.0.1:0", "--dir", dst, "--keep", "--resume")
-			px := newProxy(t, r.Addr(t), false)
-			px.hold(8 << 20)
-			s := start(t, "send", "--to", px.addr(), src)
+			px := testbin.NewRelay(t, r.Addr(t), testbin.Push)
+			px.Hold(8 << 20)
+			s := start(t, "send", "--to", px.Addr(), src)
 			final := filepath.Join(dst, "f.bin")
 			part := final + ".zcopy-part"
 			resetHeldAfter(t, px, part)
@@ -90,9 +92,9 @@ func TestPeerReset(t *testing.T) {
 		t.Run("framed-pull", func(t *testing.T) {
 			dst := t.TempDir()
 			s := start(t, "send", "--listen", "127.0.0.1:0", "--keep", "--json", src)
-			px := newProxy(t, s.Addr(t), true)
-			px.hold(8 << 20)
-			r := start(t, "recv", "--from", px.addr(), "--dir", dst)
+			px := testbin.NewRelay(t, s.Addr(t), testbin.Pull)
+			px.Hold(8 << 20)
+			r := start(t, "recv", "--from", px.Addr(), "--dir", dst)
 			final := filepath.Join(dst, "f.bin")
 			resetHeldAfter(t, px, final+".zcopy-part")
 			code, rerr := r.Wait(t)
@@ -123,23 +125,23 @@ func TestPeerReset(t *testing.T) {
 	}
 }
 
-// resetHeld waits for the proxy to hold the transfer, then resets it.
-func resetHeld(t *testing.T, px *proxy) {
+// resetHeld waits for the relay to hold the transfer, then resets it.
+func resetHeld(t *testing.T, px *testbin.Relay) {
 	t.Helper()
 	resetHeldAfter(t, px, "")
 }
 
 // resetHeldAfter is resetHeld that also waits, before the reset, until
-// the receiver has written some of what the proxy let through to part
+// the receiver has written some of what the relay let through to part
 // (unless part is ""): the reset discards what the receiver has not read
 // yet, and a test that wants a part must not depend on how far it got.
-func resetHeldAfter(t *testing.T, px *proxy, part string) {
+func resetHeldAfter(t *testing.T, px *testbin.Relay, part string) {
 	t.Helper()
-	px.held(30 * time.Second)
+	px.Held(30 * time.Second)
 	if part != "" {
 		waitPart(t, part, 1)
 	}
-	px.reset()
+	px.Reset()
 	figs.fault("connection reset mid-transfer")
 }
 
@@ -158,7 +160,7 @@ func bothReset(t *testing.T, s, r *proc) {
 	}
 }
 
-// TestSlowPeersDoNotStall runs one very slow transfer (a proxy passes
+// TestSlowPeersDoNotStall runs one very slow transfer (a relay passes
 // 256 KiB/s) on a zcopy server while 16 ordinary transfers go through the
 // same server, 4 at a time. The ordinary ones must all complete, byte for
 // byte, while the slow one is still in progress (it is checked to be
@@ -176,12 +178,12 @@ func TestSlowPeersDoNotStall(t *testing.T) {
 			slowSrc := filepath.Join(base, "slow.bin")
 			genFile(t, slowSrc, 64<<20)
 			r := start(t, "recv", "--listen", "127.0.0.1:0", "--dir", dst, "--keep")
-			px := newProxy(t, r.Addr(t), false)
-			px.throttle(256 << 10)
-			slow := start(t, "send", "--to", px.addr(), slowSrc)
+			px := testbin.NewRelay(t, r.Addr(t), testbin.Push)
+			px.Throttle(256 << 10)
+			slow := start(t, "send", "--to", px.Addr(), slowSrc)
 			figs.fault("slow peer (256 KiB/s) beside other transfers")
 			waitPart(t, filepath.Join(dst, "slow.bin.zcopy-part"), 1)
-			before := px.bytes()
+			before := px.Bytes()
 			addr := r.Addr(t)
 			fastTransfers(t, 16, func(t *testing.T, i int, src string) {
 				if code, _, serr, err := runGo("send", "--to", addr, src); code != 0 {
@@ -201,13 +203,13 @@ func TestSlowPeersDoNotStall(t *testing.T) {
 			tree := filepath.Join(base, "tree")
 			genFile(t, filepath.Join(tree, "big.bin"), 64<<20)
 			s := start(t, "send", "--listen", "127.0.0.1:0", "--keep", tree)
-			px := newProxy(t, s.Addr(t), true)
-			px.throttle(256 << 10)
+			px := testbin.NewRelay(t, s.Addr(t), testbin.Pull)
+			px.Throttle(256 << 10)
 			slowDst := filepath.Join(base, "slow")
-			slow := start(t, "recv", "--from", px.addr(), "--dir", slowDst)
+			slow := start(t, "recv", "--from", px.Addr(), "--dir", slowDst)
 			figs.fault("slow peer (256 KiB/s) beside other transfers")
 			waitPart(t, filepath.Join(slowDst, "tree", "big.bin.zcopy-part"), 1)
-			before := px.bytes()
+			before := px.Bytes()
 			addr := s.Addr(t)
 			fastTransfers(t, 16, func(t *testing.T, i int, _ string) {
 				dst := filepath.Join(base, fmt.Sprintf("fast%d", i))
@@ -257,16 +259,16 @@ func fastTransfers(t *testing.T, n int, transfer func(t *testing.T, i int, src s
 
 // stillSlow checks that the slow transfer is still alive and moving, then
 // stops it (the server must survive that too).
-func stillSlow(t *testing.T, slow *proc, px *proxy, before int64) {
+func stillSlow(t *testing.T, slow *proc, px *testbin.Relay, before int64) {
 	t.Helper()
 	if !slow.Running() {
 		code, serr := slow.Wait(t)
 		t.Fatalf("the slow transfer ended (exit %d: %s) before the others were done; it was not slow enough to prove anything", code, serr)
 	}
-	if !eventually(30*time.Second, func() bool { return px.bytes() > before }) {
-		t.Errorf("the slow transfer did not move (%d bytes through the proxy)", px.bytes())
+	if !eventually(30*time.Second, func() bool { return px.Bytes() > before }) {
+		t.Errorf("the slow transfer did not move (%d bytes through the relay)", px.Bytes())
 	}
-	t.Logf("the slow transfer had moved %d bytes when the others were done", px.bytes())
-	px.reset()
+	t.Logf("the slow transfer had moved %d bytes when the others were done", px.Bytes())
+	px.Reset()
 	slow.Wait(t)
 }

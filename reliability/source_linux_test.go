@@ -14,7 +14,7 @@ var sendMethods = []string{"readwrite", "mmap", "sendfile", "splice", "auto"}
 
 const (
 	changeSize = 32 << 20 // the source file
-	changeHold = 4 << 20  // where the proxy holds the transfer
+	changeHold = 4 << 20  // where the relay holds the transfer
 )
 
 // A sourceChange is something another process does to a file while zcopy
@@ -97,7 +97,7 @@ func change(t *testing.T, ch sourceChange, path string) {
 }
 
 // TestRawSourceChanged changes the source file while zcopy send --raw is
-// in the middle of it (held by a proxy after 4 of 32 MiB), for every send
+// in the middle of it (held by a relay after 4 of 32 MiB), for every send
 // method, with and without a lease, and checks what the user sees:
 //   - a transfer that must fail: the sender exits 1 saying the file was
 //     truncated, the receiver (zcopy recv --raw) sees the reset, exits 1 and
@@ -126,16 +126,16 @@ func rawSourceChanged(t *testing.T, ch sourceChange, method string, lease bool) 
 	old := writeRandom(t, src, changeSize)
 	out := filepath.Join(dir, "out.bin")
 	r := start(t, "recv", "--raw", "--listen", "127.0.0.1:0", "-o", out)
-	px := newProxy(t, r.Addr(t), false)
-	px.hold(changeHold)
-	args := []string{"send", "--raw", "--json", "--method", method, "--to", px.addr(), src}
+	px := testbin.NewRelay(t, r.Addr(t), testbin.Push)
+	px.Hold(changeHold)
+	args := []string{"send", "--raw", "--json", "--method", method, "--to", px.Addr(), src}
 	if !lease {
 		args = append(args, "--no-lease")
 	}
 	s := start(t, args...)
-	px.held(30 * time.Second)
+	px.Held(30 * time.Second)
 	change(t, ch, src)
-	px.release()
+	px.Release()
 	scode, serr := s.Wait(t)
 	rcode, rerr := r.Wait(t)
 	t.Logf("sender: exit %d %s %s; receiver: exit %d %s", scode, strings.TrimSpace(serr), strings.TrimSpace(s.Stdout.String()), rcode, strings.TrimSpace(rerr))
@@ -164,7 +164,7 @@ func rawSourceChanged(t *testing.T, ch sourceChange, method string, lease bool) 
 
 // TestFramedSourceChanged does the same to framed transfers into one
 // zcopy recv --keep: each send method sends its own 32 MiB file (big
-// enough for the sender's lease) and the file changes while the proxy
+// enough for the sender's lease) and the file changes while the relay
 // holds the transfer. A transfer that must fail: the sender exits 23 (a
 // partial transfer: the session ran to its end, the file did not arrive)
 // naming the file and the truncation, the receiver logs it and keeps
@@ -182,12 +182,12 @@ func TestFramedSourceChanged(t *testing.T) {
 					t.Run(m, func(t *testing.T) {
 						src := filepath.Join(base, "src", m+".bin")
 						old := writeRandom(t, src, changeSize)
-						px := newProxy(t, r.Addr(t), false)
-						px.hold(changeHold)
-						s := start(t, "send", "--method", m, "--to", px.addr(), src)
-						px.held(30 * time.Second)
+						px := testbin.NewRelay(t, r.Addr(t), testbin.Push)
+						px.Hold(changeHold)
+						s := start(t, "send", "--method", m, "--to", px.Addr(), src)
+						px.Held(30 * time.Second)
 						change(t, ch, src)
-						px.release()
+						px.Release()
 						code, serr := s.Wait(t)
 						t.Logf("sender: exit %d %s", code, strings.TrimSpace(serr))
 						final := filepath.Join(dst, m+".bin")
@@ -270,21 +270,21 @@ func TestFramedSourceReplacedBeforeSend(t *testing.T) {
 			old := writeRandom(t, filepath.Join(tree, "b.bin"), c.size)
 			dst := filepath.Join(base, "dst")
 			r := start(t, "recv", "--listen", "127.0.0.1:0", "--dir", dst)
-			px := newProxy(t, r.Addr(t), false)
-			px.hold(changeHold)
-			args := []string{"send", "--method", c.method, "--to", px.addr(), tree}
+			px := testbin.NewRelay(t, r.Addr(t), testbin.Push)
+			px.Hold(changeHold)
+			args := []string{"send", "--method", c.method, "--to", px.Addr(), tree}
 			if c.verify {
 				args = append(args, "--verify")
 			}
 			s := start(t, args...)
-			px.held(30 * time.Second)
+			px.Held(30 * time.Second)
 			b := filepath.Join(tree, "b.bin")
 			writeRandom(t, b+".new", c.newSize)
 			if err := os.Rename(b+".new", b); err != nil {
 				t.Fatal(err)
 			}
 			figs.fault("source replaced after it was listed")
-			px.release()
+			px.Release()
 			code, serr := s.Wait(t)
 			rcode, rerr := r.Wait(t)
 			t.Logf("sender: exit %d %s; receiver: exit %d %s", code, strings.TrimSpace(serr), rcode, strings.TrimSpace(rerr))

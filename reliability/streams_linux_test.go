@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/zcopy/zcopy/internal/testbin"
 )
 
 // wholeOrNothing checks the one outcome that matters after a fault: the
@@ -42,16 +44,16 @@ func TestStreamsOneReset(t *testing.T) {
 	for range rounds() {
 		dst := t.TempDir()
 		r := start(t, "recv", "--listen", "127.0.0.1:0", "--dir", dst, "--keep")
-		px := newProxy(t, r.Addr(t), false)
-		px.hold(32 << 20)
-		s := start(t, "send", "--streams", "2", "--to", px.addr(), src)
-		if !eventually(30*time.Second, func() bool { return px.conns() == 2 }) {
-			t.Fatalf("the sender opened %d connections; want 2", px.conns())
+		px := testbin.NewRelay(t, r.Addr(t), testbin.Push)
+		px.Hold(32 << 20)
+		s := start(t, "send", "--streams", "2", "--to", px.Addr(), src)
+		if !eventually(30*time.Second, func() bool { return px.Conns() == 2 }) {
+			t.Fatalf("the sender opened %d connections; want 2", px.Conns())
 		}
-		px.held(30 * time.Second)
-		px.resetConn(0)
+		px.Held(30 * time.Second)
+		px.ResetConn(0)
 		figs.fault("one of two streams reset mid-transfer")
-		px.release()
+		px.Release()
 		code, serr := s.Wait(t)
 		t.Logf("sender: exit %d: %s", code, strings.TrimSpace(serr))
 		if code != 1 || !connectionLost(serr) {
@@ -72,7 +74,7 @@ func TestStreamsOneReset(t *testing.T) {
 
 // TestStreamsInterruptedThenResumed interrupts a send --streams 2 of a
 // 256 MiB file (two ranges, [0, 128 MiB) and [128 MiB, 256 MiB), written
-// into one file) after 32 MiB of each stream (a proxy holds every
+// into one file) after 32 MiB of each stream (a relay holds every
 // connection at that point, then resets them): each stream has written part
 // of its range, so the file is longer than 128 MiB with a hole in the first
 // range. Then the user does what the receiver's message suggests and sends
@@ -99,12 +101,12 @@ func TestStreamsInterruptedThenResumed(t *testing.T) {
 	for range rounds() {
 		dst := t.TempDir()
 		r := start(t, "recv", "--listen", "127.0.0.1:0", "--dir", dst, "--keep", "--resume")
-		px := newProxy(t, r.Addr(t), false)
+		px := testbin.NewRelay(t, r.Addr(t), testbin.Push)
 		// Each stream is held on its own: a shared budget could all go to
 		// one stream and leave no hole to test.
-		px.holdEach(32 << 20)
-		s := start(t, "send", "--streams", "2", "--to", px.addr(), src)
-		px.heldEach(2, 30*time.Second)
+		px.HoldEach(32 << 20)
+		s := start(t, "send", "--streams", "2", "--to", px.Addr(), src)
+		px.HeldEach(2, 30*time.Second)
 		final := filepath.Join(dst, "big.bin")
 		// Ranges are written to NAME.zcopy-ranges, which --resume never
 		// continues (NAME.zcopy-part holds only a contiguous prefix).
@@ -114,7 +116,7 @@ func TestStreamsInterruptedThenResumed(t *testing.T) {
 		if !eventually(30*time.Second, func() bool { return fileSize(part) > size/2 }) {
 			t.Fatalf("the second range never reached the receiver's file (%d bytes)", fileSize(part))
 		}
-		px.reset()
+		px.Reset()
 		figs.fault("multi-stream transfer reset, then resumed with one stream")
 		s.Wait(t)
 		// The receiver notices the reset on its own; wait until it has
@@ -163,10 +165,10 @@ func TestStreamsOverLongerPart(t *testing.T) {
 		genFile(t, src, 256<<20)
 		dst := t.TempDir()
 		r := start(t, "recv", "--listen", "127.0.0.1:0", "--dir", dst, "--keep")
-		px := newProxy(t, r.Addr(t), false)
-		px.hold(192 << 20)
-		s := start(t, "send", "--to", px.addr(), src)
-		px.held(30 * time.Second)
+		px := testbin.NewRelay(t, r.Addr(t), testbin.Push)
+		px.Hold(192 << 20)
+		s := start(t, "send", "--to", px.Addr(), src)
+		px.Held(30 * time.Second)
 		final := filepath.Join(dst, "big.bin")
 		part := final + ".zcopy-part"
 		// The reset discards what the receiver has not read yet: first let
@@ -174,7 +176,7 @@ func TestStreamsOverLongerPart(t *testing.T) {
 		if !eventually(30*time.Second, func() bool { return fileSize(part) > 128<<20 }) {
 			t.Fatalf("the part never grew past 128 MiB (%d bytes)", fileSize(part))
 		}
-		px.reset()
+		px.Reset()
 		figs.fault("transfer reset, then a smaller version sent with --streams")
 		s.Wait(t)
 		if !eventually(30*time.Second, func() bool { return strings.Contains(r.Log(), "reset") }) {
