@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/zcopy/zcopy/httpserve"
+	"github.com/zcopy/zcopy/internal/testbin"
 )
 
 // readUntilClosed reads c until the server closes it and reports whether it
@@ -66,7 +67,7 @@ func TestIdleTimeout(t *testing.T) {
 // its 8 MiB last at least 3.2 s (the pauses alone). The server sees the
 // client's progress only when the kernel wakes it for buffer space, once
 // about a third of its send buffer has drained; its send buffer is kept
-// small (smallSendBuffer) so that this happens every few tens of KiB the
+// small (testbin.SmallSndBuf) so that this happens every few tens of KiB the
 // client reads: even a client slowed tenfold by a loaded machine gives the
 // server progress far more often than every 2 s. (With the buffer the
 // kernel grows, up to 4 MiB, a wake-up needs about 1.4 MB drained.)
@@ -95,7 +96,7 @@ func TestWriteTimeout(t *testing.T) {
 	})
 	t.Run("slow", func(t *testing.T) {
 		const timeout = 2 * time.Second
-		ts := startServerWith(t, httpserve.Config{Dir: dir, WriteTimeout: timeout}, net.ListenConfig{Control: smallSendBuffer})
+		ts := startServerWith(t, httpserve.Config{Dir: dir, WriteTimeout: timeout}, net.ListenConfig{Control: testbin.SmallSndBuf})
 		c := slowClient(t, ts.Addr)
 		fmt.Fprint(c, "GET /slow.bin HTTP/1.1\r\nHost: x\r\n\r\n")
 		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
