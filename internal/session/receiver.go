@@ -44,19 +44,13 @@ const maxHeld = 256
 // the session itself failed (the peer broke the protocol, went silent or
 // went away).
 func Receive(ctx context.Context, conn net.Conn, root *os.Root, o Options) (res Result, err error) {
-	start := time.Now()
-	res = Result{Streams: 1, Method: o.Method}
-	defer func() { res.Seconds = time.Since(start).Seconds() }()
-	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
-	defer stop()
-
 	br := bufio.NewReaderSize(conn, 256<<10)
-	verify, peer, err := handshake(conn, br, proto.RoleReceiver, &o)
+	end, peer, err := begin(ctx, conn, br, proto.RoleReceiver, &o, &res)
+	defer end()
 	if err != nil {
 		return res, err
 	}
-	res.Verified = verify
-	r := &receiver{ctx: ctx, conn: conn, br: br, root: root, o: &o, verify: verify, res: &res, made: map[string]bool{}, fresh: map[string]bool{}, methods: methodTally{}}
+	r := &receiver{ctx: ctx, conn: conn, br: br, root: root, o: &o, verify: res.Verified, res: &res, made: map[string]bool{}, fresh: map[string]bool{}, methods: methodTally{}}
 	defer func() { res.Method = r.methods.top(o.Method) }()
 	defer r.closeDirs()
 	if peer.Group == 0 && o.Stream.Count > 1 {

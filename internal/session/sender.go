@@ -38,172 +38,223 @@ func Items(items []tree.Item) Source {
 // src gives, sends the bodies the receiver asks for, and reports what the
 // receiver made of them. It does not close conn.
 func Send(ctx context.Context, conn net.Conn, src Source, o Options) (res Result, err error) {
-	start := time.Now()
-	res = Result{Streams: 1, Method: o.Method}
-	defer func() { res.Seconds = time.Since(start).Seconds() }()
-	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
-	defer stop()
-
 	br := bufio.NewReaderSize(conn, 64<<10)
-	verify, peer, err := handshake(conn, br, proto.RoleSender, &o)
+	end, peer, err := begin(ctx, conn, br, proto.RoleSender, &o, &res)
+	defer end()
 	if err != nil {
 		return res, err
 	}
-	res.Verified = verify
+	s := &sender{ctx: ctx, conn: conn, br: br, o: &o, verify: res.Verified, res: &res, methods: methodTally{}}
+	defer func() { res.Method = s.methods.top(o.Method) }()
+	if s.items, err = offer(src, peer); err != nil {
+		return res, err
+	}
+	if err = s.sendManifest(); err != nil {
+		return res, err
+	}
+	s.countPlans()
+	conn.SetDeadline(time.Time{})
+	if err = s.sendBodies(); err != nil {
+		return res, err
+	}
+	err = s.readSummary()
+	return res, err
+}
+
+// offer asks src for the items to offer a peer that opened this
+// connection as one stream of a group, if its Hello says so.
+func offer(src Source, peer proto.Hello) ([]tree.Item, error) {
 	var ps Stream
 	if peer.Group != 0 {
 		ps = Stream{Group: peer.Group, Index: int(peer.Stream), Count: int(peer.Streams)}
 	}
 	items, err := src(ps)
 	if err != nil {
-		return res, err
+		return nil, err
 	}
 	if len(items) > proto.MaxEntries {
-		return res, fmt.Errorf("%d entries: at most %d in one transfer", len(items), proto.MaxEntries)
+		return nil, fmt.Errorf("%d entries: at most %d in one transfer", len(items), proto.MaxEntries)
 	}
+	return items, nil
+}
 
-	// The manifest, while a goroutine reads the receiver's plans: the
-	// receiver plans each entry as it arrives, so its planning overlaps
-	// our writing, and neither end can block the other.
-	plans := make([]proto.Plan, len(items))
+// sendManifest writes the manifest while a goroutine reads the receiver's
+// plans: the receiver plans each entry as it arrives, so its planning
+// overlaps our writing, and neither end can block the other.
+func (s *sender) sendManifest() error {
+	s.plans = make([]proto.Plan, len(s.items))
 	planned := make(chan error, 1)
-	go func() {
-		for i := range plans {
-			conn.SetReadDeadline(time.Now().Add(o.idleTimeout()))
-			p, err := proto.ReadPlan(br)
-			if err != nil {
-				planned <- fmt.Errorf("reading the receiver's plan: %w", err)
-				return
-			}
-			it := &items[i]
-			if p.Action == proto.ActionSend && !(it.Kind == proto.KindFile && p.Offset <= it.Size || it.Kind == proto.KindRange && p.Offset == 0) {
-				planned <- fmt.Errorf("receiver's plan for %s: offset %d of a %v of %d bytes", it.Path, p.Offset, it.Kind, it.Size)
-				return
-			}
-			plans[i] = p
-		}
-		planned <- nil
-	}()
-	bw := bufio.NewWriterSize(conn, 256<<10)
+	go func() { planned <- s.readPlans() }()
+	bw := bufio.NewWriterSize(s.conn, 256<<10)
 	var rec []byte
-	for i := range items {
-		rec = items[i].Append(rec[:0])
+	for i := range s.items {
+		rec = s.items[i].Append(rec[:0])
 		bw.Write(rec)
 	}
 	bw.Write((&proto.Entry{Kind: proto.KindEnd}).Append(rec[:0]))
-	conn.SetWriteDeadline(time.Now().Add(o.idleTimeout()))
+	s.conn.SetWriteDeadline(time.Now().Add(s.o.idleTimeout()))
 	werr := bw.Flush()
 	if werr != nil {
-		conn.SetReadDeadline(time.Unix(1, 0)) // stop the plan reader
+		s.conn.SetReadDeadline(time.Unix(1, 0)) // stop the plan reader
 	}
 	if err := <-planned; err != nil || werr != nil {
 		if werr != nil {
 			err = fmt.Errorf("sending the manifest: %w", werr)
 		}
-		return res, ctxErr(ctx, err)
+		return ctxErr(s.ctx, err)
 	}
-	var total int64
-	for i, p := range plans {
-		it := &items[i]
+	return nil
+}
+
+// readPlans reads the receiver's plan for every item, checking that a
+// body it asks for lies within the item.
+func (s *sender) readPlans() error {
+	for i := range s.plans {
+		s.conn.SetReadDeadline(time.Now().Add(s.o.idleTimeout()))
+		p, err := proto.ReadPlan(s.br)
+		if err != nil {
+			return fmt.Errorf("reading the receiver's plan: %w", err)
+		}
+		it := &s.items[i]
+		if p.Action == proto.ActionSend && !(it.Kind == proto.KindFile && p.Offset <= it.Size || it.Kind == proto.KindRange && p.Offset == 0) {
+			return fmt.Errorf("receiver's plan for %s: offset %d of a %v of %d bytes", it.Path, p.Offset, it.Kind, it.Size)
+		}
+		s.plans[i] = p
+	}
+	return nil
+}
+
+// countPlans counts what the plans say before any body moves: the bytes
+// to send, the files skipped, and the items omitted or refused, which
+// fail.
+func (s *sender) countPlans() {
+	for i, p := range s.plans {
+		it := &s.items[i]
 		if it.Kind == proto.KindOmitted {
 			// Named only to be counted: the walk warned about it, and
 			// it fails here whatever the receiver answered.
-			res.Failed = append(res.Failed, fmt.Sprintf("%q: not sent: %s", it.Path, it.Reason))
+			s.res.Failed = append(s.res.Failed, fmt.Sprintf("%q: not sent: %s", it.Path, it.Reason))
 			continue
 		}
 		switch p.Action {
 		case proto.ActionSend:
-			total += bodyLength(it, p.Offset)
+			s.total += bodyLength(it, p.Offset)
 		case proto.ActionSkip:
 			if it.Kind == proto.KindFile || it.Offset == 0 {
-				res.Skipped++
+				s.res.Skipped++
 			}
 		case proto.ActionRefuse, proto.ActionFail:
-			res.Failed = append(res.Failed, fmt.Sprintf("%s: %s", it.Path, p.Message))
-			o.warn(fmt.Sprintf("%s: the receiver %sd it: %s", it.Path, p.Action, p.Message))
+			s.res.Failed = append(s.res.Failed, fmt.Sprintf("%s: %s", it.Path, p.Message))
+			s.o.warn(fmt.Sprintf("%s: the receiver %sd it: %s", it.Path, p.Action, p.Message))
 		}
 	}
-	conn.SetDeadline(time.Time{})
+}
 
-	// The bodies, corked as one stream: each file's header leaves with
-	// the previous file's trailer and its own first bytes.
+// sendBodies sends the bodies the receiver asked for and the FinMagic
+// that ends them, corked as one stream: each file's header leaves with
+// the previous file's trailer and its own first bytes.
+func (s *sender) sendBodies() error {
 	uncork := func() {}
-	if u, err := zerocopy.Cork(conn); err == nil {
+	if u, err := zerocopy.Cork(s.conn); err == nil {
 		uncork = u
 	}
-	s := &sender{ctx: ctx, conn: conn, o: &o, verify: verify, total: total, res: &res, methods: methodTally{}}
 	defer s.small.close()
-	defer func() { res.Method = s.methods.top(o.Method) }()
 	var pending []byte // records not yet written: trailers, headers, small bodies
-	for i := range items {
-		if plans[i].Action != proto.ActionSend {
+	var err error
+	for i := range s.items {
+		if s.plans[i].Action != proto.ActionSend {
 			continue
 		}
-		it, off := &items[i], plans[i].Offset
-		if it.Kind == proto.KindFile && it.Size-off <= smallFile && (o.Method == zerocopy.Auto || o.Method == zerocopy.ReadWrite) {
-			pending = s.appendSmall(pending, uint32(i), it, off)
-			if len(pending) < batchSize {
-				continue
-			}
-			err = s.write(pending)
-			pending = pending[:0]
-		} else {
-			pending, err = s.sendFile(uint32(i), it, off, pending)
-		}
-		if err != nil {
+		if pending, err = s.sendBody(i, pending); err != nil {
 			uncork()
-			return res, s.explain(br, ctxErr(ctx, err))
+			return s.explain(ctxErr(s.ctx, err))
 		}
 	}
 	pending = append(pending, proto.FinMagic[:]...)
 	err = s.write(pending)
 	uncork() // push the last partial segment now, not in 200 ms
 	if err != nil {
-		return res, s.explain(br, ctxErr(ctx, err))
+		return s.explain(ctxErr(s.ctx, err))
 	}
+	return nil
+}
 
-	// The receiver's summary.
-	conn.SetReadDeadline(time.Now().Add(o.idleTimeout() + verifyTime(verify, total)))
-	sum, err := proto.ReadSummary(br)
-	if err != nil {
-		return res, ctxErr(ctx, fmt.Errorf("reading the receiver's summary: %w", err))
+// sendBody sends item i's body after pending: a small file joins the
+// batch in pending, which is written once it is full; any other goes by
+// the engine, and its trailer is left pending.
+func (s *sender) sendBody(i int, pending []byte) ([]byte, error) {
+	it, off := &s.items[i], s.plans[i].Offset
+	if it.Kind == proto.KindFile && it.Size-off <= smallFile && (s.o.Method == zerocopy.Auto || s.o.Method == zerocopy.ReadWrite) {
+		pending = s.appendSmall(pending, uint32(i), it, off)
+		if len(pending) < batchSize {
+			return pending, nil
+		}
+		err := s.write(pending)
+		return pending[:0], err
 	}
+	return s.sendFile(uint32(i), it, off, pending)
+}
+
+// readSummary reads the receiver's summary and counts the items that
+// arrived. The error is ErrFailed (wrapped) if any item failed.
+func (s *sender) readSummary() error {
+	s.conn.SetReadDeadline(time.Now().Add(s.o.idleTimeout() + verifyTime(s.verify, s.total)))
+	sum, err := proto.ReadSummary(s.br)
+	if err != nil {
+		return ctxErr(s.ctx, fmt.Errorf("reading the receiver's summary: %w", err))
+	}
+	failed, err := s.summaryFailures(sum)
+	if err != nil {
+		return err
+	}
+	s.countArrived(failed)
+	if len(s.res.Failed) > 0 {
+		return fmt.Errorf("%w: %d of %d entries", ErrFailed, len(s.res.Failed), len(s.items))
+	}
+	return nil
+}
+
+// summaryFailures records the items the summary says failed at the
+// receiver, by index; a failure of the whole session is an error.
+func (s *sender) summaryFailures(sum proto.Summary) (map[uint32]bool, error) {
 	failed := map[uint32]bool{}
 	for _, f := range sum.Failures {
 		if f.Index == SessionFailure {
-			return res, fmt.Errorf("the receiver failed: %s", f.Message)
+			return nil, fmt.Errorf("the receiver failed: %s", f.Message)
 		}
-		if int(f.Index) >= len(items) {
-			return res, fmt.Errorf("receiver's summary names entry %d of %d", f.Index, len(items))
+		if int(f.Index) >= len(s.items) {
+			return nil, fmt.Errorf("receiver's summary names entry %d of %d", f.Index, len(s.items))
 		}
 		failed[f.Index] = true
-		res.Failed = append(res.Failed, fmt.Sprintf("%s: %s", items[f.Index].Path, f.Message))
-		o.warn(fmt.Sprintf("%s: failed at the receiver: %s", items[f.Index].Path, f.Message))
+		s.res.Failed = append(s.res.Failed, fmt.Sprintf("%s: %s", s.items[f.Index].Path, f.Message))
+		s.o.warn(fmt.Sprintf("%s: failed at the receiver: %s", s.items[f.Index].Path, f.Message))
 	}
-	for i := range items {
-		it := &items[i]
+	return failed, nil
+}
+
+// countArrived counts the files, directories and symlinks the receiver
+// has now: those sent or already there, and not failed.
+func (s *sender) countArrived(failed map[uint32]bool) {
+	for i := range s.items {
+		it := &s.items[i]
 		if failed[uint32(i)] || it.Kind == proto.KindOmitted {
 			continue
 		}
-		switch plans[i].Action {
+		switch s.plans[i].Action {
 		case proto.ActionSend, proto.ActionSkip:
 			// A file in ranges counts once, with its first range.
 			if it.Kind == proto.KindFile || it.Kind == proto.KindRange && it.Offset == 0 {
-				res.Files++
-				res.Bytes += it.Size
+				s.res.Files++
+				s.res.Bytes += it.Size
 			}
 		case proto.ActionDone:
 			if it.Kind == proto.KindDir {
-				res.Dirs++
+				s.res.Dirs++
 			} else {
-				res.Symlinks++
+				s.res.Symlinks++
 			}
 		}
 	}
-	if len(res.Failed) > 0 {
-		return res, fmt.Errorf("%w: %d of %d entries", ErrFailed, len(res.Failed), len(items))
-	}
-	return res, nil
 }
 
 // verifyTime is how long the receiver may take to hash what it received
@@ -215,13 +266,17 @@ func verifyTime(verify bool, total int64) time.Duration {
 	return time.Duration(total/200e6+1) * time.Second
 }
 
+// sender is the sender's side of one session.
 type sender struct {
 	ctx     context.Context
 	conn    net.Conn
+	br      *bufio.Reader
 	o       *Options
 	verify  bool
-	total   int64
-	done    int64
+	items   []tree.Item  // offered, in manifest order
+	plans   []proto.Plan // the receiver's, by item
+	total   int64        // body bytes to send
+	done    int64        // body bytes sent
 	res     *Result
 	methods methodTally
 	small   smallReader
@@ -371,9 +426,9 @@ func isFileError(err error) bool {
 // explain adds the receiver's reason to a failed data phase: a receiver
 // that gives up (disk full, a protocol error) sends its summary before it
 // closes.
-func (s *sender) explain(br *bufio.Reader, err error) error {
+func (s *sender) explain(err error) error {
 	s.conn.SetReadDeadline(time.Now().Add(time.Second))
-	if sum, rerr := proto.ReadSummary(br); rerr == nil && len(sum.Failures) > 0 {
+	if sum, rerr := proto.ReadSummary(s.br); rerr == nil && len(sum.Failures) > 0 {
 		return fmt.Errorf("%w; the receiver said: %s", err, sum.Failures[len(sum.Failures)-1].Message)
 	}
 	return err

@@ -14,9 +14,13 @@
 package session
 
 import (
+	"bufio"
+	"context"
 	"errors"
+	"net"
 	"time"
 
+	"github.com/zcopy/zcopy/internal/proto"
 	"github.com/zcopy/zcopy/zerocopy"
 )
 
@@ -90,6 +94,22 @@ func (o *Options) warn(msg string) {
 	if o.Warn != nil {
 		o.Warn(msg)
 	}
+}
+
+// begin starts either end's side of a session over conn: it fills in
+// *res, makes the end of ctx cut conn's waits short, and shakes hands.
+// The caller defers end, which lets go of ctx and records the session's
+// duration, whatever the error.
+func begin(ctx context.Context, conn net.Conn, br *bufio.Reader, role proto.Role, o *Options, res *Result) (end func(), peer proto.Hello, err error) {
+	start := time.Now()
+	*res = Result{Streams: 1, Method: o.Method}
+	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
+	end = func() {
+		stop()
+		res.Seconds = time.Since(start).Seconds()
+	}
+	res.Verified, peer, err = handshake(conn, br, role, o)
+	return end, peer, err
 }
 
 // Result is what a session did.
