@@ -484,49 +484,75 @@ func (r *receiver) receiveFile(i int, h proto.DataHeader) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", e.Path, err)
 	}
-	ranged := e.Kind == proto.KindRange
-	var f *part.File
-	if ranged {
-		f = r.group.part(e.Path)
-	} else if f = held; f == nil && h.Offset > 0 {
-		// Only a held part is continued.
-		r.fail(i, "the part to continue was let go before its body came; send it again")
-		return r.dropBody(e, h)
-	} else if f == nil {
-		pd, err := r.partDir(e.Path)
-		if err == nil {
-			f, _, _, err = part.Open(pd, base+PartSuffix, versionOf(e), false)
-		}
-		if err != nil {
-			r.fail(i, partMessage(err))
-			return r.dropBody(e, h)
-		}
-	}
+	f, why := r.takePart(e, h, held, base)
 	if f == nil {
-		r.fail(i, "the file's ranges failed on another stream")
+		r.fail(i, why)
 		return r.dropBody(e, h)
 	}
 	// keep leaves the part for --resume; a ranged part is the group's.
 	keep := func() {
-		if !ranged {
+		if e.Kind != proto.KindRange {
 			f.Keep()
 		}
 	}
+	if err := r.writeBody(f, e, h); err != nil {
+		keep()
+		return err
+	}
+	r.conn.SetReadDeadline(time.Now().Add(r.o.idleTimeout()))
+	tr, err := proto.ReadTrailer(r.br)
+	if err != nil {
+		keep()
+		return fmt.Errorf("%s: %w", e.Path, err)
+	}
+	r.settle(i, f, base, tr)
+	return nil
+}
+
+// takePart returns the part e's body is written into: the group's for a
+// range, else the part held since planning or, for a body from the
+// start, a new one. It returns nil and why the file fails if there is
+// none to write.
+func (r *receiver) takePart(e *proto.Entry, h proto.DataHeader, held *part.File, base string) (*part.File, string) {
+	switch {
+	case e.Kind == proto.KindRange:
+		if f := r.group.part(e.Path); f != nil {
+			return f, ""
+		}
+		return nil, "the file's ranges failed on another stream"
+	case held != nil:
+		return held, ""
+	case h.Offset > 0:
+		// Only a held part is continued.
+		return nil, "the part to continue was let go before its body came; send it again"
+	}
+	pd, err := r.partDir(e.Path)
+	if err != nil {
+		return nil, partMessage(err)
+	}
+	f, _, _, err := part.Open(pd, base+PartSuffix, versionOf(e), false)
+	if err != nil {
+		return nil, partMessage(err)
+	}
+	return f, ""
+}
+
+// writeBody writes h's body into f: the bytes already buffered with the
+// header first, the rest straight from the socket by the engine. An error
+// ends the session.
+func (r *receiver) writeBody(f *part.File, e *proto.Entry, h proto.DataHeader) error {
+	ranged := e.Kind == proto.KindRange
 	if !ranged {
 		// The part may be longer than the offset we planned on: cut it
 		// back so no stale byte survives.
 		if err := f.Truncate(h.Offset); err != nil {
-			f.Keep()
 			return fmt.Errorf("%s: %w", e.Path, err)
 		}
 	}
-	// Bytes already buffered with the header go first; the rest comes
-	// straight from the socket by the engine.
 	var k int64
 	if n := min(int64(r.br.Buffered()), h.Length); n > 0 {
 		b, _ := r.br.Peek(int(n))
 		if _, err := f.WriteAt(b, h.Offset); err != nil {
-			keep()
 			return fmt.Errorf("%s: writing: %w%s", e.Path, err, keptNote(ranged))
 		}
 		r.br.Discard(int(n))
@@ -549,60 +575,74 @@ func (r *receiver) receiveFile(i int, h proto.DataHeader) error {
 		r.done = before + st.Bytes
 		r.methods.add(st.Method, st.Bytes)
 		if err != nil {
-			keep()
 			return fmt.Errorf("%s: %w%s", e.Path, err, keptNote(ranged))
 		}
 	}
 	r.res.BytesSent += h.Length
+	return nil
+}
 
-	r.conn.SetReadDeadline(time.Now().Add(r.o.idleTimeout()))
-	tr, err := proto.ReadTrailer(r.br)
-	if err != nil {
-		keep()
-		return fmt.Errorf("%s: %w", e.Path, err)
+// settle finishes entry i once its body and trailer are in f: the file
+// fails if its trailer or (with Verify) its hash says the body is not the
+// sender's file, and is placed otherwise. Of a file in ranges, only the
+// stream whose range completes it settles it.
+func (r *receiver) settle(i int, f *part.File, base string, tr proto.Trailer) {
+	e := &r.entries[i]
+	why, want := trailerFault(tr.Status), tr.Hash
+	if e.Kind == proto.KindRange {
+		var mine bool
+		if mine, want, why = r.rangeArrived(i, tr, why); !mine {
+			return
+		}
 	}
-	fail := func(msg string) error {
+	if why == "" && r.verify {
+		why = hashFault(f.File, e.Size, want)
+	}
+	if why != "" {
 		f.Discard()
-		r.fail(i, msg)
-		return nil
-	}
-	bad := trailerFault(tr.Status)
-	want := tr.Hash
-	if ranged {
-		// The stream whose range completes the file finishes it; the
-		// part is then this stream's alone.
-		complete, hash, hashed, why := r.group.rangeDone(e, tr, bad)
-		switch {
-		case !complete && bad != "":
-			r.fail(i, bad)
-			return nil
-		case !complete:
-			return nil
-		case why != "":
-			return fail(why)
-		case r.verify && !hashed:
-			return fail("no hash arrived for the file")
-		}
-		want = hash
-	} else if bad != "" {
-		return fail(bad)
-	}
-	if r.verify {
-		sum, err := hashFile(f.File, e.Size)
-		if err != nil {
-			return fail("hashing: " + err.Error())
-		}
-		if sum != want {
-			return fail(hashMismatch(sum, want))
-		}
+		r.fail(i, why)
+		return
 	}
 	if err := finishPart(f, base, e, r.o.Fsync, r.o.Overwrite); err != nil {
 		r.fail(i, partMessage(err))
-		return nil
+		return
 	}
 	r.res.Files++
 	r.res.Bytes += e.Size
-	return nil
+}
+
+// rangeArrived records with the group that range i arrived (bad says why
+// it is not the file's, if it is not). It reports whether this stream
+// completed the file and so finishes it, with the hash the file must match
+// and why it fails; a bad range that does not complete the file fails it
+// here, and its part stays the group's.
+func (r *receiver) rangeArrived(i int, tr proto.Trailer, bad string) (mine bool, want [16]byte, why string) {
+	// The stream whose range completes the file finishes it; the part is
+	// then this stream's alone.
+	complete, want, hashed, why := r.group.rangeDone(&r.entries[i], tr, bad)
+	if !complete {
+		if bad != "" {
+			r.fail(i, bad)
+		}
+		return false, want, ""
+	}
+	if why == "" && r.verify && !hashed {
+		why = "no hash arrived for the file"
+	}
+	return true, want, why
+}
+
+// hashFault hashes the first size bytes of f and says why they are not
+// the sender's file (whose hash is want), or "" when they are.
+func hashFault(f *os.File, size int64, want [16]byte) string {
+	sum, err := hashFile(f, size)
+	if err != nil {
+		return "hashing: " + err.Error()
+	}
+	if sum != want {
+		return hashMismatch(sum, want)
+	}
+	return ""
 }
 
 // keptNote says what became of the part of a body that was cut short: a
