@@ -29,26 +29,6 @@ import (
 // (sender.go); bigger ones go through the zerocopy engine.
 const smallFile = 64 << 10
 
-// loopback returns the two ends of a TCP connection on 127.0.0.1.
-func loopback(t *testing.T) (client, server net.Conn) {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	client, err = net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	server, err = ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { client.Close(); server.Close() })
-	return client, server
-}
-
 // outcome is what both ends of a session said.
 type outcome struct {
 	sent, got  session.Result
@@ -57,7 +37,7 @@ type outcome struct {
 	dst        string   // where the receiver wrote
 }
 
-// run sends items over loopback to a receiver writing under a new
+// run sends items over a loopback connection to a receiver writing under a new
 // directory, and returns both ends' results.
 func run(t *testing.T, items []tree.Item, o session.Options) outcome {
 	t.Helper()
@@ -69,7 +49,7 @@ func run(t *testing.T, items []tree.Item, o session.Options) outcome {
 	defer root.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	c, s := loopback(t)
+	c, s := session.TCPPair(t)
 	done := make(chan struct{})
 	ro := session.Options{Verify: o.Verify}
 	go func() {
@@ -434,7 +414,7 @@ func TestConnectionErrorEndsTheSession(t *testing.T) {
 			root, err := os.OpenRoot(dst)
 			must(t, err)
 			defer root.Close()
-			c, s := loopback(t)
+			c, s := session.TCPPair(t)
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			done := make(chan error, 1)

@@ -71,19 +71,27 @@ func TestWholeModes(t *testing.T) {
 	}
 }
 
+// placerIn returns a new directory, a root on it and a placer (which
+// replaces files if overwrite), all closed when the test ends.
+func placerIn(t *testing.T, overwrite bool) (dir string, root *os.Root, p *placer) {
+	t.Helper()
+	dir = t.TempDir()
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { root.Close() })
+	p = newPlacer(false, overwrite)
+	t.Cleanup(p.stop)
+	return dir, root, p
+}
+
 // TestPlaceWholeTmpfile shows the quick way ran, not its fallback: on this
 // file system a fresh name is linked from an unnamed file (the placer never
 // marks O_TMPFILE unusable), and with --overwrite a taken name is replaced
 // by the named part.
 func TestPlaceWholeTmpfile(t *testing.T) {
-	dir := t.TempDir()
-	root, err := os.OpenRoot(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer root.Close()
-	p := newPlacer(false, true)
-	defer p.stop()
+	dir, root, p := placerIn(t, true)
 	mt := time.Date(2020, 1, 2, 3, 4, 5, 6, time.UTC)
 	for _, tc := range []struct {
 		name string
@@ -117,20 +125,13 @@ func TestPlaceWholeKeepsFileThatAppeared(t *testing.T) {
 	for _, named := range []bool{false, true} {
 		t.Run(map[bool]string{false: "tmpfile", true: "named-part"}[named], func(t *testing.T) {
 			testHookNoTmpfile = named
-			defer func() { testHookNoTmpfile = false }()
-			dir := t.TempDir()
-			root, err := os.OpenRoot(dir)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer root.Close()
-			p := newPlacer(false, false)
-			defer p.stop()
+			t.Cleanup(func() { testHookNoTmpfile = false }) // after the placer stops
+			dir, root, p := placerIn(t, false)
 			if err := os.WriteFile(filepath.Join(dir, "f"), []byte("someone else's"), 0o644); err != nil {
 				t.Fatal(err)
 			}
 			e := &proto.Entry{Kind: proto.KindFile, Path: "f", Mode: 0o644, Size: 4}
-			err = p.placeWhole(root, "f", e, []byte("ours"))
+			err := p.placeWhole(root, "f", e, []byte("ours"))
 			if !errors.Is(err, part.ErrExist) {
 				t.Errorf("placing over a file that appeared: %v, want part.ErrExist", err)
 			}

@@ -1,0 +1,4 @@
+package session
+
+// TCPPair gives the external tests (package session_test) tcpPair.
+var TCPPair = tcpPair
