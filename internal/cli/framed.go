@@ -40,10 +40,9 @@ func framedSend(e *env, c *command, paths []string, listen, to string, keep bool
 	}
 	if to != "" {
 		items, _ := walk()
-		p := newProgress(e, "send", quiet || asJSON)
-		o.Progress = p.update
-		res, err := session.SendStreams(e.ctx, dialer(to), items, streams, o)
-		p.done()
+		res, err := withProgress(e, "send", quiet || asJSON, o, func(o session.Options) (session.Result, error) {
+			return session.SendStreams(e.ctx, dialer(to), items, streams, o)
+		})
 		return finish(e, c, "sent", res, err, asJSON, quiet)
 	}
 	// Serving receivers that fetch: a receiver that opens several streams
@@ -52,12 +51,9 @@ func framedSend(e *env, c *command, paths []string, listen, to string, keep bool
 	var shares session.Shares
 	run := func(ctx context.Context, conn net.Conn) (session.Result, error) {
 		defer conn.Close()
-		p := newProgress(e, "send", quiet || asJSON || keep)
-		oc := o
-		oc.Progress = p.update
-		res, err := session.Send(ctx, conn, shares.Source(conn, walk), oc)
-		p.done()
-		return res, err
+		return withProgress(e, "send", quiet || asJSON || keep, o, func(o session.Options) (session.Result, error) {
+			return session.Send(ctx, conn, shares.Source(conn, walk), o)
+		})
 	}
 	return serveFramed(e, c, listen, keep, "sent", run, asJSON, quiet)
 }
@@ -76,10 +72,9 @@ func framedRecv(e *env, c *command, dir, listen, from string, keep bool, streams
 	defer o.Groups.Close() // frees the names of groups that never completed
 	if from != "" {
 		o.Warn = func(s string) { fmt.Fprintf(e.stderr, "zcopy recv: %s\n", s) }
-		p := newProgress(e, "recv", quiet || asJSON)
-		o.Progress = p.update
-		res, err := session.ReceiveStreams(e.ctx, dialer(from), root, streams, o)
-		p.done()
+		res, err := withProgress(e, "recv", quiet || asJSON, o, func(o session.Options) (session.Result, error) {
+			return session.ReceiveStreams(e.ctx, dialer(from), root, streams, o)
+		})
 		return finish(e, c, "received", res, err, asJSON, quiet)
 	}
 	o.OneConnection = !keep
@@ -88,13 +83,21 @@ func framedRecv(e *env, c *command, dir, listen, from string, keep bool, streams
 		peer := conn.RemoteAddr().String()
 		oc := o
 		oc.Warn = func(s string) { fmt.Fprintf(e.stderr, "zcopy recv: %s: %s\n", peer, s) }
-		p := newProgress(e, "recv", quiet || asJSON || keep)
-		oc.Progress = p.update
-		res, err := session.Receive(ctx, conn, root, oc)
-		p.done()
-		return res, err
+		return withProgress(e, "recv", quiet || asJSON || keep, oc, func(o session.Options) (session.Result, error) {
+			return session.Receive(ctx, conn, root, o)
+		})
 	}
 	return serveFramed(e, c, listen, keep, "received", run, asJSON, quiet)
+}
+
+// withProgress runs a session with o.Progress on a progress bar for verb
+// (none if off).
+func withProgress(e *env, verb string, off bool, o session.Options, run func(session.Options) (session.Result, error)) (session.Result, error) {
+	p := newProgress(e, verb, off)
+	o.Progress = p.update
+	res, err := run(o)
+	p.done()
+	return res, err
 }
 
 // dialer opens connections to addr for the streams of a transfer.
