@@ -75,37 +75,8 @@ func Receive(ctx context.Context, conn net.Conn, root *os.Root, o Options) (res 
 		}()
 	}
 
-	// The manifest, planning each entry as it arrives; the sender reads
-	// the plans as we write them.
-	bw := bufio.NewWriterSize(conn, 64<<10)
-	var rec []byte
-	for {
-		conn.SetReadDeadline(time.Now().Add(o.idleTimeout()))
-		e, err := proto.ReadEntry(br)
-		if err != nil {
-			return res, ctxErr(ctx, fmt.Errorf("reading the manifest: %w", err))
-		}
-		if e.Kind == proto.KindEnd {
-			break
-		}
-		if len(r.entries) == proto.MaxEntries {
-			return res, fmt.Errorf("reading the manifest: more than %d entries", proto.MaxEntries)
-		}
-		r.entries = append(r.entries, e)
-		p := r.plan(&r.entries[len(r.entries)-1])
-		r.plans = append(r.plans, p)
-		if p.Action == proto.ActionSend {
-			r.total += e.Size - p.Offset
-		}
-		conn.SetWriteDeadline(time.Now().Add(o.idleTimeout()))
-		rec = p.Append(rec[:0])
-		if _, err := bw.Write(rec); err != nil {
-			return res, ctxErr(ctx, fmt.Errorf("sending the plan: %w", err))
-		}
-	}
-	conn.SetWriteDeadline(time.Now().Add(o.idleTimeout()))
-	if err := bw.Flush(); err != nil {
-		return res, ctxErr(ctx, fmt.Errorf("sending the plan: %w", err))
+	if err := r.readManifest(); err != nil {
+		return res, err
 	}
 
 	// The bodies.
@@ -124,6 +95,42 @@ func Receive(ctx context.Context, conn net.Conn, root *os.Root, o Options) (res 
 		return res, fmt.Errorf("%w: %d of %d entries", ErrFailed, len(res.Failed), len(r.entries))
 	}
 	return res, nil
+}
+
+// readManifest reads the manifest, planning each entry as it arrives; the
+// sender reads the plans as we write them.
+func (r *receiver) readManifest() error {
+	bw := bufio.NewWriterSize(r.conn, 64<<10)
+	var rec []byte
+	for {
+		r.conn.SetReadDeadline(time.Now().Add(r.o.idleTimeout()))
+		e, err := proto.ReadEntry(r.br)
+		if err != nil {
+			return ctxErr(r.ctx, fmt.Errorf("reading the manifest: %w", err))
+		}
+		if e.Kind == proto.KindEnd {
+			break
+		}
+		if len(r.entries) == proto.MaxEntries {
+			return fmt.Errorf("reading the manifest: more than %d entries", proto.MaxEntries)
+		}
+		r.entries = append(r.entries, e)
+		p := r.plan(&r.entries[len(r.entries)-1])
+		r.plans = append(r.plans, p)
+		if p.Action == proto.ActionSend {
+			r.total += e.Size - p.Offset
+		}
+		r.conn.SetWriteDeadline(time.Now().Add(r.o.idleTimeout()))
+		rec = p.Append(rec[:0])
+		if _, err := bw.Write(rec); err != nil {
+			return ctxErr(r.ctx, fmt.Errorf("sending the plan: %w", err))
+		}
+	}
+	r.conn.SetWriteDeadline(time.Now().Add(r.o.idleTimeout()))
+	if err := bw.Flush(); err != nil {
+		return ctxErr(r.ctx, fmt.Errorf("sending the plan: %w", err))
+	}
+	return nil
 }
 
 type receiver struct {
@@ -681,7 +688,9 @@ func eofIsUnexpected(err error) error {
 }
 
 // trailerFault says why a body whose trailer has status s is not the
-// file, or "" when it is.
+// file, or "" when it is. Both ways a body arrives judge its trailer by it
+// (settle, receiveWhole); the sender sets the status in sendFile and
+// appendSmall.
 func trailerFault(s uint8) string {
 	switch s {
 	case proto.StatusTruncated:
