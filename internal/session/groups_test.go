@@ -1,13 +1,17 @@
 package session
 
 import (
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 	"time"
 
 	"github.com/zcopy/zcopy/internal/part"
 	"github.com/zcopy/zcopy/internal/proto"
+	"github.com/zcopy/zcopy/internal/tree"
 )
 
 // rangesIn returns a fresh function for addRange that takes NAME.zcopy-ranges
@@ -75,4 +79,52 @@ func TestGroupExpiresOnlyWhenIdle(t *testing.T) {
 	}
 	g2.end(gs, nil)
 	gs.Close()
+}
+
+// TestSharesOneWalk: the streams of a fetch share one walk, each taking
+// its part of it; once every stream has its part the group is forgotten,
+// and a stream beyond the group's count is refused.
+func TestSharesOneWalk(t *testing.T) {
+	var items []tree.Item
+	for i := range 5 {
+		items = append(items, tree.Item{Entry: proto.Entry{Kind: proto.KindFile, Path: fmt.Sprint("f", i), Size: int64(100 * (i + 1))}})
+	}
+	walks := 0
+	walk := func() ([]tree.Item, error) {
+		walks++
+		return items, nil
+	}
+	var s Shares
+	want := Partition(items, 2)
+	for i := range 2 {
+		got, err := s.share("h", Stream{Group: 7, Index: i, Count: 2}, walk)
+		if err != nil || !reflect.DeepEqual(got, want[i]) {
+			t.Errorf("stream %d: %v, %v; want %v", i, got, err, want[i])
+		}
+	}
+	if walks != 1 {
+		t.Errorf("%d walks for one group, want 1", walks)
+	}
+	if _, err := s.share("h", Stream{Group: 7, Index: 0, Count: 2}, walk); err != nil || walks != 2 {
+		t.Errorf("a group that took all its parts, again: %v, %d walks; want a new walk", err, walks)
+	}
+	if _, err := s.share("h", Stream{Group: 8, Index: 2, Count: 2}, walk); err == nil {
+		t.Error("stream 2 of a group of 2 got a share")
+	}
+}
+
+// TestErrRank: of the streams' errors, a refusal (it says what to change)
+// is reported first, then any stream's failure, then "some files failed".
+func TestErrRank(t *testing.T) {
+	failed := fmt.Errorf("%w: 1 of 2 entries", ErrFailed)
+	broke := errors.New("connection reset")
+	refused := fmt.Errorf("%w: wrong version", ErrRefused)
+	auth := fmt.Errorf("%w: wrong token", ErrAuth)
+	for _, tc := range []struct{ lesser, greater error }{
+		{nil, failed}, {failed, broke}, {broke, refused}, {broke, auth},
+	} {
+		if errRank(tc.lesser) >= errRank(tc.greater) {
+			t.Errorf("errRank(%v) >= errRank(%v)", tc.lesser, tc.greater)
+		}
+	}
 }
