@@ -3,7 +3,6 @@ package reliability
 import (
 	"context"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -42,9 +41,11 @@ const (
 // "At once" is made a fact, not left to the machine's speed: every
 // transfer is held just after its handshake until all 1,000 are connected.
 // An in-process sender's Source (which Send calls once the handshake is
-// done) waits for a gate; a send process connects through a relay that
-// passes both ends' Hello and Verdict, then holds the sender's bytes until
-// the same gate. The test opens the gate only when all 1,000 handshakes are
+// done) waits for a gate; a send process connects through a relay
+// (testbin.Relay, HoldEach) that passes the receiver's bytes and the
+// sender's Hello and Verdict (which the sender writes only once it has
+// read the receiver's Hello), then holds the sender's bytes until the same
+// gate. The test opens the gate only when all 1,000 handshakes are
 // done and the receiver holds 1,000 connections (counted in its descriptor
 // table, /proc/PID/fd, beyond the listener it held at start). A receiver that
 // served connections one at a time would never complete the second
@@ -89,7 +90,11 @@ func TestLoadConcurrentFramed(t *testing.T) {
 			errs.Store(i, err)
 			failed <- struct{}{}
 		}
-		relay := newGateRelay(t, addr, gate, ready)
+		// The send processes' relay: each one's handshake, then nothing
+		// until the gate.
+		relay := testbin.NewRelay(t, addr, testbin.Push)
+		relay.HoldEach(handshakeLen)
+		relay.Notify(ready)
 		var wg sync.WaitGroup
 		conns := make([]net.Conn, inProcess)
 		var aborted sync.Once
@@ -108,7 +113,7 @@ func TestLoadConcurrentFramed(t *testing.T) {
 						c.Close()
 					}
 				}
-				relay.close()
+				relay.Close()
 				close(gate)
 			})
 			finished := make(chan struct{})
@@ -180,7 +185,7 @@ func TestLoadConcurrentFramed(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				code, _, serr, err := runGo("send", "--to", relay.addr(), "--idle-timeout", loadTimeout.String(), srcs[i])
+				code, _, serr, err := runGo("send", "--to", relay.Addr(), "--idle-timeout", loadTimeout.String(), srcs[i])
 				if code != 0 || err != nil {
 					fail(i, fmt.Errorf("exit %d: %s %v", code, serr, err))
 				}
@@ -199,6 +204,7 @@ func TestLoadConcurrentFramed(t *testing.T) {
 		}
 		began := time.Now()
 		close(gate)
+		relay.Release()
 		done := make(chan struct{})
 		go func() { wg.Wait(); close(done) }()
 		select {
@@ -207,7 +213,7 @@ func TestLoadConcurrentFramed(t *testing.T) {
 			abort("the load did not finish 3 minutes after the gate opened (a hang guard); %d failed so far", len(failed))
 		}
 		took := time.Since(began)
-		relay.close()
+		relay.Close()
 		errs.Range(func(k, v any) bool {
 			t.Errorf("transfer %d: %v", k, v)
 			return true
@@ -239,132 +245,9 @@ func TestLoadConcurrentFramed(t *testing.T) {
 	}
 }
 
-// gateRelay relays connections to a zcopy receiver and holds each one just
-// after its handshake: both ends' Hello and Verdict go through, then
-// nothing more from the connecting side until gate is closed. For each
-// connection whose receiver has sent its Hello and Verdict (so has
-// accepted it and is in the session), it sends a value on ready. It is
-// how the load test holds the transfers of zcopy send processes, which it
-// cannot stop from inside.
-type gateRelay struct {
-	ln     net.Listener
-	target string
-	gate   <-chan struct{}
-	ready  chan<- struct{}
-	stop   chan struct{}
-	once   sync.Once
-
-	mu    sync.Mutex
-	conns []net.Conn
-	wg    sync.WaitGroup
-}
-
 // handshakeLen is what each end sends of a handshake without a token: a
 // Hello and an accepting Verdict.
 var handshakeLen = int64(proto.HelloSize + len((&proto.Verdict{OK: true}).Append(nil)))
-
-func newGateRelay(t testing.TB, target string, gate <-chan struct{}, ready chan<- struct{}) *gateRelay {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	g := &gateRelay{ln: ln, target: target, gate: gate, ready: ready, stop: make(chan struct{})}
-	g.wg.Add(1)
-	go g.accept()
-	t.Cleanup(g.close)
-	return g
-}
-
-func (g *gateRelay) addr() string { return g.ln.Addr().String() }
-
-// close stops the relay and closes every connection it holds.
-func (g *gateRelay) close() {
-	g.once.Do(func() {
-		close(g.stop)
-		g.ln.Close()
-		g.mu.Lock()
-		for _, c := range g.conns {
-			c.Close()
-		}
-		g.mu.Unlock()
-	})
-	g.wg.Wait()
-}
-
-// track records c to be closed by close; it reports false (and closes c)
-// once the relay is closed.
-func (g *gateRelay) track(c net.Conn) bool {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	select {
-	case <-g.stop:
-		c.Close()
-		return false
-	default:
-	}
-	g.conns = append(g.conns, c)
-	return true
-}
-
-func (g *gateRelay) accept() {
-	defer g.wg.Done()
-	for {
-		c, err := g.ln.Accept()
-		if err != nil {
-			return
-		}
-		if !g.track(c) {
-			return
-		}
-		g.wg.Add(1)
-		go g.relay(c.(*net.TCPConn))
-	}
-}
-
-func (g *gateRelay) relay(c *net.TCPConn) {
-	defer g.wg.Done()
-	defer c.Close()
-	d, err := net.DialTimeout("tcp", g.target, 30*time.Second)
-	if err != nil || !g.track(d) {
-		return
-	}
-	s := d.(*net.TCPConn)
-	defer s.Close()
-	back := make(chan struct{})
-	go func() { // the receiver's side: free, but counted
-		defer close(back)
-		if _, err := io.CopyN(c, s, handshakeLen); err != nil {
-			c.Close()
-			return
-		}
-		g.ready <- struct{}{}
-		if _, err := io.Copy(c, s); err != nil {
-			c.Close()
-			return
-		}
-		c.CloseWrite()
-	}()
-	// The sender's side: its handshake, then nothing until the gate.
-	if _, err := io.CopyN(s, c, handshakeLen); err != nil {
-		s.Close()
-		<-back
-		return
-	}
-	select {
-	case <-g.gate:
-	case <-g.stop:
-		s.Close()
-		<-back
-		return
-	}
-	if _, err := io.Copy(s, c); err != nil {
-		s.Close()
-	} else {
-		s.CloseWrite()
-	}
-	<-back
-}
 
 // TestDescriptorExhaustion starts zcopy recv --keep with at most 64 open
 // descriptors (ulimit -n 64, soft and hard) and floods it with 200
