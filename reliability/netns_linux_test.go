@@ -124,42 +124,24 @@ func TestTwoHosts(t *testing.T) {
 		t.Run("framed-push", func(t *testing.T) {
 			before := h.shapedBytes(t)
 			dst := t.TempDir()
-			r := startIn(t, h.b, "recv", "--listen", h.ipB+":0", "--dir", dst)
-			code, _, serr := runIn(t, h.a, "send", "--to", r.Addr(t), "--verify", tree)
-			if code != 0 {
-				t.Fatalf("send: exit %d: %s", code, serr)
-			}
-			if code, rerr := r.Wait(t); code != 0 {
-				t.Fatalf("recv: exit %d: %s", code, rerr)
-			}
+			serveAndRun(t, h.b, []string{"recv", "--listen", h.ipB + ":0", "--dir", dst},
+				h.a, func(addr string) []string { return []string{"send", "--to", addr, "--verify", tree} })
 			sameTree(t, tree, filepath.Join(dst, "tree"))
 			crossed(t, h, before, 24<<20)
 		})
 		t.Run("framed-pull", func(t *testing.T) {
 			before := h.shapedBytes(t)
 			dst := t.TempDir()
-			s := startIn(t, h.a, "send", "--listen", h.ipA+":0", tree)
-			code, _, rerr := runIn(t, h.b, "recv", "--from", s.Addr(t), "--dir", dst, "--verify")
-			if code != 0 {
-				t.Fatalf("recv: exit %d: %s", code, rerr)
-			}
-			if code, serr := s.Wait(t); code != 0 {
-				t.Fatalf("send: exit %d: %s", code, serr)
-			}
+			serveAndRun(t, h.a, []string{"send", "--listen", h.ipA + ":0", tree},
+				h.b, func(addr string) []string { return []string{"recv", "--from", addr, "--dir", dst, "--verify"} })
 			sameTree(t, tree, filepath.Join(dst, "tree"))
 			crossed(t, h, before, 24<<20)
 		})
 		t.Run("raw", func(t *testing.T) {
 			before := h.shapedBytes(t)
 			out := filepath.Join(t.TempDir(), "out.bin")
-			s := startIn(t, h.a, "send", "--raw", "--listen", h.ipA+":0", big)
-			code, _, rerr := runIn(t, h.b, "recv", "--raw", "--from", s.Addr(t), "-o", out)
-			if code != 0 {
-				t.Fatalf("recv: exit %d: %s", code, rerr)
-			}
-			if code, serr := s.Wait(t); code != 0 {
-				t.Fatalf("send: exit %d: %s", code, serr)
-			}
+			serveAndRun(t, h.a, []string{"send", "--raw", "--listen", h.ipA + ":0", big},
+				h.b, func(addr string) []string { return []string{"recv", "--raw", "--from", addr, "-o", out} })
 			if arrivedAs(t, out, big) {
 				figs.transfer(1)
 			}
@@ -256,6 +238,21 @@ func TestTwoHosts(t *testing.T) {
 				figs.transfer(1)
 			}
 		})
+	}
+}
+
+// serveAndRun starts the zcopy server command line server in namespace
+// srvNS, runs in cliNS the client command line that client makes of the
+// server's address, and fails the test unless both exit 0.
+func serveAndRun(t *testing.T, srvNS string, server []string, cliNS string, client func(addr string) []string) {
+	t.Helper()
+	s := startIn(t, srvNS, server...)
+	args := client(s.Addr(t))
+	if code, _, stderr := runIn(t, cliNS, args...); code != 0 {
+		t.Fatalf("%s: exit %d: %s", args[0], code, stderr)
+	}
+	if code, stderr := s.Wait(t); code != 0 {
+		t.Fatalf("%s: exit %d: %s", server[0], code, stderr)
 	}
 }
 
