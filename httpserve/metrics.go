@@ -38,38 +38,36 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 			Name: "zcopy_http_body_bytes_total",
 			Help: "Response body bytes sent, by the method that moved them (a zerocopy method, or buffered for net/http's own copy).",
 		}, []string{"send_method"}),
-		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "zcopy_http_responses_in_flight",
-			Help: "Responses being served.",
-		}),
+		inFlight: newGauge("zcopy_http_responses_in_flight",
+			"Responses being served."),
 		duration: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "zcopy_http_response_duration_seconds",
 			Help:    "Time from a request reaching the handler to the end of its response body.",
 			Buckets: prometheus.ExponentialBuckets(0.0001, 4, 12), // 100µs .. ~7 min
 		}),
-		truncations: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "zcopy_http_truncations_total",
-			Help: "Responses cut short because their file shrank while it was being sent; each closed its connection.",
-		}),
-		aborted: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "zcopy_http_aborted_responses_total",
-			Help: "Responses cut short for another reason (client gone or stalled past the write timeout, server stopped).",
-		}),
-		fallbacks: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "zcopy_http_send_fallbacks_total",
-			Help: "Body sends in which the engine fell back from a method the kernel refused.",
-		}),
-		connsOpen: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "zcopy_http_connections_open",
-			Help: "Client connections open.",
-		}),
-		connsTotal: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "zcopy_http_connections_total",
-			Help: "Client connections accepted.",
-		}),
+		truncations: newCounter("zcopy_http_truncations_total",
+			"Responses cut short because their file shrank while it was being sent; each closed its connection."),
+		aborted: newCounter("zcopy_http_aborted_responses_total",
+			"Responses cut short for another reason (client gone or stalled past the write timeout, server stopped)."),
+		fallbacks: newCounter("zcopy_http_send_fallbacks_total",
+			"Body sends in which the engine fell back from a method the kernel refused."),
+		connsOpen: newGauge("zcopy_http_connections_open",
+			"Client connections open."),
+		connsTotal: newCounter("zcopy_http_connections_total",
+			"Client connections accepted."),
 	}
 	reg.MustRegister(m.requests, m.bodyBytes, m.inFlight, m.duration, m.truncations, m.aborted, m.fallbacks, m.connsOpen, m.connsTotal)
 	return m
+}
+
+// newCounter makes a counter without labels.
+func newCounter(name, help string) prometheus.Counter {
+	return prometheus.NewCounter(prometheus.CounterOpts{Name: name, Help: help})
+}
+
+// newGauge makes a gauge without labels.
+func newGauge(name, help string) prometheus.Gauge {
+	return prometheus.NewGauge(prometheus.GaugeOpts{Name: name, Help: help})
 }
 
 // observe records one finished response.
