@@ -171,22 +171,16 @@ const (
 	KindOmitted Kind = 5
 )
 
-func (k Kind) String() string {
-	switch k {
-	case KindEnd:
-		return "end"
-	case KindFile:
-		return "file"
-	case KindDir:
-		return "dir"
-	case KindSymlink:
-		return "symlink"
-	case KindRange:
-		return "range"
-	case KindOmitted:
-		return "omitted"
+var kindNames = [...]string{KindEnd: "end", KindFile: "file", KindDir: "dir", KindSymlink: "symlink", KindRange: "range", KindOmitted: "omitted"}
+
+func (k Kind) String() string { return enumName(kindNames[:], uint8(k), "kind") }
+
+// enumName returns names[v], or what and v where names has no name for v.
+func enumName(names []string, v uint8, what string) string {
+	if int(v) < len(names) && names[v] != "" {
+		return names[v]
 	}
-	return fmt.Sprintf("kind %d", uint8(k))
+	return fmt.Sprintf("%s %d", what, v)
 }
 
 // Entry is one item of the manifest the sender sends first.
@@ -315,21 +309,9 @@ const (
 	ActionDone   Action = 4 // a directory or symlink, made by the receiver
 )
 
-func (a Action) String() string {
-	switch a {
-	case ActionSend:
-		return "send"
-	case ActionSkip:
-		return "skip"
-	case ActionRefuse:
-		return "refuse"
-	case ActionFail:
-		return "fail"
-	case ActionDone:
-		return "done"
-	}
-	return fmt.Sprintf("action %d", uint8(a))
-}
+var actionNames = [...]string{ActionSend: "send", ActionSkip: "skip", ActionRefuse: "refuse", ActionFail: "fail", ActionDone: "done"}
+
+func (a Action) String() string { return enumName(actionNames[:], uint8(a), "action") }
 
 // Plan is the receiver's answer to one manifest entry, in manifest order.
 type Plan struct {
