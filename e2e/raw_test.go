@@ -125,9 +125,9 @@ func TestRawPairs(t *testing.T) {
 // TestRawTruncated truncates the file to half while zcopy send is sending
 // it to a receiver that reads slowly. The sender must exit 1 (not by a
 // signal) saying the file was truncated; the receiver must see a reset and
-// fewer bytes than the file had. With a lease (the default), the sender
-// must give the lease back so that truncate(2) goes on: it must not wait
-// for the kernel to break the lease.
+// fewer bytes than the file had. With a lease (--lease), the sender must
+// give the lease back so that truncate(2) goes on: it must not wait for
+// the kernel to break the lease.
 func TestRawTruncated(t *testing.T) {
 	const size = 128 << 20
 	leaseBreak, leaseOK := testbin.LeaseBreakTime()
@@ -140,8 +140,8 @@ func TestRawTruncated(t *testing.T) {
 			t.Run(name, func(t *testing.T) {
 				path, _ := randomFile(t, t.TempDir(), "data.bin", size)
 				args := []string{"send", "--raw", "--json", "--method", m, "--listen", "127.0.0.1:0", path}
-				if !lease {
-					args = append(args, "--no-lease")
+				if lease {
+					args = append(args, "--lease")
 				}
 				p := start(t, args...)
 				c, err := net.Dial("tcp", p.Addr(t))

@@ -29,9 +29,8 @@ func BenchmarkServe(b *testing.B) {
 		cfg  *httpserve.Config
 	}{
 		{"zcopy", &httpserve.Config{Dir: dir}},
-		{"zcopy-no-lease", &httpserve.Config{Dir: dir, NoLease: true}},
+		{"zcopy-lease", &httpserve.Config{Dir: dir, Lease: true}},
 		{"zcopy-no-cork", &httpserve.Config{Dir: dir, NoCork: true}},
-		{"zcopy-no-lease-no-cork", &httpserve.Config{Dir: dir, NoLease: true, NoCork: true}},
 		{"http.FileServer", nil},
 	}
 	for _, s := range sizes {

@@ -44,9 +44,13 @@ type Config struct {
 	// ChunkSize bounds each sendfile or splice call and each mmap window
 	// (zerocopy.DefaultChunkSize if 0).
 	ChunkSize int64
-	// NoLease turns off the read lease the engine takes on Linux while it
-	// sends a file.
-	NoLease bool
+	// Lease asks the engine for a read lease on each file while it is
+	// sent (Linux; zerocopy.SendOptions.Lease): a response is then cut,
+	// and reported as truncated, as soon as another process opens the file
+	// for writing, even to append, and such a writer waits while the lease
+	// is given back. Off, a response goes on while the bytes it announced
+	// exist, as nginx's do.
+	Lease bool
 	// NoCork sends the response header as net/http writes it instead of
 	// holding it back and corking it with the body.
 	NoCork bool

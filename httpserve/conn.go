@@ -247,7 +247,7 @@ func (c *conn) sendFile(s fileSource) (int64, error) {
 	opts := zerocopy.SendOptions{
 		Method:    cfg.Method,
 		ChunkSize: cfg.ChunkSize,
-		NoLease:   cfg.NoLease,
+		Lease:     cfg.Lease,
 		Header:    c.held,
 	}
 	if c.writeTimeout > 0 {
@@ -287,6 +287,7 @@ func (c *conn) addStats(st zerocopy.Stats) {
 	}
 	s.Bytes += st.Bytes
 	s.Syscalls += st.Syscalls
+	s.RawSyscalls += st.RawSyscalls
 	s.Fallbacks += st.Fallbacks
 	s.Duration += st.Duration
 	s.Method = st.Method
@@ -294,6 +295,9 @@ func (c *conn) addStats(st zerocopy.Stats) {
 		s.FallbackReason = st.FallbackReason
 	}
 	s.Lease = s.Lease || st.Lease
+	if st.LeaseNote != "" {
+		s.LeaseNote = st.LeaseNote
+	}
 	s.Corked = s.Corked || st.Corked
 }
 

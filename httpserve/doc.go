@@ -40,7 +40,10 @@
 // # Truncation
 //
 // The engine takes the file's size at the start and reports a short send as
-// zerocopy.ErrTruncated; with a Linux read lease (the default) a process
+// zerocopy.ErrTruncated: a response goes on while every byte it announced
+// exists, whoever appends to the file meanwhile, and only a truncation that
+// removes announced bytes cuts it. With Config.Lease (a Linux read lease)
+// any writer cuts it instead, as zerocopy.ErrLeaseBroken, and a process
 // that truncates the file is released within milliseconds. conn.ReadFrom
 // also checks the size before it starts, so a file that shrank even earlier
 // still gets its header and the bytes that exist. Either way ReadFrom returns

@@ -176,7 +176,10 @@ func (s *Server) finish(w *responseWriter, r *http.Request, c *conn, file *serve
 	short := r.Method != http.MethodHead && resp.ContentLength >= 0 && resp.BodyBytes < resp.ContentLength
 	if short {
 		resp.Outcome = Aborted
-		truncated := errors.Is(resp.Err, zerocopy.ErrTruncated)
+		// A broken lease (Config.Lease) cut the body because a writer
+		// opened the file: reported with truncations, as the reason a
+		// body is short that no client or network caused.
+		truncated := errors.Is(resp.Err, zerocopy.ErrTruncated) || errors.Is(resp.Err, zerocopy.ErrLeaseBroken)
 		if !truncated && file != nil {
 			// Cut short before the engine ran (in net/http's own copy, or
 			// a multipart part): the file's size tells.
@@ -189,7 +192,7 @@ func (s *Server) finish(w *responseWriter, r *http.Request, c *conn, file *serve
 		}
 		if truncated {
 			resp.Outcome = Truncated
-			s.log.Warn("response truncated: the file shrank while it was being sent; the connection is closed after the bytes that exist",
+			s.log.Warn("response truncated: the file shrank (or, with a lease, was opened for writing) while it was being sent; the connection is closed after the bytes that exist",
 				"path", r.URL.Path, "remote", r.RemoteAddr, "sent", resp.BodyBytes, "content_length", resp.ContentLength, "error", errString(resp.Err))
 		}
 	}

@@ -32,22 +32,22 @@ func TestTruncation(t *testing.T) {
 	const size = 64 << 20
 	const cut = 32 << 20
 	type tcase struct {
-		name    string
-		method  zerocopy.Method
-		noLease bool
-		ranges  string // a multi-range request instead of the whole file
+		name   string
+		method zerocopy.Method
+		lease  bool
+		ranges string // a multi-range request instead of the whole file
 	}
 	var cases []tcase
 	for _, m := range zerocopy.SendMethods() {
-		cases = append(cases, tcase{m.String() + "/lease", m, false, ""}, tcase{m.String() + "/no-lease", m, true, ""})
+		cases = append(cases, tcase{m.String() + "/lease", m, true, ""}, tcase{m.String() + "/no-lease", m, false, ""})
 	}
-	cases = append(cases, tcase{"multipart", zerocopy.Auto, false, "0-99,1000-60000000"})
+	cases = append(cases, tcase{"multipart", zerocopy.Auto, true, "0-99,1000-60000000"})
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			dir := t.TempDir()
 			path := makeFile(t, dir, "big.bin", size)
 			data := readFile(t, path)
-			ts := startServer(t, httpserve.Config{Dir: dir, Method: c.method, NoLease: c.noLease, ChunkSize: 1 << 20})
+			ts := startServer(t, httpserve.Config{Dir: dir, Method: c.method, Lease: c.lease, ChunkSize: 1 << 20})
 
 			conn := slowClient(t, ts.Addr)
 			req := "GET /big.bin HTTP/1.1\r\nHost: x\r\n"
@@ -72,7 +72,7 @@ func TestTruncation(t *testing.T) {
 			}
 			held := time.Since(start)
 			t.Logf("truncate(2) returned after %v", held)
-			if limit, ok := testbin.LeaseBreakTime(); !c.noLease && ok && held >= limit-time.Second {
+			if limit, ok := testbin.LeaseBreakTime(); c.lease && ok && held >= limit-time.Second {
 				t.Errorf("the truncating process was held %v, the kernel's whole lease-break-time (%v): the server did not give its lease back, the kernel broke it", held, limit)
 			}
 
@@ -97,8 +97,12 @@ func TestTruncation(t *testing.T) {
 			if r.Outcome != httpserve.Truncated {
 				t.Errorf("outcome %q (err %v), want truncated", r.Outcome, r.Err)
 			}
-			if c.ranges == "" && !errors.Is(r.Err, zerocopy.ErrTruncated) {
-				t.Errorf("error %v, want one matching zerocopy.ErrTruncated", r.Err)
+			want := zerocopy.ErrTruncated
+			if c.lease {
+				want = zerocopy.ErrLeaseBroken
+			}
+			if c.ranges == "" && !errors.Is(r.Err, want) {
+				t.Errorf("error %v, want one matching %v", r.Err, want)
 			}
 			if c.ranges == "" && r.Send.Method != c.method && c.method != zerocopy.Auto {
 				t.Errorf("sent by %v, want %v", r.Send.Method, c.method)

@@ -48,7 +48,7 @@ func benchPeer(role string) int {
 			return 1
 		}
 		for {
-			if _, err := SendFile(context.Background(), c, f, 0, -1, &SendOptions{NoLease: true}); err != nil {
+			if _, err := SendFile(context.Background(), c, f, 0, -1, nil); err != nil {
 				return 0
 			}
 		}
@@ -102,7 +102,7 @@ func getUsage(b *testing.B) usage {
 	}
 	return usage{
 		cpu:   time.Duration(ru.Utime.Nano() + ru.Stime.Nano()),
-		ctxsw: ru.Nvcsw + ru.Nivcsw,
+		ctxsw: int64(ru.Nvcsw) + int64(ru.Nivcsw), // int32 on 32-bit Linux
 	}
 }
 

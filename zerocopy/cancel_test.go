@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"testing"
@@ -112,5 +113,62 @@ func TestDeadline(t *testing.T) {
 	_, err := SendFile(context.Background(), c, openFile(t, path), 0, -1, nil)
 	if !errors.Is(err, os.ErrDeadlineExceeded) {
 		t.Fatalf("err = %v, want os.ErrDeadlineExceeded", err)
+	}
+}
+
+// deadlineConn is a TCP connection whose SetWriteDeadline tells, on
+// pastSet, when a deadline in the past was set (the engine waking a send
+// for a cancellation). Its descriptor stays visible (syscall.Conn), so the
+// fast paths run.
+type deadlineConn struct {
+	*net.TCPConn
+	pastSet chan struct{}
+}
+
+func (c *deadlineConn) SetWriteDeadline(d time.Time) error {
+	err := c.TCPConn.SetWriteDeadline(d)
+	if !d.IsZero() && d.Before(time.Now()) {
+		select {
+		case c.pastSet <- struct{}{}:
+		default:
+		}
+	}
+	return err
+}
+
+// TestCancelSurvivesDeadlineReset cancels a send from its Progress
+// function, waits until the engine has set its past write deadline, and
+// then moves the deadline a minute ahead, as a caller that extends an idle
+// timeout on progress does: no body byte may move after the cancel. Issue
+// 13: a later deadline reset overwrote the cancellation's, and Send kept
+// writing ~7 MB after the cancel.
+func TestCancelSurvivesDeadlineReset(t *testing.T) {
+	defer goleak.VerifyNone(t, leakOpts...)
+	path, _ := makeFile(t, 32<<20)
+	for _, m := range SendMethods() {
+		t.Run(m.String(), func(t *testing.T) {
+			c, s := tcpPair(t)
+			go io.Copy(io.Discard, s)
+			dc := &deadlineConn{TCPConn: c, pastSet: make(chan struct{}, 1)}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			var atCancel int64 = -1
+			opts := &SendOptions{Method: m, ChunkSize: 256 << 10, Progress: func(n int64) {
+				if atCancel >= 0 || n < 1<<20 {
+					return
+				}
+				atCancel = n
+				cancel()
+				<-dc.pastSet
+				dc.SetWriteDeadline(time.Now().Add(time.Minute))
+			}}
+			st, err := SendFile(ctx, dc, openFile(t, path), 0, -1, opts)
+			if !errors.Is(err, context.Canceled) {
+				t.Fatalf("err = %v, want context.Canceled", err)
+			}
+			if st.Bytes != atCancel {
+				t.Errorf("%d body bytes moved after the cancel (%d at the cancel, %d in all)", st.Bytes-atCancel, atCancel, st.Bytes)
+			}
+		})
 	}
 }

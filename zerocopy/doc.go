@@ -22,42 +22,82 @@
 //   - Each send call is bounded (SendOptions.ChunkSize), and exactly the bytes
 //     that remain are asked for: never a large "to EOF" count on a regular file.
 //   - A regular file's size is taken once, at the start. A send that moves
-//     fewer bytes than asked, because the file shrank, a mapping faulted, or a
-//     lease was broken by a writer, returns an error matching ErrTruncated,
-//     never a short success and never a crash.
+//     fewer bytes than asked, because the file shrank or a mapping faulted,
+//     returns an error matching ErrTruncated (ErrLeaseBroken when a writer
+//     broke a lease asked for), never a short success and never a crash.
+//   - Nothing the package does makes another process's use of the file wait
+//     or fail, unless the caller asked for a lease.
+//   - Once ctx is done no body byte moves: the loops check it before every
+//     call that moves data and before every wait, whatever the caller does
+//     to the connection's deadline meanwhile.
 //   - Every resource taken during a send (lease, cork, pipe, mapping) is given
-//     back on every path, errors included.
+//     back on every path, errors included, when the call returns; see
+//     "Process-wide state" for the little that outlives a call.
+//   - Errors are *Error values naming the operation, file and method; the
+//     errno each path handles is commented with the man page or issue that
+//     explains it.
 //
 // # System calls and the Go scheduler
 //
 // A system call made the usual way (syscall.Syscall, and so the os and net
 // packages) tells the Go scheduler it may block, and when the process was
-// idle that wakes the runtime's monitor thread. A large download wakes it
-// after every wait for the socket buffer to drain: on loopback that was ~7%
-// of the sender's CPU and six times nginx's context switches. So on Linux a
-// sendfile call that cannot sleep, because the socket is non-blocking and
-// cachestat(2) found every page it reads in the page cache, is issued as a
-// raw system call; Stats.RawSyscalls counts them. A transfer that meets a
-// page not in the cache, a blocking socket, or a kernel without cachestat
-// (before 6.5) uses ordinary calls throughout.
+// idle that wakes the runtime's monitor thread, once for every wait for
+// the socket buffer to drain. So on Linux a sendfile call that cannot
+// sleep, because the socket is non-blocking and cachestat(2) found every
+// page it reads in the page cache, is issued as a raw system call, which
+// keeps its P; Stats.RawSyscalls counts them. Only files on local disk and
+// memory file systems qualify, at most one raw call runs in the process at
+// a time, and none when GOMAXPROCS is 1, so a raw call that sleeps after
+// all (memory reclaim, a locked page) holds one P, never every one. A
+// transfer that meets a page not in the cache, a blocking socket, another
+// file system or a kernel without cachestat (before 6.5) uses ordinary
+// calls throughout. The README gives what this saves, measured.
 //
-// # Truncation and leases
+// # Writers, truncation and leases
 //
-// On Linux, SendFile takes a read lease on the source (F_SETLEASE with
-// F_RDLCK, announced by a real-time signal chosen with F_SETSIG) for any
-// body longer than one chunk, unless SendOptions.NoLease is set. When another process opens the file for writing
-// or truncates it, the kernel signals the lease holder and makes the writer
-// wait; SendFile then stops, releases the lease at once and returns
-// ErrTruncated, so the writer is held for milliseconds rather than the
-// kernel's lease-break time (45 s by default). Where the kernel refuses a
-// lease (the file is open for writing elsewhere, another owner, a filesystem
-// without leases) the send goes on without one and Stats.Lease is false.
+// SendFile reads the file as it is. Another process may append to it,
+// rewrite it or truncate it meanwhile, and by default nothing zcopy does
+// makes that process wait or fail. A send goes on while every byte it
+// announced exists: appended bytes are not sent (the size was taken at the
+// start), and only a truncation that removes announced bytes ends it, as
+// ErrTruncated, never as a short success and never as a crash: sendfile
+// and splice return short counts, write(2) from a vanished mapping returns
+// EFAULT, and a user-space touch of a vanished page (when the destination
+// is not a file descriptor) is turned into a recoverable fault with
+// runtime/debug.SetPanicOnFault. Bytes rewritten in place during a send
+// may arrive old or new; a caller that must not pass such a mix for the
+// file compares the file's size and modification time (fstat) before
+// and after the send, or hashes the file afterwards, as zcopy send
+// does.
 //
-// Without a lease, truncation still cannot kill the process: sendfile and
-// splice return short counts, write(2) from a vanished mapping returns EFAULT,
-// and a user-space touch of a vanished page (when the destination is not a
-// file descriptor) is turned into a recoverable fault with
-// runtime/debug.SetPanicOnFault. All of these become ErrTruncated.
+// SendOptions.Lease asks instead for a read lease (Linux, fcntl(2)
+// F_SETLEASE with F_RDLCK, announced by a real-time signal chosen with
+// F_SETSIG). The kernel then tells the holder of any open for writing or
+// truncate before it happens, and SendFile stops with ErrLeaseBroken and
+// releases the lease at once. That is the only way to be sure, before the
+// fact, that no byte sent was written meanwhile; its price is paid by the
+// writer, which is why it is not the default (nginx takes no lease
+// either): a blocking open or truncate(2) of the file waits until the
+// lease is given back (milliseconds; up to /proc/sys/fs/lease-break-time,
+// 45 s, if the holder is stuck), an open with O_NONBLOCK (coreutils
+// truncate, some daemons) fails with EAGAIN, and a process that only
+// appends cuts every download of the file. Take a lease where a copy that
+// may mix versions is worse than disturbing writers, and writers are
+// yours. Where the kernel refuses a lease (the file is open for writing
+// elsewhere, another owner, a filesystem without leases) the send goes on
+// without one and Stats.LeaseNote says why.
+//
+// # Process-wide state
+//
+// The package keeps three things beyond a call, all internal:
+//   - a pool of empty splice pipes (Linux; two descriptors each), as the
+//     standard library's internal/poll keeps for its own splice; a pipe
+//     that a failed transfer leaves holding data is closed at once;
+//   - while at least one lease is held, a handler for signal 38
+//     (os/signal.Notify) and one goroutine that serves it; both are given
+//     back when the last lease is released. A program that uses signal 38
+//     itself should not ask for leases;
+//   - the slot that admits one raw sendfile at a time.
 //
 // # Platforms
 //

@@ -126,6 +126,14 @@ func TestBadRange(t *testing.T) {
 			if err == nil || st.Bytes != 0 {
 				t.Fatalf("SendFile(%d, %d) = %d bytes, %v; want an error and nothing sent", tc.off, tc.n, st.Bytes, err)
 			}
+			// A caller's bad range is its own error, not a truncation.
+			if !errors.Is(err, ErrRange) || errors.Is(err, ErrTruncated) {
+				t.Errorf("err = %v, want ErrRange and not ErrTruncated", err)
+			}
+			var e *Error
+			if !errors.As(err, &e) || e.Op != "send" || e.Path != f.Name() {
+				t.Errorf("err = %#v, want an *Error naming the operation and the file", err)
+			}
 			t.Log(err)
 		})
 	}

@@ -61,7 +61,7 @@ func TestFileErrorNamesTheFile(t *testing.T) {
 			c, s := tcpPair(t)
 			s.SetLinger(0)
 			s.Close() // a reset: the sender's writes fail
-			_, err := SendFile(context.Background(), c, f, 0, -1, &SendOptions{Method: m, NoLease: true})
+			_, err := SendFile(context.Background(), c, f, 0, -1, &SendOptions{Method: m})
 			var fe *FileError
 			switch {
 			case err == nil:

@@ -40,7 +40,7 @@ func (t *transfer) sendGathered(header []byte, off, n int64, trailer []byte) err
 		b = append(b, trailer...)
 	}
 	w, err := t.writePeer(b)
-	t.advance(int64(min(max(w-len(header), 0), got)))
+	t.advance(t.peerCall("write"), int64(min(max(w-len(header), 0), got)))
 	switch {
 	case err != nil:
 		return err

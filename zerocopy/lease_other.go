@@ -4,13 +4,13 @@ package zerocopy
 
 import "runtime"
 
-type lease struct{}
+type leaseHold struct{}
 
-func acquireLease(t *transfer, onBreak func()) (*lease, error) {
+func acquireLease(t *transfer, onBreak func()) (*leaseHold, error) {
 	return nil, errNoLeases
 }
 
-func (l *lease) release(t *transfer) {}
+func (h *leaseHold) release(t *transfer) {}
 
 var errNoLeases = leaseError("no lease: file leases are a Linux feature, not available on " + runtime.GOOS)
 

@@ -29,7 +29,7 @@ func (t *transfer) sendMMap(off, n int64) (bool, error) {
 	page := int64(os.Getpagesize())
 	var written int64
 	for written < n {
-		if err := t.ctx.Err(); err != nil {
+		if err := t.stopped(); err != nil {
 			return true, err
 		}
 		pos := off + written
@@ -54,7 +54,7 @@ func (t *transfer) sendMMap(off, n int64) (bool, error) {
 		}
 		t.stats.Syscalls++
 		written += int64(k)
-		t.advance(int64(k))
+		t.advance(t.peerCall("write-mapped"), int64(k))
 		if errors.Is(werr, errMappingFault) || errors.Is(werr, unix.EFAULT) {
 			return true, t.truncated(off, n)
 		}

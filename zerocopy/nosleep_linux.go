@@ -12,21 +12,63 @@ import (
 // Every system call made through syscall.Syscall (and x/sys/unix, and the
 // os and net packages) tells the Go scheduler that the goroutine may block
 // (runtime.entersyscall). When the process was idle just before, that wakes
-// the runtime's monitor thread (sysmon), which then polls every 20 µs until
+// the runtime's monitor thread (sysmon), which then polls every 20 us until
 // the process is idle again. A large download over a fast socket is exactly
 // that pattern: the sender parks on the netpoller whenever the socket buffer
-// is full and calls sendfile when it drains, a few hundred times a GiB. On
-// the loopback of the machine this was written on, sysmon woke ~1,150 times
-// and used ~14 ms of CPU a GiB, about 7% of the sending work, and the process
-// made ~1,900 context switches a GiB against nginx's ~330.
+// is full and calls sendfile when it drains, a few hundred times a GiB. The
+// README ("Raw sendfile") gives what that cost and what the raw calls save,
+// as measured by zcopy bench.
 //
 // A sendfile(2) that cannot sleep need not tell the scheduler: the socket is
 // non-blocking (a full buffer returns EAGAIN rather than waiting) and every
 // page it will read is in the page cache (no disk read). Such calls go out as
-// raw system calls, which keep the goroutine's P for their few hundred
-// microseconds instead of offering it to other goroutines, as a Go function
-// running that long would. Everything else, a cold file included, goes
-// through the scheduler as usual. (Go issue 29734 discusses the runtime side.)
+// raw system calls, which keep the goroutine's P for their duration instead
+// of offering it to other goroutines, as a Go function running that long
+// would. (Go issue 29734 discusses the runtime side.)
+//
+// "Cannot sleep" is a judgement, not a guarantee: a cached page may be
+// locked by a writer, memory reclaim may run inside the call, and a network
+// or FUSE file system may go to its server even for cached pages. So the
+// risk is bounded three ways:
+//   - only files on local disk and memory file systems (rawFS) qualify;
+//   - at most one raw call runs in the process at a time (rawBusy), and
+//     none when GOMAXPROCS is 1, so a raw call that does sleep holds one P
+//     and never all of them: other goroutines run on the rest;
+//   - each call moves at most one chunk (SendOptions.ChunkSize).
+// TestRawSendfileHoldsOneP makes a raw call stall and shows the rest of the
+// program running meanwhile. Everything else, a cold file included, goes
+// through the scheduler as usual.
+
+// rawBusy is set while a raw sendfile runs in this process: the one slot
+// that bounds how many Ps raw calls can hold at once. It is the package's
+// only process-wide state besides the pipe pool and the lease watcher.
+var rawBusy atomic.Bool
+
+// testHookRawSendfile, if set, is called just before each raw sendfile,
+// with the slot held.
+var testHookRawSendfile func()
+
+// rawFS lists the file systems (statfs(2) f_type) whose cached pages a
+// sendfile reads without leaving the machine or calling out to user
+// space: ext2/3/4, XFS, Btrfs, F2FS and tmpfs. NFS, SMB, FUSE, 9p, Ceph and
+// overlayfs (whose reads go to another file system) are not among them.
+var rawFS = map[int64]bool{
+	unix.EXT4_SUPER_MAGIC:  true,
+	unix.XFS_SUPER_MAGIC:   true,
+	unix.BTRFS_SUPER_MAGIC: true,
+	unix.F2FS_SUPER_MAGIC:  true,
+	unix.TMPFS_MAGIC:       true,
+}
+
+// rawFileSystem reports whether the file behind fd is on a file system in
+// rawFS (fstatfs, which does not sleep on these).
+func rawFileSystem(fd int) bool {
+	var st unix.Statfs_t
+	if err := unix.Fstatfs(fd, &st); err != nil {
+		return false
+	}
+	return rawFS[int64(st.Type)]
+}
 
 // residentWindow is how much of a file one cachestat(2) call vouches for
 // ahead of the sender: a 1 GiB body needs 16 of them. A page evicted between
@@ -47,6 +89,7 @@ var pageSize = int64(os.Getpagesize())
 
 // noSleep decides, for one transfer, which sendfile calls cannot sleep.
 type noSleep struct {
+	fsMode   int8  // 0: not checked, 1: the file is on a rawFS file system, -1: it is not
 	sock     int   // the socket sockMode describes
 	sockMode int8  // 0: not checked, 1: non-blocking, -1: blocking or unknown
 	cold     bool  // a range was found not cached: the file is being read from disk
@@ -59,6 +102,15 @@ type noSleep struct {
 // the start); a range past it is never raw.
 func (s *noSleep) sendfile(sock, file int, off, n, limit int64) bool {
 	if !rawSendfileOK || n <= 0 || off < 0 || off+n > limit {
+		return false
+	}
+	if s.fsMode == 0 {
+		s.fsMode = -1
+		if rawFileSystem(file) {
+			s.fsMode = 1
+		}
+	}
+	if s.fsMode != 1 {
 		return false
 	}
 	if s.sockMode == 0 || s.sock != sock {

@@ -5,7 +5,11 @@ import (
 	"context"
 	"io"
 	"os"
+	"runtime"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -120,7 +124,7 @@ func TestSendfileRawCalls(t *testing.T) {
 			}
 			// A chunk smaller than the file so that, cold, later calls
 			// may find pages that sendfile's read-ahead brought in.
-			st, err := SendFile(context.Background(), dst, f, 0, -1, &SendOptions{Method: Sendfile, ChunkSize: 1 << 20, NoLease: true})
+			st, err := SendFile(context.Background(), dst, f, 0, -1, &SendOptions{Method: Sendfile, ChunkSize: 1 << 20})
 			closeDst()
 			if err != nil {
 				t.Fatal(err)
@@ -142,5 +146,118 @@ func TestSendfileRawCalls(t *testing.T) {
 				t.Errorf("%d raw calls for a file not in the page cache, want none", st.RawSyscalls)
 			}
 		})
+	}
+}
+
+// TestRawSendfileHoldsOneP makes the first raw sendfile stall (the test
+// hook runs with the raw slot held, where a raw call that sleeps would) while
+// three senders send cached files: the others must go on moving bytes
+// meanwhile, by ordinary calls, and no second raw call may start, so a
+// raw call that sleeps can hold one P and never all of them. With
+// GOMAXPROCS 1 no call may be raw at all.
+func TestRawSendfileHoldsOneP(t *testing.T) {
+	path, data := makeFile(t, 32<<20)
+	needCachestat(t, openFile(t, path))
+	send := func(t *testing.T, moved *atomic.Int64) Stats {
+		c, s := tcpPair(t)
+		got := readAllAsync(s)
+		var last int64
+		st, err := SendFile(context.Background(), c, openFile(t, path), 0, -1, &SendOptions{Method: Sendfile, ChunkSize: 1 << 20, Progress: func(n int64) {
+			moved.Add(n - last)
+			last = n
+		}})
+		c.Close()
+		if err != nil {
+			t.Error(err)
+		}
+		if b := <-got; !bytes.Equal(b, data) {
+			t.Errorf("received %d bytes, want %d", len(b), len(data))
+		}
+		return st
+	}
+	t.Run("one-at-a-time", func(t *testing.T) {
+		if runtime.GOMAXPROCS(0) < 2 {
+			defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+		}
+		var moved atomic.Int64
+		var in, most, calls atomic.Int32
+		var stalled atomic.Bool
+		var stallEnd string
+		testHookRawSendfile = func() {
+			calls.Add(1)
+			k := in.Add(1)
+			defer in.Add(-1)
+			for {
+				m := most.Load()
+				if k <= m || most.CompareAndSwap(m, k) {
+					break
+				}
+			}
+			if !stalled.CompareAndSwap(false, true) {
+				return
+			}
+			// Stall until the other senders have moved 8 MiB.
+			from, give := moved.Load(), time.Now().Add(30*time.Second)
+			for moved.Load() < from+8<<20 {
+				if time.Now().After(give) {
+					stallEnd = "30 s passed and the other senders moved nothing"
+					return
+				}
+				runtime.Gosched()
+			}
+		}
+		defer func() { testHookRawSendfile = nil }()
+		var wg sync.WaitGroup
+		for range 3 {
+			wg.Go(func() { send(t, &moved) })
+		}
+		wg.Wait()
+		if stallEnd != "" {
+			t.Error(stallEnd)
+		}
+		if !stalled.Load() {
+			t.Fatal("no sendfile was raw: the cached file should have made some")
+		}
+		if m := most.Load(); m != 1 {
+			t.Errorf("%d raw sendfile calls ran at once, want 1", m)
+		}
+		t.Logf("%d raw calls", calls.Load())
+	})
+	t.Run("gomaxprocs-1", func(t *testing.T) {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+		var calls atomic.Int32
+		testHookRawSendfile = func() { calls.Add(1) }
+		defer func() { testHookRawSendfile = nil }()
+		var moved atomic.Int64
+		send(t, &moved)
+		if n := calls.Load(); n != 0 {
+			t.Errorf("%d raw sendfile calls with GOMAXPROCS 1, want none: one would stop every goroutine", n)
+		}
+	})
+}
+
+// TestRawFileSystems checks which file systems may have raw sendfile
+// calls: local disk and memory ones, not procfs (nor, by the same list,
+// NFS, FUSE or overlayfs, which this machine need not have).
+func TestRawFileSystems(t *testing.T) {
+	path, _ := makeFile(t, 4096)
+	for _, c := range []struct {
+		path string
+		want bool
+	}{
+		{path, true},
+		{"/dev/shm", true},
+		{"/proc/self/status", false},
+	} {
+		f, err := os.Open(c.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := rawFileSystem(int(f.Fd())); got != c.want {
+			var st unix.Statfs_t
+			unix.Fstatfs(int(f.Fd()), &st)
+			t.Errorf("%s (f_type %#x): raw %v, want %v", c.path, st.Type, got, c.want)
+		}
+		f.Close()
 	}
 }

@@ -1,9 +1,6 @@
 package zerocopy
 
-import (
-	"errors"
-	"time"
-)
+import "time"
 
 // Default sizes. They bound memory per transfer: a transfer never holds more
 // than one buffer, one mapping window or one pipe, whatever the file size.
@@ -16,11 +13,6 @@ const (
 	// (MAX_RW_COUNT); larger chunk sizes are clamped to it.
 	MaxChunkSize = 0x7ffff000
 )
-
-// ErrTruncated reports that the source file shrank, or was opened for writing
-// by another process while a lease was held, during a send: fewer bytes than
-// asked were moved and the data must not pass for complete.
-var ErrTruncated = errors.New("file was truncated during the transfer")
 
 // SendOptions tune SendFile. The zero value is ready to use: Auto method,
 // default sizes, a lease where the kernel grants one, corking when a header
@@ -42,9 +34,13 @@ type SendOptions struct {
 	Header, Trailer []byte
 	// NoCork disables corking around Header and Trailer.
 	NoCork bool
-	// NoLease disables the read lease on Linux. A lease is taken only for
-	// a body longer than ChunkSize (more than one call's worth).
-	NoLease bool
+	// Lease asks for a read lease on a regular file while it is sent
+	// (Linux; see "Writers and leases" in the package documentation):
+	// the send then stops with ErrLeaseBroken as soon as another process
+	// opens the file for writing or truncates it, instead of sending on.
+	// Where the kernel refuses one, the send goes on without it and
+	// Stats.LeaseNote says why.
+	Lease bool
 	// Progress, if set, is called with the body bytes moved so far after
 	// each step of the transfer, from the calling goroutine.
 	Progress func(done int64)
@@ -86,7 +82,7 @@ type Stats struct {
 	FallbackReason string `json:"fallback_reason,omitempty"`
 	// Lease reports whether a read lease was held during the send.
 	Lease bool `json:"lease"`
-	// LeaseNote says why no lease was held, when one was wanted.
+	// LeaseNote says why no lease was held, when one was asked for.
 	LeaseNote string `json:"lease_note,omitempty"`
 	// Corked reports whether header, body and trailer were corked together.
 	Corked bool `json:"corked"`

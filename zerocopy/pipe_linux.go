@@ -16,11 +16,17 @@ const pipeSize = 1 << 20
 // pipe is a kernel pipe used as the splice buffer. data counts the bytes in
 // it; only an empty pipe goes back to the pool.
 type pipe struct {
-	r, w int
-	size int
-	data int
+	r, w    int
+	size    int
+	data    int
+	cleanup runtime.Cleanup // closes the pipe if the pool drops it
 }
 
+// pipePool keeps empty pipes between transfers, as internal/poll's
+// splicePipePool does for the standard library's splice: a pipe costs three
+// system calls to make. The pool's pipes are the only descriptors this
+// package holds between calls; the garbage collector closes those the pool
+// lets go (runtime.AddCleanup).
 var pipePool sync.Pool
 
 // getPipe returns an empty pipe from the pool or makes one, counting the
@@ -41,17 +47,24 @@ func (t *transfer) getPipe() (*pipe, error) {
 	if err == nil {
 		p.size = size
 	}
-	runtime.AddCleanup(p, func(fds [2]int) {
-		unix.Close(fds[0])
-		unix.Close(fds[1])
-	}, fds)
+	p.cleanup = runtime.AddCleanup(p, closePipe, fds)
 	return p, nil
 }
 
-// putPipe returns an empty pipe to the pool; a pipe that still holds data
-// (a transfer failed half way) is left to its cleanup to close.
+// putPipe returns an empty pipe to the pool. A pipe that still holds data
+// (a transfer failed half way) is closed at once, as internal/poll's
+// putPipe does, not left for the garbage collector: a program that sees
+// many failed transfers would otherwise pile up descriptors.
 func putPipe(p *pipe) {
 	if p.data == 0 {
 		pipePool.Put(p)
+		return
 	}
+	p.cleanup.Stop()
+	closePipe([2]int{p.r, p.w})
+}
+
+func closePipe(fds [2]int) {
+	unix.Close(fds[0])
+	unix.Close(fds[1])
 }

@@ -35,32 +35,52 @@ func (t *transfer) withFile(f func() error) error {
 
 // readFile reads up to len(p) bytes of the file at off (pread), or at the
 // file's own position when it cannot seek. It returns 0, nil at end of file.
+// A source that is not a regular file may be a non-blocking pipe or socket
+// (os.Open and os.NewFile make pipes and FIFOs non-blocking and put them
+// on the poller): on EAGAIN it waits there, as os.File.Read would.
 func (t *transfer) readFile(p []byte, off int64) (int, error) {
-	for {
-		var n int
-		var err error
-		if t.seq {
-			n, err = unix.Read(t.fd, p)
-		} else {
-			n, err = unix.Pread(t.fd, p, off)
-		}
-		t.stats.Syscalls++
-		switch {
-		case err == unix.EINTR:
-			continue
-		case err == unix.ESPIPE && !t.seq:
-			// A pipe or FIFO: read it in order from where it is.
-			t.seq = true
-			continue
-		case err != nil:
-			name := "pread"
+	var n int
+	var rerr error
+	read := func(fd uintptr) bool {
+		for {
+			var err error
 			if t.seq {
-				name = "read"
+				n, err = unix.Read(int(fd), p)
+			} else {
+				n, err = unix.Pread(int(fd), p, off)
 			}
-			return 0, &FileError{Err: os.NewSyscallError(name, err)}
+			t.stats.Syscalls++
+			switch {
+			case err == unix.EINTR:
+				continue
+			case err == unix.ESPIPE && !t.seq:
+				// A pipe, FIFO or socket: read it in order from where it
+				// is (pread(2): ESPIPE, "fd is associated with a pipe,
+				// socket, or FIFO").
+				t.seq = true
+				continue
+			case err == unix.EAGAIN:
+				n, rerr = 0, t.stopped()
+				return rerr != nil
+			case err != nil:
+				name := "pread"
+				if t.seq {
+					name = "read"
+				}
+				n, rerr = 0, &FileError{Err: os.NewSyscallError(name, err)}
+			}
+			n = max(n, 0)
+			return true
 		}
-		return max(n, 0), nil
 	}
+	if t.regular {
+		read(uintptr(t.fd))
+		return n, rerr
+	}
+	if err := t.frc.Read(read); err != nil && rerr == nil {
+		rerr = &FileError{Err: err}
+	}
+	return n, rerr
 }
 
 // writeFile writes all of p to the file at off, or at its own position when
@@ -101,7 +121,8 @@ func (t *transfer) writeAll(rc syscall.RawConn, p []byte, write func(fd int, b [
 			switch {
 			case err == unix.EINTR:
 			case err == unix.EAGAIN:
-				return false
+				werr = t.stopped()
+				return werr != nil
 			case err != nil:
 				werr = os.NewSyscallError("write", err)
 				return true
@@ -136,7 +157,8 @@ func (t *transfer) readPeer(p []byte) (int, error) {
 			case err == unix.EINTR:
 				continue
 			case err == unix.EAGAIN:
-				return false
+				n, rerr = 0, t.stopped()
+				return rerr != nil
 			case err != nil:
 				n, rerr = 0, os.NewSyscallError("read", err)
 			case n == 0 && len(p) > 0:
@@ -176,6 +198,34 @@ func (t *transfer) sendfileError(errno error, off int64) error {
 	return err
 }
 
+// afterSendfile judges one round of a sendSendfile loop (Linux, Darwin,
+// FreeBSD): err is the poller's error, stop the cancellation seen instead
+// of a wait, serr the errno of the last sendfile(2), m the bytes the round
+// moved and written the bytes moved in all. over reports that the loop
+// ends, with handled and the error sendSendfile returns.
+func (t *transfer) afterSendfile(err, stop, serr error, m int, written, off, n int64) (over, handled bool, _ error) {
+	if err == nil {
+		err = stop
+	}
+	switch {
+	case err != nil:
+		return true, true, err
+	case serr != nil:
+		refused := written == 0 && isRefusal(serr)
+		if refused && t.auto {
+			// Auto falls back; the next method meets the file's own
+			// errors, if any.
+			return true, false, os.NewSyscallError("sendfile", serr)
+		}
+		return true, !refused, t.sendfileError(serr, off+written)
+	case m <= 0 && n < 0:
+		return true, true, nil // end of a file of unknown size
+	case m <= 0:
+		return true, true, t.truncated(off, n)
+	}
+	return false, false, nil
+}
+
 // isRefusal reports whether err is a kernel's way of saying that a file or
 // socket does not support an operation (see fallbackable).
 func isRefusal(err error) bool {
@@ -184,7 +234,27 @@ func isRefusal(err error) bool {
 		return false
 	}
 	switch errno {
-	case unix.ENOSYS, unix.EINVAL, unix.EOPNOTSUPP, unix.ENODEV:
+	case unix.ENOSYS:
+		// The system call does not exist (an old kernel, a seccomp filter
+		// that refuses it), as internal/poll treats it.
+		return true
+	case unix.EINVAL:
+		// sendfile(2), splice(2): "an mmap(2)-like operation is not
+		// available for in_fd", the target is opened O_APPEND, or the
+		// descriptor type is not supported (a socket as source, procfs).
+		return true
+	case unix.EOPNOTSUPP:
+		// FreeBSD sendfile(2): the file type, socket type or protocol
+		// does not support it.
+		return true
+	case unix.ENODEV:
+		// mmap(2): "the underlying filesystem of the specified file does
+		// not support memory mapping".
+		return true
+	case unix.ESPIPE:
+		// sendfile(2), splice(2): an offset was given but the file is a
+		// pipe, FIFO or socket ("Illegal seek"); ReadWrite reads it in
+		// order instead.
 		return true
 	}
 	return false

@@ -13,7 +13,7 @@ func (t *transfer) sendReadWrite(off, n int64) (bool, error) {
 	buf := *bp
 	var written int64
 	for n < 0 || written < n {
-		if err := t.ctx.Err(); err != nil {
+		if err := t.stopped(); err != nil {
 			return true, err
 		}
 		p := buf
@@ -32,7 +32,7 @@ func (t *transfer) sendReadWrite(off, n int64) (bool, error) {
 		}
 		w, err := t.writePeer(p[:k])
 		written += int64(w)
-		t.advance(int64(w))
+		t.advance(t.peerCall("write"), int64(w))
 		if err != nil {
 			return true, err
 		}
@@ -49,7 +49,7 @@ func (t *transfer) receiveReadWrite(off, n int64) (bool, error) {
 	buf := *bp
 	var got int64
 	for n < 0 || got < n {
-		if err := t.ctx.Err(); err != nil {
+		if err := t.stopped(); err != nil {
 			return true, err
 		}
 		p := buf
@@ -60,7 +60,7 @@ func (t *transfer) receiveReadWrite(off, n int64) (bool, error) {
 		if k > 0 {
 			w, err := t.writeFile(p[:k], advanceOffset(off, got))
 			got += int64(w)
-			t.advance(int64(w))
+			t.advance(fileCall(off), int64(w))
 			if err != nil {
 				return true, err
 			}
@@ -82,6 +82,24 @@ func (t *transfer) earlyEOF(got, n int64) error {
 		return nil
 	}
 	return fmt.Errorf("%w: the peer closed after %d of %d bytes", io.ErrUnexpectedEOF, got, n)
+}
+
+// peerCall names the call that writes to the peer: call, or "Write" for
+// a peer without a descriptor (see testHookMoved).
+func (t *transfer) peerCall(call string) string {
+	if t.conn == nil {
+		return "Write"
+	}
+	return call
+}
+
+// fileCall names the call that writes received bytes into the file at
+// off: pwrite, or write at the file's own position (see testHookMoved).
+func fileCall(off int64) string {
+	if off < 0 {
+		return "write"
+	}
+	return "pwrite"
 }
 
 // advanceOffset returns off+k, or a negative offset (write at the file's own

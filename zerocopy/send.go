@@ -12,25 +12,33 @@ import (
 
 // SendFile writes n bytes of src, starting at offset off, to dst, by the
 // method opts asks for (Auto when opts is nil). It never moves src's own file
-// position, so several senders may share one file.
+// position, so several sends may share one *os.File at once.
 //
 // If n is negative, SendFile sends to the end of the file as it is when the
-// call starts; for a file that is not regular (a character device, a pipe)
-// or that reports size 0 (a /proc file) it sends until the file reports end
-// of file.
+// call starts; for a file that is not regular (a pipe, a FIFO, a character
+// device, a socket) or that reports size 0 (a /proc file) it sends until the
+// file reports end of file, reading a source that cannot seek in order from
+// where it stands. Auto takes the fast paths only where they serve such a
+// source and falls back to ReadWrite, before any byte moved, where the
+// kernel refuses them.
 //
 // The fast paths need dst to expose a file descriptor (syscall.Conn, as
 // *net.TCPConn, *net.UnixConn and *os.File do); any other writer is served
 // by ReadWrite, and Auto picks it. If dst has a SetWriteDeadline method,
-// cancelling ctx or a broken lease wakes a send parked on a full socket
-// buffer by setting a write deadline in the past, which SendFile leaves in
-// place: reset it before writing to dst again.
+// cancelling ctx (or, with SendOptions.Lease, a broken lease) wakes a send
+// parked on a full socket buffer by setting a write deadline in the past,
+// which SendFile leaves in place: reset it before writing to dst again. A
+// deadline that the caller moves meanwhile (from Progress, say) does not
+// undo the cancellation: the send checks ctx before each system call that
+// moves data and before each wait.
 //
 // SendFile returns the statistics of the transfer even when it fails. The
-// error matches ErrTruncated when the file shrank or a writer broke the
-// lease, ctx's error when ctx was cancelled, and errors.ErrUnsupported when
-// the method does not exist on this platform; it holds a *FileError when
-// the file, not the peer, failed.
+// error is an *Error naming the file and the method; it matches
+// ErrRange when [off, off+n) is not in the file (nothing was sent),
+// ErrTruncated when the file shrank during the send, ErrLeaseBroken when a
+// writer broke the lease, ctx's error when ctx was cancelled, and
+// errors.ErrUnsupported when the method does not exist on this platform;
+// it holds a *FileError when the file, not the peer, failed.
 func SendFile(ctx context.Context, dst io.Writer, src *os.File, off, n int64, opts *SendOptions) (st Stats, err error) {
 	var o SendOptions
 	if opts != nil {
@@ -38,18 +46,23 @@ func SendFile(ctx context.Context, dst io.Writer, src *os.File, off, n int64, op
 	}
 	start := time.Now()
 	st.Method = o.Method
-	defer func() { st.Duration = time.Since(start) }()
+	defer func() {
+		st.Duration = time.Since(start)
+		if err != nil {
+			err = &Error{Op: "send", Path: src.Name(), Method: st.Method, Err: err}
+		}
+	}()
 
 	if off < 0 {
-		return st, fmt.Errorf("send %s: negative offset %d", src.Name(), off)
+		return st, fmt.Errorf("%w: negative offset %d", ErrRange, off)
 	}
 	if !Supported(o.Method, true) {
-		return st, fmt.Errorf("send %s: %w", src.Name(), unsupported(o.Method))
+		return st, unsupported(o.Method)
 	}
 	fi, err := src.Stat()
 	st.Syscalls++
 	if err != nil {
-		return st, fmt.Errorf("send: %w", &FileError{Err: err})
+		return st, &FileError{Err: err}
 	}
 	// A regular file of size 0 may be a procfs or sysfs file whose size is
 	// unknown until read (os.ReadFile copes with them the same way): sent
@@ -59,20 +72,15 @@ func SendFile(ctx context.Context, dst io.Writer, src *os.File, off, n int64, op
 		size := fi.Size()
 		switch {
 		case off > size:
-			return st, fmt.Errorf("send %s: %w: offset %d is past the end (%d bytes)", src.Name(), ErrTruncated, off, size)
+			return st, fmt.Errorf("%w: offset %d is past the end (%d bytes)", ErrRange, off, size)
 		case n < 0:
 			n = size - off
 		case off+n > size:
-			return st, fmt.Errorf("send %s: %w: the range %d+%d ends past the end (%d bytes)", src.Name(), ErrTruncated, off, n, size)
+			return st, fmt.Errorf("%w: the range %d+%d ends past the end (%d bytes)", ErrRange, off, n, size)
 		}
 	}
 
-	// A lease is worth its four fcntl calls only for a body that takes
-	// more than one call to send: a shorter one is gone in microseconds,
-	// and a truncation still shows as a short count. Without a lease and
-	// with a context that cannot be cancelled, nothing can cancel the
-	// send, and its cancellation machinery is skipped.
-	wantLease := regular && !o.NoLease && n > o.chunk()
+	wantLease := regular && o.Lease
 	parent := ctx
 	cancel := func(error) {}
 	if wantLease || ctx.Done() != nil {
@@ -96,15 +104,19 @@ func SendFile(ctx context.Context, dst io.Writer, src *os.File, off, n int64, op
 	if d, ok := dst.(interface{ SetWriteDeadline(time.Time) error }); ok {
 		defer wakeOnCancel(ctx, d.SetWriteDeadline)()
 	}
+	if !regular {
+		// A pipe or socket source may park the send on the poller too.
+		defer wakeOnCancel(ctx, src.SetReadDeadline)()
+	}
 
 	err = t.withFile(func() error {
 		if wantLease {
-			l, err := acquireLease(t, func() { cancel(errLeaseBroken) })
+			h, err := acquireLease(t, func() { cancel(ErrLeaseBroken) })
 			if err != nil {
 				st.LeaseNote = err.Error()
 			} else {
 				st.Lease = true
-				defer l.release(t)
+				defer h.release(t)
 			}
 		}
 		if t.gathers(&o, n) {
@@ -128,11 +140,7 @@ func SendFile(ctx context.Context, dst io.Writer, src *os.File, off, n int64, op
 		return nil
 	})
 	st.Bytes = t.done
-	if err != nil {
-		err = t.cancelError(parent, err, n)
-		return st, fmt.Errorf("send %s by %v: %w", src.Name(), st.Method, err)
-	}
-	return st, nil
+	return st, t.cancelError(parent, err, n)
 }
 
 // sendBody moves the body by method m, or for Auto by the first of the

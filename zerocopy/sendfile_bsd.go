@@ -2,11 +2,7 @@
 
 package zerocopy
 
-import (
-	"os"
-
-	"golang.org/x/sys/unix"
-)
+import "golang.org/x/sys/unix"
 
 const haveSendfile = true
 
@@ -20,7 +16,7 @@ func (t *transfer) sendSendfile(off, n int64) (bool, error) {
 	}
 	var written int64
 	for n < 0 || written < n {
-		if err := t.ctx.Err(); err != nil {
+		if err := t.stopped(); err != nil {
 			return true, err
 		}
 		want := t.chunk
@@ -28,7 +24,7 @@ func (t *transfer) sendSendfile(off, n int64) (bool, error) {
 			want = min(want, n-written)
 		}
 		var m int
-		var serr error
+		var serr, stop error
 		err := t.conn.Write(func(fd uintptr) bool {
 			for {
 				pos := off + written
@@ -37,7 +33,7 @@ func (t *transfer) sendSendfile(off, n int64) (bool, error) {
 				if k > 0 {
 					m += k
 					written += int64(k)
-					t.advance(int64(k))
+					t.advance("sendfile", int64(k))
 				}
 				switch err {
 				case unix.EINTR:
@@ -46,29 +42,16 @@ func (t *transfer) sendSendfile(off, n int64) (bool, error) {
 					if k > 0 {
 						return true
 					}
-					return false
+					// Wait for the socket to drain, unless cancelled.
+					stop = t.stopped()
+					return stop != nil
 				}
 				serr = err
 				return true
 			}
 		})
-		if err != nil {
-			return true, err
-		}
-		if serr != nil {
-			refused := written == 0 && isRefusal(serr)
-			if refused && t.auto {
-				// Auto falls back; the next method meets the file's
-				// own errors, if any.
-				return false, os.NewSyscallError("sendfile", serr)
-			}
-			return !refused, t.sendfileError(serr, off+written)
-		}
-		if m <= 0 {
-			if n < 0 {
-				return true, nil
-			}
-			return true, t.truncated(off, n)
+		if over, handled, err := t.afterSendfile(err, stop, serr, m, written, off, n); over {
+			return handled, err
 		}
 	}
 	return true, nil

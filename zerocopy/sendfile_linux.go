@@ -1,7 +1,7 @@
 package zerocopy
 
 import (
-	"os"
+	"runtime"
 
 	"golang.org/x/sys/unix"
 )
@@ -19,7 +19,7 @@ func (t *transfer) sendSendfile(off, n int64) (bool, error) {
 	var (
 		written, want int64
 		m             int
-		serr          error
+		serr, stop    error
 	)
 	limit := int64(-1) // where the body ends, when that is known
 	if n >= 0 && t.regular {
@@ -34,13 +34,15 @@ func (t *transfer) sendSendfile(off, n int64) (bool, error) {
 			case unix.EINTR:
 				continue
 			case unix.EAGAIN:
-				return false
+				// Wait for the socket to drain, unless cancelled.
+				stop = t.stopped()
+				return stop != nil
 			}
 			return true
 		}
 	}
 	for n < 0 || written < n {
-		if err := t.ctx.Err(); err != nil {
+		if err := t.stopped(); err != nil {
 			return true, err
 		}
 		want = t.chunk
@@ -51,25 +53,10 @@ func (t *transfer) sendSendfile(off, n int64) (bool, error) {
 		err := t.conn.Write(call)
 		if m > 0 {
 			written += int64(m)
-			t.advance(int64(m))
+			t.advance("sendfile", int64(m))
 		}
-		if err != nil {
-			return true, err
-		}
-		if serr != nil {
-			refused := written == 0 && isRefusal(serr)
-			if refused && t.auto {
-				// Auto falls back; the next method meets the file's
-				// own errors, if any.
-				return false, os.NewSyscallError("sendfile", serr)
-			}
-			return !refused, t.sendfileError(serr, off+written)
-		}
-		if m <= 0 {
-			if n < 0 {
-				return true, nil
-			}
-			return true, t.truncated(off, n)
+		if over, handled, err := t.afterSendfile(err, stop, serr, m, written, off, n); over {
+			return handled, err
 		}
 	}
 	return true, nil
@@ -80,9 +67,14 @@ func (t *transfer) sendSendfile(off, n int64) (bool, error) {
 // is where the body ends in the file, or -1 if that is not known.
 func (t *transfer) sendfile(sock int, off, n, limit int64) (int, error) {
 	t.stats.Syscalls++
-	if t.noSleep.sendfile(sock, t.fd, off, n, limit) {
+	if t.noSleep.sendfile(sock, t.fd, off, n, limit) && runtime.GOMAXPROCS(0) > 1 && rawBusy.CompareAndSwap(false, true) {
 		t.stats.RawSyscalls++
-		return rawSendfile(sock, t.fd, off, n)
+		if testHookRawSendfile != nil {
+			testHookRawSendfile()
+		}
+		m, err := rawSendfile(sock, t.fd, off, n)
+		rawBusy.Store(false)
+		return m, err
 	}
 	pos := off
 	return unix.Sendfile(sock, t.fd, &pos, int(n))

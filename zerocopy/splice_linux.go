@@ -23,7 +23,7 @@ func (t *transfer) sendSplice(off, n int64) (bool, error) {
 	defer putPipe(p)
 	var written int64
 	for n < 0 || written < n {
-		if err := t.ctx.Err(); err != nil {
+		if err := t.stopped(); err != nil {
 			return true, err
 		}
 		want := min(int64(p.size), t.chunk)
@@ -44,9 +44,12 @@ func (t *transfer) sendSplice(off, n int64) (bool, error) {
 			return true, t.truncated(off, n)
 		}
 		for p.data > 0 {
+			if err := t.stopped(); err != nil {
+				return true, err
+			}
 			m, err := t.drainPipe(p)
 			written += int64(m)
-			t.advance(int64(m))
+			t.advance("splice", int64(m))
 			if err != nil {
 				if written == 0 && isRefusal(err) {
 					return false, err
@@ -98,7 +101,8 @@ func (t *transfer) pollSplice(wait func(func(uintptr) bool) error, splice func(f
 			case unix.EINTR:
 				continue
 			case unix.EAGAIN:
-				return false
+				serr = t.stopped()
+				return serr != nil
 			case nil:
 				m = int(n)
 			default:
@@ -127,7 +131,7 @@ func (t *transfer) receiveSplice(off, n int64) (bool, error) {
 	defer putPipe(p)
 	var got int64
 	for n < 0 || got < n {
-		if err := t.ctx.Err(); err != nil {
+		if err := t.stopped(); err != nil {
 			return true, err
 		}
 		want := min(int64(p.size), t.chunk)
@@ -145,9 +149,12 @@ func (t *transfer) receiveSplice(off, n int64) (bool, error) {
 			return true, t.earlyEOF(got, n)
 		}
 		for p.data > 0 {
+			if err := t.stopped(); err != nil {
+				return true, err
+			}
 			m, err := t.pipeToFile(p, advanceOffset(off, got))
 			got += int64(m)
-			t.advance(int64(m))
+			t.advance("splice", int64(m))
 			if err == nil {
 				continue
 			}
@@ -159,7 +166,7 @@ func (t *transfer) receiveSplice(off, n int64) (bool, error) {
 				t.stats.Method = ReadWrite
 				k, err := t.copyPipeToFile(p, off)
 				got += int64(k)
-				t.advance(int64(k))
+				t.advance(fileCall(off), int64(k))
 				if err != nil {
 					return true, err
 				}

@@ -32,10 +32,23 @@ type transfer struct {
 	noSleep  noSleep
 }
 
-// advance records k more body bytes moved.
-func (t *transfer) advance(k int64) {
+// testHookMoved, if set, is called each time body bytes reach their
+// destination, with the system call that moved them there and the count:
+// "sendfile", "splice", "write" (ReadWrite to a socket), "write-mapped"
+// (MMap: write(2) from a mapping of the file), "pwrite" or "write" into
+// the file (receiving), "Write" (a peer without a descriptor). Tests use it
+// to prove which path carried the bytes, as net/sendfile_test.go does
+// with poll.TestHookDidSendFile, rather than trust Stats.
+var testHookMoved func(call string, n int64)
+
+// advance records k more body bytes moved by the system call named call
+// (see testHookMoved).
+func (t *transfer) advance(call string, k int64) {
 	if k <= 0 {
 		return
+	}
+	if testHookMoved != nil {
+		testHookMoved(call, k)
 	}
 	t.done += k
 	if t.progress != nil {
@@ -83,9 +96,6 @@ func (t *transfer) byMethods(m Method, auto []Method, run func(Method) (handled 
 // descriptor (a TLS connection, a bytes.Buffer, a wrapped writer).
 var errNoDescriptor = errors.New("the peer has no file descriptor")
 
-// errLeaseBroken is the cancellation cause when a writer breaks our lease.
-var errLeaseBroken = errors.New("lease broken")
-
 // aLongTimeAgo is a deadline in the past, used to wake a goroutine parked on
 // the netpoller when its context is cancelled or its lease is broken.
 var aLongTimeAgo = time.Unix(1, 0)
@@ -114,20 +124,28 @@ func wakeOnCancel(ctx context.Context, set func(time.Time) error) (stop func()) 
 }
 
 // cancelError turns an error seen while ctx was being cancelled into the
-// error the caller should see: ErrTruncated for a broken lease, the
+// error the caller should see: ErrLeaseBroken for a broken lease, the
 // context's error for a cancellation. Other errors are returned as they are.
 func (t *transfer) cancelError(parent context.Context, err error, n int64) error {
 	if err == nil || t.ctx.Err() == nil {
 		return err
 	}
-	if errors.Is(context.Cause(t.ctx), errLeaseBroken) {
-		return fmt.Errorf("%w: another process opened the file for writing or truncated it (lease broken) after %d of %d bytes", ErrTruncated, t.done, n)
+	if cause := context.Cause(t.ctx); errors.Is(cause, ErrLeaseBroken) {
+		return fmt.Errorf("%w after %d of %d bytes", cause, t.done, n)
 	}
 	if perr := parent.Err(); perr != nil {
 		return fmt.Errorf("%w after %d bytes", context.Cause(parent), t.done)
 	}
 	return err
 }
+
+// stopped returns ctx's error once the transfer has been cancelled (or its
+// lease broken). The loops ask before every system call that moves data
+// and before every wait on the poller, so a caller that moves the
+// connection's deadline after wakeOnCancel set it in the past (a Progress
+// function that extends an idle timeout, say) cannot make a cancelled
+// transfer go on.
+func (t *transfer) stopped() error { return t.ctx.Err() }
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, DefaultBufferSize); return &b }}
 

@@ -40,17 +40,18 @@ func truncateElsewhere(t *testing.T, path string, size int64) <-chan time.Durati
 
 // TestTruncatedDuringSend truncates the source to half while every method
 // is sending it to a receiver that has stopped reading, with and without a
-// lease. The send must report ErrTruncated with fewer bytes than the file
-// had, never succeed and never crash; with a lease, the truncating process
+// lease. The send must report ErrTruncated (ErrLeaseBroken with a lease)
+// with fewer bytes than the file had, never succeed and never crash; with
+// a lease, the truncating process
 // must be let go by the sender, not by the kernel's lease-break-time (45 s
 // by default) running out. Giving the lease back takes milliseconds, so the
 // verdict does not depend on the machine's speed.
 func TestTruncatedDuringSend(t *testing.T) {
 	const size = 48 << 20
 	for _, m := range SendMethods() {
-		for _, noLease := range []bool{false, true} {
+		for _, lease := range []bool{true, false} {
 			name := m.String() + "/lease"
-			if noLease {
+			if !lease {
 				name = m.String() + "/no-lease"
 			}
 			t.Run(name, func(t *testing.T) {
@@ -70,7 +71,7 @@ func TestTruncatedDuringSend(t *testing.T) {
 				var progress int64
 				sent := make(chan struct{})
 				var once bool
-				opts := &SendOptions{Method: m, NoLease: noLease, ChunkSize: 1 << 20, Progress: func(n int64) {
+				opts := &SendOptions{Method: m, Lease: lease, ChunkSize: 1 << 20, Progress: func(n int64) {
 					progress = n
 					if n > 2<<20 && !once {
 						once = true
@@ -90,7 +91,7 @@ func TestTruncatedDuringSend(t *testing.T) {
 				<-sent
 				time.Sleep(50 * time.Millisecond) // let the sender fill the socket
 				took := truncateElsewhere(t, path, size/2)
-				if noLease {
+				if !lease {
 					// Without a lease nothing stops the sender until it
 					// reaches the missing bytes: let the receiver read once
 					// the truncation is done.
@@ -98,7 +99,7 @@ func TestTruncatedDuringSend(t *testing.T) {
 					close(release)
 				}
 				r := <-res
-				if !noLease {
+				if lease {
 					d := <-took
 					if limit, ok := testbin.LeaseBreakTime(); ok && d >= limit-time.Second {
 						t.Errorf("truncate(2) took %v with a lease held, the kernel's whole lease-break-time (%v): the sender did not give its lease back, the kernel broke it", d, limit)
@@ -107,11 +108,15 @@ func TestTruncatedDuringSend(t *testing.T) {
 				}
 				b := <-got
 				t.Logf("sent %d bytes (progress %d), err: %v, stats %+v", r.st.Bytes, progress, r.err, r.st)
-				if !errors.Is(r.err, ErrTruncated) {
-					t.Fatalf("err = %v, want ErrTruncated", r.err)
+				want := ErrTruncated
+				if lease {
+					want = ErrLeaseBroken
 				}
-				if r.st.Lease == noLease {
-					t.Errorf("Stats.Lease = %v with NoLease = %v (%s)", r.st.Lease, noLease, r.st.LeaseNote)
+				if !errors.Is(r.err, want) {
+					t.Fatalf("err = %v, want %v", r.err, want)
+				}
+				if r.st.Lease != lease {
+					t.Errorf("Stats.Lease = %v with Lease = %v (%s)", r.st.Lease, lease, r.st.LeaseNote)
 				}
 				if r.st.Bytes >= size || int64(len(b)) >= size {
 					t.Errorf("sent %d, received %d of %d bytes: a truncated file passed for whole", r.st.Bytes, len(b), size)
@@ -131,7 +136,7 @@ func TestMappingFault(t *testing.T) {
 	path, _ := makeFile(t, 8<<20)
 	f := openFile(t, path)
 	w := &truncatingWriter{path: path}
-	st, err := SendFile(context.Background(), w, f, 0, -1, &SendOptions{Method: MMap, NoLease: true})
+	st, err := SendFile(context.Background(), w, f, 0, -1, &SendOptions{Method: MMap})
 	if !errors.Is(err, ErrTruncated) {
 		t.Fatalf("err = %v, want ErrTruncated", err)
 	}

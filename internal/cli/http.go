@@ -61,7 +61,7 @@ func runHTTP(e *env, args []string) int {
 	idle := fs.Duration("idle-timeout", httpserve.DefaultIdleTimeout, "most time a keep-alive connection may wait for its next request")
 	write := fs.Duration("write-timeout", httpserve.DefaultWriteTimeout, "drop a client that takes no byte for this long (per write, not per response)")
 	grace := fs.Duration("grace", httpserve.DefaultShutdownGrace, "on SIGINT or SIGTERM, how long in-flight responses may finish")
-	noLease := fs.Bool("no-lease", false, "do not take a read lease on files being sent (Linux)")
+	lease := fs.Bool("lease", false, "hold a read lease on each file while it is sent (Linux): a writer's open cuts the response and waits for the lease's release")
 	noCork := fs.Bool("no-cork", false, "do not cork the response header with the body")
 	var chunk bytesize.Value
 	fs.Var(&chunk, "chunk", "most bytes (`SIZE`) per sendfile or splice call and per mmap window (default 4MiB)")
@@ -89,7 +89,7 @@ func runHTTP(e *env, args []string) int {
 		Dir:               pos[0],
 		Method:            m,
 		ChunkSize:         int64(chunk),
-		NoLease:           *noLease,
+		Lease:             *lease,
 		NoCork:            *noCork,
 		NoList:            *noList,
 		Logger:            slog.New(h),

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/zcopy/zcopy/internal/session"
@@ -40,6 +41,8 @@ default) is usually best.
 
 --raw sends the file's bytes and nothing else, so any TCP tool can receive:
   zcopy send --raw --listen 127.0.0.1:1033 data.bin   and   nc 127.0.0.1 1033 > out
+FILE may be - for standard input (a pipe, a FIFO, a device), sent until it
+ends: tar c dir | zcopy send --raw --to HOST:PORT -
 If the send fails (the file was truncated, the peer went away) the connection
 is reset rather than closed, so the receiver cannot mistake it for the end of
 the file. A sender killed outright cannot reset: its kernel closes the
@@ -48,9 +51,14 @@ connection in order, and only a receiver told the size (zcopy recv --raw
 status is 0 on success, 1 on failure, 2 on bad usage.
 
 Methods: auto (the best the platform has: sendfile, falling back to readwrite
-when the kernel refuses it), readwrite, mmap, sendfile, splice. On Linux a
-read lease on FILE (unless --no-lease) lets a process that truncates or
-writes the file stop the send at once instead of being held up to 45 s.
+when the kernel refuses it), readwrite, mmap, sendfile, splice.
+
+Another process may append to FILE or rewrite it while it is sent; zcopy
+never makes it wait. If FILE changed during the send (its size or mtime
+differ afterwards), the copy may mix old and new bytes, so the send fails
+and resets the connection. --lease (Linux) stops the send as soon as
+any writer opens FILE instead, at the cost of that writer waiting (a few
+milliseconds) or, if it opens with O_NONBLOCK, failing.
 
 ` + exitStatuses,
 		run: runSend,
@@ -73,7 +81,7 @@ func runSend(e *env, args []string) int {
 	to := fs.String("to", "", "connect to a receiver at `ADDR`")
 	asJSON := fs.Bool("json", false, "print one JSON object with the transfer's figures on stdout")
 	quiet := fs.Bool("q", false, "print nothing but errors")
-	noLease := fs.Bool("no-lease", false, "do not take a read lease on the file (Linux)")
+	lease := fs.Bool("lease", false, "hold a read lease on the file while it is sent (Linux): any writer's open stops the send at once, and waits for the lease's release")
 	var chunk, buffer bytesize.Value
 	fs.Var(&chunk, "chunk", "most bytes (`SIZE`) per sendfile or splice call and per mmap window (default 4MiB)")
 	fs.Var(&buffer, "buffer", "readwrite buffer `SIZE` (default 256KiB)")
@@ -86,6 +94,8 @@ func runSend(e *env, args []string) int {
 		return usageError(e, c, "want at least one PATH to send")
 	case *raw && len(pos) != 1:
 		return usageError(e, c, "--raw sends one FILE, got %d arguments", len(pos))
+	case !*raw && slices.Contains(pos, "-"):
+		return usageError(e, c, "- (standard input) goes with --raw: the framed protocol sends files and trees it can list")
 	case *raw && (*keep || *verify || *token != ""):
 		return usageError(e, c, "--raw has no framing: --keep, --verify and --token need the framed protocol")
 	case *keep && *listen == "":
@@ -104,12 +114,16 @@ func runSend(e *env, args []string) int {
 		return framedSend(e, c, pos, *listen, *to, *keep, *streams, opts, *asJSON, *quiet)
 	}
 	// Open the file before any connection, so a missing file is an error
-	// at once rather than a reset for the first receiver.
-	f, err := os.Open(pos[0])
-	if err != nil {
-		return fail(e, c, err)
+	// at once rather than a reset for the first receiver. "-" is stdin,
+	// sent until its end (the engine reads a pipe in order, by readwrite).
+	f := os.Stdin
+	if pos[0] != "-" {
+		var err error
+		if f, err = os.Open(pos[0]); err != nil {
+			return fail(e, c, err)
+		}
+		defer f.Close()
 	}
-	defer f.Close()
 	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() && !*quiet {
 		fmt.Fprintf(e.stderr, "zcopy send: %s is %d bytes (receive with: zcopy recv --raw --size %d -o FILE)\n", pos[0], fi.Size(), fi.Size())
 	}
@@ -125,7 +139,7 @@ func runSend(e *env, args []string) int {
 		Method:     m,
 		ChunkSize:  int64(chunk),
 		BufferSize: int(buffer),
-		NoLease:    *noLease,
+		Lease:      *lease,
 	})
 	report(e, "sent", st, err, *asJSON, *quiet)
 	if err != nil {
