@@ -21,12 +21,13 @@ const (
 // sends it.
 type sourceChange struct {
 	name string
-	// ok says whether the transfer must succeed (with the old version of
-	// the file, exactly as it was when the send began) or fail (with no
-	// file under its final name). With a lease held (the default) any
-	// writer stops the send; without one, only lost bytes do.
-	ok func(lease bool) bool
-	do func(t *testing.T, path string)
+	// fails says, for a transfer mode ("raw", "raw-lease" for zcopy send
+	// --raw --lease, "framed"), whether the transfer must fail, and the
+	// words the sender's error must then hold; "" means it must succeed,
+	// with the old version of the file exactly as it was when the send
+	// began. No mode makes the changing process wait for long or fail.
+	fails func(mode string) string
+	do    func(t *testing.T, path string)
 }
 
 var sourceChanges = []sourceChange{
@@ -35,8 +36,8 @@ var sourceChanges = []sourceChange{
 		// gone, so the send must fail. With a lease, truncate(2) blocks
 		// until zcopy releases it (milliseconds); without, the send finds
 		// the short file by a short count or EFAULT.
-		name: "truncated",
-		ok:   func(bool) bool { return false },
+		name:  "truncated",
+		fails: func(string) string { return "truncated" },
 		do: func(t *testing.T, path string) {
 			if err := os.Truncate(path, changeSize/2); err != nil {
 				t.Fatal(err)
@@ -44,12 +45,17 @@ var sourceChanges = []sourceChange{
 		},
 	},
 	{
-		// 1 MiB appended (open O_APPEND, write, close). The size taken
-		// at the start still holds, so without a lease the old version
-		// arrives whole; with one, the writer's open breaks the lease and
-		// the send stops rather than risk a mix.
+		// 1 MiB appended (open O_APPEND, write, close). The size taken at
+		// the start still holds and the send goes on. Framed, the receiver
+		// checks what arrived against the hash of the file's first 32 MiB
+		// after the send, and keeps the old version whole. Raw mode cannot
+		// check: a file whose size, mtime or ctime moved during the send
+		// may be a mix, so it fails; with a lease, the writer's open stops
+		// the send at once.
 		name: "grown",
-		ok:   func(lease bool) bool { return !lease },
+		fails: func(mode string) string {
+			return map[string]string{"raw": "changed while it was sent", "raw-lease": "lease broken", "framed": ""}[mode]
+		},
 		do: func(t *testing.T, path string) {
 			f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
 			if err != nil {
@@ -64,12 +70,34 @@ var sourceChanges = []sourceChange{
 		},
 	},
 	{
+		// 1 MiB rewritten in place at 1 MiB, a part already sent (the
+		// relay holds the transfer at 4 MiB), as a database writes its
+		// pages: what arrives mixes the old bytes there with the rest, so
+		// every mode must fail, and never leave the mix under the name.
+		name: "rewritten",
+		fails: func(mode string) string {
+			return map[string]string{"raw": "changed while it was sent", "raw-lease": "lease broken", "framed": "written while it was sent"}[mode]
+		},
+		do: func(t *testing.T, path string) {
+			f, err := os.OpenFile(path, os.O_WRONLY, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.WriteAt(randomBytes(2, 1<<20), 1<<20); err != nil {
+				t.Fatal(err)
+			}
+			if err := f.Close(); err != nil {
+				t.Fatal(err)
+			}
+		},
+	},
+	{
 		// A new version written aside and renamed over the path, as
 		// editors and package managers do. zcopy holds the old inode open,
 		// a rename does not break a lease, so the old version must arrive
 		// whole and the transfer succeed.
-		name: "replaced",
-		ok:   func(bool) bool { return true },
+		name:  "replaced",
+		fails: func(string) string { return "" },
 		do: func(t *testing.T, path string) {
 			tmp := path + ".new"
 			writeRandom(t, tmp, changeSize+1<<20)
@@ -129,8 +157,9 @@ func rawSourceChanged(t *testing.T, ch sourceChange, method string, lease bool) 
 	px := testbin.NewRelay(t, r.Addr(t), testbin.Push)
 	px.Hold(changeHold)
 	args := []string{"send", "--raw", "--json", "--method", method, "--to", px.Addr(), src}
-	if !lease {
-		args = append(args, "--no-lease")
+	mode := "raw"
+	if lease {
+		args, mode = append(args, "--lease"), "raw-lease"
 	}
 	s := start(t, args...)
 	px.Held(30 * time.Second)
@@ -142,7 +171,8 @@ func rawSourceChanged(t *testing.T, ch sourceChange, method string, lease bool) 
 	if lease && !strings.Contains(s.Stdout.String(), `"lease":true`) {
 		t.Errorf("no lease was held: %s", s.Stdout.String())
 	}
-	if ch.ok(lease) {
+	why := ch.fails(mode)
+	if why == "" {
 		if scode != 0 || rcode != 0 {
 			t.Fatalf("sender exited %d, receiver %d; want both 0", scode, rcode)
 		}
@@ -150,8 +180,8 @@ func rawSourceChanged(t *testing.T, ch sourceChange, method string, lease bool) 
 		figs.transfer(1)
 		return
 	}
-	if scode != 1 || !strings.Contains(serr, "truncated") {
-		t.Errorf("sender exited %d: %q; want 1 and a message saying the file was truncated", scode, serr)
+	if scode != 1 || !strings.Contains(serr, why) {
+		t.Errorf("sender exited %d: %q; want 1 and a message saying %q", scode, serr, why)
 	}
 	if rcode != 1 || !strings.Contains(rerr, "reset") {
 		t.Errorf("receiver exited %d: %q; want 1 and a reset", rcode, rerr)
@@ -191,7 +221,8 @@ func TestFramedSourceChanged(t *testing.T) {
 						code, serr := s.Wait(t)
 						t.Logf("sender: exit %d %s", code, strings.TrimSpace(serr))
 						final := filepath.Join(dst, m+".bin")
-						if ch.ok(true) {
+						why := ch.fails("framed")
+						if why == "" {
 							if code != 0 {
 								t.Fatalf("sender exited %d; want 0", code)
 							}
@@ -199,12 +230,12 @@ func TestFramedSourceChanged(t *testing.T) {
 							figs.transfer(1)
 							return
 						}
-						if code != 23 || !strings.Contains(serr, m+".bin") || !strings.Contains(serr, "truncated") {
-							t.Errorf("sender exited %d: %q; want 23 (partial transfer), the file's name and the truncation", code, serr)
+						if code != 23 || !strings.Contains(serr, m+".bin") || !strings.Contains(serr, why) {
+							t.Errorf("sender exited %d: %q; want 23 (partial transfer), the file's name and %q", code, serr, why)
 						}
 						absent(t, final)
 						if _, err := os.Stat(final + ".zcopy-part"); err == nil {
-							t.Errorf("the receiver kept the part of a file whose source was truncated")
+							t.Errorf("the receiver kept the part of a file whose source was %s", ch.name)
 						}
 					})
 				}
@@ -216,8 +247,8 @@ func TestFramedSourceChanged(t *testing.T) {
 				arrived(t, filepath.Join(dst, "honest.txt"), []byte("still serving\n"))
 				figs.transfer(1)
 				log := r.stop(t)
-				if !ch.ok(true) && strings.Count(log, "the source file was truncated while it was sent") != len(sendMethods) {
-					t.Errorf("the receiver's log does not name every truncated source:\n%s", log)
+				if why := ch.fails("framed"); why != "" && strings.Count(log, why) != len(sendMethods) {
+					t.Errorf("the receiver's log does not say %q for every source:\n%s", why, log)
 				}
 			})
 		}

@@ -18,8 +18,8 @@ import (
 
 // Version is the protocol version this package speaks. Version 2 added
 // Entry.Source, which ties a receiver's part file to the version of the
-// file it holds the start of.
-const Version = 2
+// file it holds the start of; version 3 added StatusChanged.
+const Version = 3
 
 // Limits on what a decoder accepts.
 const (
@@ -397,6 +397,12 @@ const (
 	StatusOK        uint8 = 0 // the body is the file's bytes
 	StatusTruncated uint8 = 1 // the source shrank: the body was padded and is not the file
 	StatusReadError uint8 = 2 // the source could not be read: the body was padded
+	// StatusChanged: the source was written while it was sent, so the body
+	// may mix old and new bytes. Hash is then the XXH3-128 of the file's
+	// first Size bytes as they are after the send (zero for a range, which
+	// cannot be checked alone): the receiver keeps the file only if what it
+	// received hashes the same, as it does for a file that only grew.
+	StatusChanged uint8 = 3
 )
 
 // TrailerSize is the encoded size of a Trailer.
@@ -435,7 +441,7 @@ func ParseTrailer(b []byte) (Trailer, error) {
 		return Trailer{}, malformed("the body did not end where its header said (got %q where a trailer belongs)", b[:4])
 	}
 	t := Trailer{Status: b[4]}
-	if t.Status > StatusReadError {
+	if t.Status > StatusChanged {
 		return Trailer{}, malformed("trailer status %d", t.Status)
 	}
 	copy(t.Hash[:], b[5:])

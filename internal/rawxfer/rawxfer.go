@@ -25,6 +25,7 @@ import (
 
 	"github.com/zcopy/zcopy/internal/part"
 	"github.com/zcopy/zcopy/internal/proto"
+	"github.com/zcopy/zcopy/internal/tree"
 	"github.com/zcopy/zcopy/zerocopy"
 )
 
@@ -80,11 +81,32 @@ func Connect(ctx context.Context, ep Endpoint) (net.Conn, error) {
 	return nil, errors.New("no address: give one to listen on or one to connect to")
 }
 
+// ErrChanged reports a regular file that another process wrote or
+// truncated while it was sent (tree.Changed): what went out may mix its
+// old and new bytes, and raw mode has no way to let the receiver check.
+var ErrChanged = errors.New("the file changed while it was sent (its size or mtime differ afterwards); the copy may mix old and new bytes, so the connection was reset")
+
 // Send sends the whole of f over conn and closes conn: in order if the send
 // succeeded, with a reset if it failed, so that the receiver cannot take a
-// truncated file for a complete one.
+// truncated file for a complete one. A regular file that changed during
+// the send (ErrChanged) counts as a failure. f may be a pipe or other
+// stream (stdin), sent until its end.
 func Send(ctx context.Context, conn net.Conn, f *os.File, opts zerocopy.SendOptions) (zerocopy.Stats, error) {
+	before, err := f.Stat()
+	if err != nil {
+		abort(conn)
+		return zerocopy.Stats{}, err
+	}
 	st, err := zerocopy.SendFile(ctx, conn, f, 0, -1, &opts)
+	if err == nil && before.Mode().IsRegular() {
+		after, serr := f.Stat()
+		switch {
+		case serr != nil:
+			err = serr
+		case tree.Changed(before, after):
+			err = fmt.Errorf("%s: %w", f.Name(), ErrChanged)
+		}
+	}
 	if err != nil {
 		abort(conn)
 		return st, err

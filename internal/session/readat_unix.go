@@ -25,7 +25,8 @@ type smallReader struct {
 // readAt reads len(b) bytes of it's file from off into b. It returns the
 // bytes read; fewer than len(b) means the file ended early. A file that is
 // no longer the one listed (replaced, rewritten) is an error matching
-// errChanged.
+// errChanged; one written while it was read (an fstat after the read
+// differs in size or mtime, tree.Changed) matches errChangedWhileSent.
 func (sr *smallReader) readAt(it *tree.Item, b []byte, off int64) (int, error) {
 	name := it.Local
 	dir, base := filepath.Split(name)
@@ -63,6 +64,13 @@ func (sr *smallReader) readAt(it *tree.Item, b []byte, off int64) (int, error) {
 			break
 		}
 		n += k
+	}
+	var after unix.Stat_t
+	if err := unix.Fstat(fd, &after); err != nil {
+		return n, &os.PathError{Op: "fstat", Path: name, Err: err}
+	}
+	if after.Size != st.Size || after.Mtim != st.Mtim {
+		return n, &os.PathError{Op: "send", Path: name, Err: errChangedWhileSent}
 	}
 	return n, nil
 }

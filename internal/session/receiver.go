@@ -44,6 +44,7 @@ const maxHeld = 256
 // the session itself failed (the peer broke the protocol, went silent or
 // went away).
 func Receive(ctx context.Context, conn net.Conn, root *os.Root, o Options) (res Result, err error) {
+	conn = cancellable(ctx, conn)
 	br := bufio.NewReaderSize(conn, 256<<10)
 	end, peer, err := begin(ctx, conn, br, proto.RoleReceiver, &o, &res)
 	defer end()
@@ -602,7 +603,13 @@ func (r *receiver) settle(i int, f *part.File, base string, tr proto.Trailer) {
 			return
 		}
 	}
-	if why == "" && r.verify {
+	switch {
+	case tr.Status == proto.StatusChanged && e.Kind == proto.KindFile:
+		// The body stands if it hashes as the file now does.
+		if why = hashFault(f.File, e.Size, want); why != "" && !strings.HasPrefix(why, "hashing") {
+			why = changedFault
+		}
+	case why == "" && r.verify:
 		why = hashFault(f.File, e.Size, want)
 	}
 	if why != "" {
@@ -697,6 +704,23 @@ func trailerFault(s uint8) string {
 		return "the source file was truncated while it was sent"
 	case proto.StatusReadError:
 		return "the sender could not read the file"
+	case proto.StatusChanged:
+		return changedFault
+	}
+	return ""
+}
+
+// changedFault is the failure of a file whose source was written while it
+// was sent (StatusChanged) and whose bytes are not the file's as it is now.
+const changedFault = "the source file was written while it was sent, and what arrived is not its start as it is now (it may mix old and new bytes)"
+
+// judgeChanged says whether a whole file with StatusChanged stands: got
+// is the hash of what arrived, want the sender's hash of the file after
+// the send. Equal, the body is the file's start as it is now (the file
+// grew, or was touched): it is kept.
+func judgeChanged(got, want [16]byte) string {
+	if got != want {
+		return changedFault
 	}
 	return ""
 }

@@ -38,6 +38,7 @@ func Items(items []tree.Item) Source {
 // src gives, sends the bodies the receiver asks for, and reports what the
 // receiver made of them. It does not close conn.
 func Send(ctx context.Context, conn net.Conn, src Source, o Options) (res Result, err error) {
+	conn = cancellable(ctx, conn)
 	br := bufio.NewReaderSize(conn, 64<<10)
 	end, peer, err := begin(ctx, conn, br, proto.RoleSender, &o, &res)
 	defer end()
@@ -303,12 +304,13 @@ func (s *sender) sendFile(index uint32, it *tree.Item, off int64, pending []byte
 	}
 	tr := proto.Trailer{Status: proto.StatusOK}
 	var sent int64
+	var before os.FileInfo
 	f, err := os.Open(it.Local)
 	if err == nil {
 		// Send only the file that was listed: one replaced or rewritten
 		// since would arrive under the listed size and mtime, and pass
 		// for up to date ever after.
-		if fi, serr := f.Stat(); serr != nil || !it.Same(fi) {
+		if before, err = f.Stat(); err != nil || !it.Same(before) {
 			f.Close()
 			f, err = nil, &os.PathError{Op: "send", Path: it.Local, Err: errChanged}
 		}
@@ -327,13 +329,8 @@ func (s *sender) sendFile(index uint32, it *tree.Item, off int64, pending []byte
 		})
 		sent = st.Bytes
 		s.methods.add(st.Method, st.Bytes)
-		// The hash covers the whole file; of a file in ranges, only the
-		// range at offset 0 carries it.
-		if err == nil && s.verify && (it.Kind == proto.KindFile || it.Offset == 0) {
-			tr.Hash, err = hashFile(f, it.Size)
-			if err != nil {
-				tr.Status = proto.StatusReadError
-			}
+		if err == nil {
+			err = s.checkAfter(f, it, before, &tr)
 		}
 		f.Close()
 	}
@@ -341,7 +338,9 @@ func (s *sender) sendFile(index uint32, it *tree.Item, off int64, pending []byte
 	s.res.BytesSent += sent
 	if err != nil {
 		switch {
-		case errors.Is(err, zerocopy.ErrTruncated):
+		case errors.Is(err, zerocopy.ErrTruncated), errors.Is(err, zerocopy.ErrRange):
+			// ErrRange: the file shrank between the Stat above and the
+			// engine's own.
 			tr.Status = proto.StatusTruncated
 		case isFileError(err):
 			tr.Status = proto.StatusReadError
@@ -362,6 +361,37 @@ func (s *sender) sendFile(index uint32, it *tree.Item, off int64, pending []byte
 		s.o.Progress(s.done, s.total)
 	}
 	return tr.Append(nil), nil
+}
+
+// checkAfter fills in tr for a body of f that was sent whole: the hash
+// when verifying, and StatusChanged when the file was written while it was
+// sent (its size or mtime moved since before, tree.Changed). A
+// changed whole file still gets the hash of its first it.Size bytes as
+// they are now, so the receiver can keep it if that is what arrived (the
+// file only grew); a changed range cannot be checked alone and fails. The
+// error is the file's (hashing it failed), with tr's status set.
+func (s *sender) checkAfter(f *os.File, it *tree.Item, before os.FileInfo, tr *proto.Trailer) error {
+	after, err := f.Stat()
+	if err != nil {
+		tr.Status = proto.StatusReadError
+		return err
+	}
+	changed := tree.Changed(before, after)
+	if changed {
+		tr.Status = proto.StatusChanged
+		s.o.warn(fmt.Sprintf("%s: changed while it was sent (now %d bytes, modified %s); the receiver keeps it only if what arrived is its start as it is now",
+			it.Local, after.Size(), after.ModTime().Format(time.RFC3339Nano)))
+	}
+	// The hash covers the whole file; of a file in ranges, only the range
+	// at offset 0 carries it.
+	whole := it.Kind == proto.KindFile
+	if whole && (s.verify || changed) || !whole && s.verify && !changed && it.Offset == 0 {
+		if tr.Hash, err = hashFile(f, it.Size); err != nil {
+			tr.Status = proto.StatusReadError
+			return err
+		}
+	}
+	return nil
 }
 
 // appendSmall appends one small file's header, body and trailer to b. A
@@ -388,9 +418,13 @@ func (s *sender) appendSmall(b []byte, index uint32, it *tree.Item, off int64) [
 	clear(body[n:])
 	if err != nil {
 		s.o.warn(err.Error())
-		tr.Status = proto.StatusReadError
-		if errors.Is(err, zerocopy.ErrTruncated) {
+		switch {
+		case errors.Is(err, zerocopy.ErrTruncated):
 			tr.Status = proto.StatusTruncated
+		case errors.Is(err, errChangedWhileSent):
+			tr.Status, tr.Hash = proto.StatusChanged, [16]byte{}
+		default:
+			tr.Status = proto.StatusReadError
 		}
 	}
 	s.methods.add(zerocopy.ReadWrite, length)
@@ -412,6 +446,10 @@ func bodyLength(it *tree.Item, off int64) int64 {
 // errChanged is why a file that changed between the listing and its turn
 // is not sent.
 var errChanged = errors.New("the file changed since it was listed (replaced or rewritten); not sent")
+
+// errChangedWhileSent is why a small file written while it was read is
+// marked StatusChanged without a hash: its body may mix versions.
+var errChangedWhileSent = errors.New("the file changed while it was read; the copy may mix old and new bytes")
 
 // isFileError reports an error about the source file rather than the
 // connection: a failed open, stat or read of ours (an *os.PathError), or

@@ -103,7 +103,7 @@ func (o *Options) warn(msg string) {
 func begin(ctx context.Context, conn net.Conn, br *bufio.Reader, role proto.Role, o *Options, res *Result) (end func(), peer proto.Hello, err error) {
 	start := time.Now()
 	*res = Result{Streams: 1, Method: o.Method}
-	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
+	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(aLongTimeAgo) })
 	end = func() {
 		stop()
 		res.Seconds = time.Since(start).Seconds()

@@ -49,7 +49,12 @@ func (r *receiver) receiveWhole(i int, h proto.DataHeader) error {
 	r.res.BytesSent += h.Length
 	r.methods.add(zerocopy.ReadWrite, h.Length)
 	r.progress(h.Length)
-	if bad := trailerFault(tr.Status); bad != "" {
+	if tr.Status == proto.StatusChanged {
+		if bad := judgeChanged(xxh3Sum(body), tr.Hash); bad != "" {
+			r.fail(i, bad)
+			return nil
+		}
+	} else if bad := trailerFault(tr.Status); bad != "" {
 		r.fail(i, bad)
 		return nil
 	}
