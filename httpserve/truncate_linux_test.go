@@ -162,3 +162,50 @@ func TestTruncationCurl(t *testing.T) {
 		t.Errorf("outcome %q, want truncated", r.Outcome)
 	}
 }
+
+// TestAppendDuringDownloadCurl appends a line to a 48 MiB log while curl
+// downloads it at a limited rate, from a shell (echo line >> app.log, a
+// blocking open with O_APPEND), and again with an O_NONBLOCK open
+// (coreutils truncate -s +0, which a lease makes fail with EAGAIN): both
+// writers must succeed, and curl must get all 50,331,648 bytes announced
+// and exit 0, as with nginx. Issue 13: the lease zcopy http held cut the
+// download at ~12-15 MB (curl exit 18) and logged "the file shrank".
+func TestAppendDuringDownloadCurl(t *testing.T) {
+	curlBin := testbin.NeedTool(t, "curl")
+	dir := t.TempDir()
+	path := makeFile(t, dir, "app.log", 48<<20)
+	data := readFile(t, path)
+	ts := startServer(t, httpserve.Config{Dir: dir})
+	out := filepath.Join(t.TempDir(), "out.log")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, curlBin, "-sS", "--limit-rate", "16M", "-o", out, ts.URL+"/app.log")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if fi, err := os.Stat(out); err == nil && fi.Size() >= 1<<20 {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatal("curl never got 1 MiB")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	for _, w := range [][]string{{"sh", "-c", "echo line >> " + path}, {"truncate", "-s", "+0", path}} {
+		if b, err := exec.Command(w[0], w[1:]...).CombinedOutput(); err != nil {
+			t.Errorf("%q failed while the file was being downloaded: %v %s", w, err, b)
+		}
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("curl: %v (%s), want exit status 0", err, strings.TrimSpace(stderr.String()))
+	}
+	if got := readFile(t, out); !bytes.Equal(got, data) {
+		t.Errorf("curl got %d bytes (the file's first bytes: %v), want all %d", len(got), bytes.Equal(got, data[:min(len(got), len(data))]), len(data))
+	}
+	if r := ts.nthResponse(t, 1); r.Outcome == httpserve.Truncated || r.Err != nil {
+		t.Errorf("outcome %q, error %v; want a complete response", r.Outcome, r.Err)
+	}
+}

@@ -105,12 +105,12 @@ start nginx "${pin_server[@]}" nginx -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf"
 
 port[zcopy]=$(freeport)
 start zcopy "${pin_server[@]}" "$tmp/zcopy" http "$tmp/www" --listen "127.0.0.1:${port[zcopy]}" --access-log=false
-port[zcopy-nolease]=$(freeport)
-start zcopy-nolease "${pin_server[@]}" "$tmp/zcopy" http "$tmp/www" --listen "127.0.0.1:${port[zcopy-nolease]}" --access-log=false --no-lease
+port[zcopy-lease]=$(freeport)
+start zcopy-lease "${pin_server[@]}" "$tmp/zcopy" http "$tmp/www" --listen "127.0.0.1:${port[zcopy-lease]}" --access-log=false --lease
 port[gofs]=$(freeport)
 start gofs "${pin_server[@]}" "$tmp/gofs" "127.0.0.1:${port[gofs]}" "$tmp/www"
 
-servers=(nginx zcopy zcopy-nolease gofs)
+servers=(nginx zcopy zcopy-lease gofs)
 
 # procs NAME: the server's process and its children (nginx's workers).
 procs() { echo "${pid[$1]}" $(pgrep -P "${pid[$1]}" || true); }

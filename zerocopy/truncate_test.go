@@ -101,6 +101,7 @@ func TestTruncatedDuringSend(t *testing.T) {
 				r := <-res
 				if lease {
 					d := <-took
+					t.Logf("the truncating process waited %v for the lease", d)
 					if limit, ok := testbin.LeaseBreakTime(); ok && d >= limit-time.Second {
 						t.Errorf("truncate(2) took %v with a lease held, the kernel's whole lease-break-time (%v): the sender did not give its lease back, the kernel broke it", d, limit)
 					}

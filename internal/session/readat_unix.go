@@ -65,6 +65,9 @@ func (sr *smallReader) readAt(it *tree.Item, b []byte, off int64) (int, error) {
 		}
 		n += k
 	}
+	if testHookSmallRead != nil {
+		testHookSmallRead(name)
+	}
 	var after unix.Stat_t
 	if err := unix.Fstat(fd, &after); err != nil {
 		return n, &os.PathError{Op: "fstat", Path: name, Err: err}
@@ -74,6 +77,10 @@ func (sr *smallReader) readAt(it *tree.Item, b []byte, off int64) (int, error) {
 	}
 	return n, nil
 }
+
+// testHookSmallRead, if set, is called with a small file's name between
+// reading it and checking that it did not change meanwhile.
+var testHookSmallRead func(name string)
 
 // close closes the directory the reader holds open, if any.
 func (sr *smallReader) close() {

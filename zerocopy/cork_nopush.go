@@ -1,4 +1,6 @@
-//go:build darwin || freebsd || openbsd || dragonfly
+//go:build darwin || dragonfly || freebsd || openbsd
+
+// The systems whose cork is TCP_NOPUSH: darwin, dragonfly, freebsd, openbsd.
 
 package zerocopy
 

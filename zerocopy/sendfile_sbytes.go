@@ -1,5 +1,8 @@
 //go:build darwin || freebsd
 
+// The systems whose sendfile(2) reports the bytes it sent even when it fails
+// (through its sbytes or len argument): darwin and freebsd.
+
 package zerocopy
 
 import "golang.org/x/sys/unix"

@@ -1,4 +1,7 @@
-//go:build linux || darwin || freebsd || openbsd || dragonfly
+//go:build linux || darwin || dragonfly || freebsd || openbsd
+
+// The systems with a cork socket option: TCP_CORK on linux (cork_linux.go),
+// TCP_NOPUSH on darwin, dragonfly, freebsd and openbsd (cork_nopush.go).
 
 package zerocopy
 
