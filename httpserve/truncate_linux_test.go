@@ -126,23 +126,7 @@ func TestTruncationCurl(t *testing.T) {
 	data := readFile(t, path)
 	ts := startServer(t, httpserve.Config{Dir: dir})
 	out := filepath.Join(t.TempDir(), "out.bin")
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, curlBin, "-sS", "--limit-rate", "4M", "-o", out, ts.URL+"/big.bin")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if fi, err := os.Stat(out); err == nil && fi.Size() >= 1<<20 {
-			break
-		}
-		if ctx.Err() != nil {
-			t.Fatal("curl never got 1 MiB")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	cmd, stderr := curlUnderway(t, curlBin, "4M", out, ts.URL+"/big.bin")
 	start := time.Now()
 	if err := os.Truncate(path, 8<<20); err != nil {
 		t.Fatal(err)
@@ -177,23 +161,7 @@ func TestAppendDuringDownloadCurl(t *testing.T) {
 	data := readFile(t, path)
 	ts := startServer(t, httpserve.Config{Dir: dir})
 	out := filepath.Join(t.TempDir(), "out.log")
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, curlBin, "-sS", "--limit-rate", "16M", "-o", out, ts.URL+"/app.log")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if fi, err := os.Stat(out); err == nil && fi.Size() >= 1<<20 {
-			break
-		}
-		if ctx.Err() != nil {
-			t.Fatal("curl never got 1 MiB")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	cmd, stderr := curlUnderway(t, curlBin, "16M", out, ts.URL+"/app.log")
 	for _, w := range [][]string{{"sh", "-c", "echo line >> " + path}, {"truncate", "-s", "+0", path}} {
 		if b, err := exec.Command(w[0], w[1:]...).CombinedOutput(); err != nil {
 			t.Errorf("%q failed while the file was being downloaded: %v %s", w, err, b)
@@ -207,5 +175,29 @@ func TestAppendDuringDownloadCurl(t *testing.T) {
 	}
 	if r := ts.nthResponse(t, 1); r.Outcome == httpserve.Truncated || r.Err != nil {
 		t.Errorf("outcome %q, error %v; want a complete response", r.Outcome, r.Err)
+	}
+}
+
+// curlUnderway starts curl downloading url into out at a limited rate and
+// returns once it has written 1 MiB, so the rest is still to come. A hang
+// guard kills it after a minute.
+func curlUnderway(t *testing.T, curlBin, rate, out, url string) (*exec.Cmd, *bytes.Buffer) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	t.Cleanup(cancel)
+	cmd := exec.CommandContext(ctx, curlBin, "-sS", "--limit-rate", rate, "-o", out, url)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if fi, err := os.Stat(out); err == nil && fi.Size() >= 1<<20 {
+			return cmd, &stderr
+		}
+		if ctx.Err() != nil {
+			t.Fatal("curl never got 1 MiB")
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

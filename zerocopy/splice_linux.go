@@ -13,24 +13,17 @@ const haveSplice = true
 // and drains it into the socket, waiting on the poller when the socket is
 // full.
 func (t *transfer) sendSplice(off, n int64) (bool, error) {
-	if t.conn == nil {
-		return false, errNoDescriptor
-	}
-	p, err := t.getPipe()
-	if err != nil {
-		return false, err
-	}
-	defer putPipe(p)
+	return t.withPipe(func(p *pipe) (bool, error) { return t.sendThrough(p, off, n) })
+}
+
+// sendThrough is sendSplice's loop, through the pipe p.
+func (t *transfer) sendThrough(p *pipe, off, n int64) (bool, error) {
 	var written int64
 	for n < 0 || written < n {
 		if err := t.stopped(); err != nil {
 			return true, err
 		}
-		want := min(int64(p.size), t.chunk)
-		if n >= 0 {
-			want = min(want, n-written)
-		}
-		in, err := t.fillPipe(p, off+written, want)
+		in, err := t.fillPipe(p, off+written, t.pipeLoad(p, n, written))
 		if err != nil {
 			if written == 0 && isRefusal(err) {
 				return false, err
@@ -59,6 +52,32 @@ func (t *transfer) sendSplice(off, n int64) (bool, error) {
 		}
 	}
 	return true, nil
+}
+
+// withPipe runs f with a splice pipe from the pool, given back when f
+// returns (closed, if a failure left data in it). It refuses a peer that
+// has no descriptor.
+func (t *transfer) withPipe(f func(p *pipe) (bool, error)) (bool, error) {
+	if t.conn == nil {
+		return false, errNoDescriptor
+	}
+	p, err := t.getPipe()
+	if err != nil {
+		return false, err
+	}
+	defer putPipe(p)
+	return f(p)
+}
+
+// pipeLoad is how many bytes the next round puts in the empty pipe p: as
+// many as it holds, at most a chunk, and at most the n-done that remain
+// (n < 0: until end of stream).
+func (t *transfer) pipeLoad(p *pipe, n, done int64) int64 {
+	want := min(int64(p.size), t.chunk)
+	if n >= 0 {
+		want = min(want, n-done)
+	}
+	return want
 }
 
 // fillPipe splices up to want bytes of the file at off into the empty pipe.
@@ -121,24 +140,17 @@ func (t *transfer) pollSplice(wait func(func(uintptr) bool) error, splice func(f
 // the socket (waiting on the poller while it is empty) and pumped into the
 // file at off, or at the file's position when off < 0.
 func (t *transfer) receiveSplice(off, n int64) (bool, error) {
-	if t.conn == nil {
-		return false, errNoDescriptor
-	}
-	p, err := t.getPipe()
-	if err != nil {
-		return false, err
-	}
-	defer putPipe(p)
+	return t.withPipe(func(p *pipe) (bool, error) { return t.receiveThrough(p, off, n) })
+}
+
+// receiveThrough is receiveSplice's loop, through the pipe p.
+func (t *transfer) receiveThrough(p *pipe, off, n int64) (bool, error) {
 	var got int64
 	for n < 0 || got < n {
 		if err := t.stopped(); err != nil {
 			return true, err
 		}
-		want := min(int64(p.size), t.chunk)
-		if n >= 0 {
-			want = min(want, n-got)
-		}
-		in, err := t.pipeFromPeer(p, want)
+		in, err := t.pipeFromPeer(p, t.pipeLoad(p, n, got))
 		if err != nil {
 			if got == 0 && isRefusal(err) {
 				return false, err
