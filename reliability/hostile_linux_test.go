@@ -3,6 +3,7 @@ package reliability
 import (
 	"bufio"
 	"encoding/binary"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -94,7 +95,7 @@ func TestFramedHostileSenders(t *testing.T) {
 	}{
 		{"truncated-hello", hello(proto.Hello{})[:10], "handshake", ""},
 		{"version-1", hello(proto.Hello{Version: 1}), "protocol version 1 is not supported", ""},
-		{"version-3", hello(proto.Hello{Version: 3}), "protocol version 3 is not supported", ""},
+		{"version-next", hello(proto.Hello{Version: proto.Version + 1}), fmt.Sprintf("protocol version %d is not supported", proto.Version+1), ""},
 		{"two-receivers", hello(proto.Hello{Role: proto.RoleReceiver}), "both ends are receivers", ""},
 		{"unknown-flags", hello(proto.Hello{Flags: 0x80}), "unknown hello flags", ""},
 		{"bad-group", hello(proto.Hello{Group: 5, Stream: 3, Streams: 2}), "stream 3 of 2 in group 5", ""},
