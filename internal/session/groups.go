@@ -117,8 +117,13 @@ func errRank(e error) int {
 }
 
 // Shares hands each stream of a receiver that fetches over several
-// streams its share of one walk. It is safe for concurrent use.
+// streams its share of one walk. A group is forgotten once every stream
+// has taken its share or, if the rest never come, the idle time of Limits
+// after the last of them arrived; Limits bound the groups held at once. It
+// is safe for concurrent use.
 type Shares struct {
+	Limits GroupLimits
+
 	mu sync.Mutex
 	m  map[groupKey]*share
 }
@@ -128,11 +133,13 @@ type Shares struct {
 type share struct {
 	parts  [][]tree.Item
 	served int
+	idle   *time.Timer // forgets the group if no other stream comes
 }
 
 // Source returns the Source for a session on conn: a stream of a group
 // gets its share of the group's walk, any other connection a walk of its
-// own.
+// own. A stream of a group past Limits gets one omitted item that says
+// why, so that the receiver fails the transfer with the reason.
 func (s *Shares) Source(conn net.Conn, walk func() ([]tree.Item, error)) Source {
 	return func(peer Stream) ([]tree.Item, error) {
 		if peer.Count > 1 {
@@ -148,23 +155,47 @@ func (s *Shares) share(host string, peer Stream, walk func() ([]tree.Item, error
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	k := groupKey{host, peer.Group}
-	sh, err := lookup(&s.m, k, func() (*share, error) {
+	sh, err := lookup(&s.m, k, s.Limits, func() (*share, error) {
 		items, err := walk()
 		if err != nil {
 			return nil, err
 		}
 		return &share{parts: Partition(items, peer.Count)}, nil
 	})
+	var refused *groupsFull
+	if errors.As(err, &refused) {
+		return []tree.Item{{Entry: proto.Entry{
+			Kind:   proto.KindOmitted,
+			Path:   fmt.Sprintf("(stream %d of %d: every file)", peer.Index, peer.Count),
+			Reason: refused.Error(),
+		}}}, nil
+	}
 	if err != nil {
 		return nil, err
 	}
 	if peer.Index >= len(sh.parts) {
 		return nil, fmt.Errorf("stream %d of a group of %d streams", peer.Index, len(sh.parts))
 	}
+	if sh.idle != nil {
+		sh.idle.Stop()
+	}
 	if sh.served++; sh.served == len(sh.parts) {
 		delete(s.m, k)
+		return sh.parts[peer.Index], nil
 	}
+	served := sh.served
+	sh.idle = time.AfterFunc(s.Limits.idle(), func() { s.expire(k, sh, served) })
 	return sh.parts[peer.Index], nil
+}
+
+// expire forgets the group sh unless a stream arrived after the one that
+// armed this expiry, its served-th.
+func (s *Shares) expire(k groupKey, sh *share, served int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.m[k] == sh && sh.served == served {
+		delete(s.m, k)
+	}
 }
 
 // peerHost is the host of conn's peer: a group is never shared across
@@ -175,17 +206,21 @@ func peerHost(conn net.Conn) string {
 }
 
 // lookup returns what *m holds for group k, made by mk (and kept) if it
-// holds nothing yet. The caller holds the lock that guards *m.
-func lookup[T any](m *map[groupKey]*T, k groupKey, mk func() (*T, error)) (*T, error) {
-	if *m == nil {
-		*m = map[groupKey]*T{}
-	}
+// holds nothing yet and l lets k's peer open one more group (else a
+// *groupsFull). The caller holds the lock that guards *m.
+func lookup[T any](m *map[groupKey]*T, k groupKey, l GroupLimits, mk func() (*T, error)) (*T, error) {
 	if v := (*m)[k]; v != nil {
 		return v, nil
+	}
+	if err := admit(l, *m, k.peer); err != nil {
+		return nil, err
 	}
 	v, err := mk()
 	if err != nil {
 		return nil, err
+	}
+	if *m == nil {
+		*m = map[groupKey]*T{}
 	}
 	(*m)[k] = v
 	return v, nil
@@ -195,9 +230,13 @@ func lookup[T any](m *map[groupKey]*T, k groupKey, mk func() (*T, error)) (*T, e
 // (connections that share a group in their Hello): which ranges of each
 // file have arrived, so that the stream that completes a file renames it
 // into place, and the work left for when the last stream ends (directory
-// modes and mtimes, which later files would otherwise disturb). It is safe
-// for concurrent use.
+// modes and mtimes, which later files would otherwise disturb). A group is
+// forgotten when its last stream ends or, if the rest never come, the idle
+// time of Limits after none of its streams runs; Limits bound the groups
+// held at once. It is safe for concurrent use.
 type Groups struct {
+	Limits GroupLimits
+
 	mu sync.Mutex
 	m  map[groupKey]*group
 }
@@ -206,11 +245,6 @@ type groupKey struct {
 	peer string // the peer's host: a group is never shared across hosts
 	id   uint32
 }
-
-// groupIdle is how long a group is kept once none of its streams is
-// running and not all have come: the rest may still be connecting; after
-// that, its incomplete files are removed and their names freed.
-var groupIdle = 30 * time.Second
 
 type group struct {
 	key     groupKey
@@ -221,6 +255,9 @@ type group struct {
 	idle    *time.Timer // expires the group while nothing runs in it
 	files   map[string]*rangedFile
 	atEnd   []func()
+	// refused says why the group was not kept (GroupLimits): every range
+	// announced on its stream fails with it.
+	refused string
 }
 
 // rangedFile is the state of one file that arrives in ranges.
@@ -255,14 +292,19 @@ func (f *rangedFile) close() {
 }
 
 // join returns the group a stream belongs to, making it if it is the
-// first stream to arrive.
+// first stream to arrive. A stream that Limits refuse gets a group of its
+// own, not kept, that refuses every range.
 func (gs *Groups) join(peer string, h proto.Hello) *group {
 	gs.mu.Lock()
 	defer gs.mu.Unlock()
 	k := groupKey{peer, h.Group}
-	g, _ := lookup(&gs.m, k, func() (*group, error) {
+	g, err := lookup(&gs.m, k, gs.Limits, func() (*group, error) {
 		return &group{key: k, streams: int(h.Streams), files: map[string]*rangedFile{}}, nil
 	})
+	if err != nil {
+		// Only the stream that ends it: its directory work is done then.
+		g = &group{key: k, streams: 1, files: map[string]*rangedFile{}, refused: err.Error()}
+	}
 	g.mu.Lock()
 	g.running++
 	if g.idle != nil {
@@ -316,6 +358,9 @@ func (gs *Groups) Close() {
 func (g *group) addRange(e *proto.Entry, fresh func() (*part.Dir, *part.File, error)) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	if g.refused != "" {
+		return errors.New(g.refused)
+	}
 	f := g.files[e.Path]
 	if f == nil {
 		dir, pf, err := fresh()
@@ -389,14 +434,16 @@ func (g *group) end(gs *Groups, work func()) {
 	last := g.ended == g.streams
 	todo := g.atEnd
 	if !last && g.running == 0 {
-		g.idle = time.AfterFunc(groupIdle, func() { gs.expire(g) })
+		g.idle = time.AfterFunc(gs.Limits.idle(), func() { gs.expire(g) })
 	}
 	g.mu.Unlock()
 	if !last {
 		return
 	}
 	gs.mu.Lock()
-	delete(gs.m, g.key)
+	if gs.m[g.key] == g {
+		delete(gs.m, g.key)
+	}
 	gs.mu.Unlock()
 	g.closeFiles()
 	for _, f := range todo {

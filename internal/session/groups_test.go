@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -126,5 +127,181 @@ func TestErrRank(t *testing.T) {
 		if errRank(tc.lesser) >= errRank(tc.greater) {
 			t.Errorf("errRank(%v) >= errRank(%v)", tc.lesser, tc.greater)
 		}
+	}
+}
+
+// noPart is a fresh function for addRange that holds nothing: the tests
+// of limits need groups, not files.
+func noPart() (*part.Dir, *part.File, error) { return nil, nil, nil }
+
+// rangeIn announces a range of a file of group g, as a stream of a peer
+// does; the error is the group's refusal, if it refused the stream.
+func rangeIn(g *group) error {
+	e := proto.Entry{Kind: proto.KindRange, Path: "f", Size: 100, MTime: 1, Offset: 0, Length: 50}
+	return g.addRange(&e, noPart)
+}
+
+// TestGroupsRefusedPastLimits guards issue 14: any peer could open stream
+// groups without limit, each holding the parts of the files it announced
+// in ranges (two descriptors each) for 30 s after going idle. Past 16
+// groups from one host, or 256 in all, a new group is refused (each range
+// fails, saying why), while the streams of groups held go on; a group
+// that ends makes room; and a refused stream's end leaves alone a group
+// of the same id made since.
+func TestGroupsRefusedPastLimits(t *testing.T) {
+	gs := &Groups{}
+	held := map[uint32]*group{}
+	for id := uint32(1); id <= 16; id++ {
+		g := gs.join("h", proto.Hello{Group: id, Stream: 0, Streams: 2})
+		if err := rangeIn(g); err != nil {
+			t.Fatalf("group %d of 16 from one host: %v", id, err)
+		}
+		held[id] = g
+	}
+	over := gs.join("h", proto.Hello{Group: 99, Stream: 0, Streams: 2})
+	err := rangeIn(over)
+	if err == nil || !strings.Contains(err.Error(), "16 stream groups from h") {
+		t.Fatalf("group 17 from one host: %v; want a refusal that says 16 stream groups from h", err)
+	}
+	t.Logf("refused: %v", err)
+	// The second stream of a group held is not refused.
+	if g := gs.join("h", proto.Hello{Group: 1, Stream: 1, Streams: 2}); g != held[1] || rangeIn(g) == nil {
+		// (the range overlaps the first: the group is the one held)
+		t.Fatal("the second stream of a group held was not joined to it")
+	}
+	// Another host may open its own.
+	if err := rangeIn(gs.join("h2", proto.Hello{Group: 99, Stream: 0, Streams: 2})); err != nil {
+		t.Fatalf("another host's first group: %v", err)
+	}
+	// Group 1 ends (both its streams): room for group 99 of h.
+	held[1].end(gs, nil)
+	held[1].end(gs, nil)
+	again := gs.join("h", proto.Hello{Group: 99, Stream: 1, Streams: 2})
+	if err := rangeIn(again); err != nil {
+		t.Fatalf("once a group ended: %v", err)
+	}
+	ran := false
+	over.end(gs, func() { ran = true })
+	if !ran {
+		t.Error("the refused stream's directory work did not run when it ended")
+	}
+	gs.mu.Lock()
+	kept := gs.m[groupKey{"h", 99}]
+	gs.mu.Unlock()
+	if kept != again {
+		t.Error("the refused stream's end forgot the group of the same id made since")
+	}
+
+	// In all: 256 groups (h and h2 hold 17 so far; the rest from hosts
+	// x1 to x15, at most 16 each).
+	for n := 17; n < 256; n++ {
+		host := fmt.Sprint("x", n/16)
+		if err := rangeIn(gs.join(host, proto.Hello{Group: uint32(n), Stream: 0, Streams: 2})); err != nil {
+			t.Fatalf("group %d in all, from %s: %v", n+1, host, err)
+		}
+	}
+	gs.mu.Lock()
+	n := len(gs.m)
+	gs.mu.Unlock()
+	if n != 256 {
+		t.Fatalf("%d groups held; want 256", n)
+	}
+	err = rangeIn(gs.join("h18", proto.Hello{Group: 1, Stream: 0, Streams: 2}))
+	if err == nil || !strings.Contains(err.Error(), "256 stream groups are open") {
+		t.Fatalf("group 257: %v; want a refusal that says 256 stream groups are open", err)
+	}
+	gs.Close()
+}
+
+// share0 is stream 0 of a group of two, as host asks it of s.
+func share0(s *Shares, host string, id uint32, walk func() ([]tree.Item, error)) ([]tree.Item, error) {
+	return s.share(host, Stream{Group: id, Index: 0, Count: 2}, walk)
+}
+
+// TestSharesRefusedPastLimits: a sender serving fetches held every group
+// whose streams had not all come, with its walk, for ever (issue 14).
+// Past 16 groups from one host a stream is offered one omitted item that
+// says why, which its receiver fails; the other streams of groups held go
+// on, and a group whose streams all came makes room.
+func TestSharesRefusedPastLimits(t *testing.T) {
+	defer func(d time.Duration) { groupIdle = d }(groupIdle)
+	groupIdle = time.Hour // none expires during the test
+	items := []tree.Item{{Entry: proto.Entry{Kind: proto.KindFile, Path: "f", Size: 1}}}
+	walk := func() ([]tree.Item, error) { return items, nil }
+	var s Shares
+	for id := uint32(1); id <= 16; id++ {
+		if got, err := share0(&s, "h", id, walk); err != nil || len(got) != 1 || got[0].Kind != proto.KindFile {
+			t.Fatalf("group %d of 16 from one host: %v, %v", id, got, err)
+		}
+	}
+	got, err := share0(&s, "h", 99, walk)
+	if err != nil || len(got) != 1 || got[0].Kind != proto.KindOmitted || !strings.Contains(got[0].Reason, "16 stream groups from h") {
+		t.Fatalf("group 17 from one host: %+v, %v; want one omitted item that says 16 stream groups from h", got, err)
+	}
+	t.Logf("offered %q: %s", got[0].Path, got[0].Reason)
+	if got, err := share0(&s, "h2", 99, walk); err != nil || got[0].Kind != proto.KindFile {
+		t.Fatalf("another host's first group: %v, %v", got, err)
+	}
+	if _, err := s.share("h", Stream{Group: 1, Index: 1, Count: 2}, walk); err != nil {
+		t.Fatalf("the second stream of a group held: %v", err)
+	}
+	if got, err := share0(&s, "h", 99, walk); err != nil || got[0].Kind != proto.KindFile {
+		t.Fatalf("once a group took all its shares: %v, %v", got, err)
+	}
+}
+
+// TestSharesForgottenWhenIdle: a group whose other streams never come is
+// forgotten, with its walk, once idle (issue 14: it was held for ever); a
+// stream that comes after that gets a walk of its own.
+func TestSharesForgottenWhenIdle(t *testing.T) {
+	defer func(d time.Duration) { groupIdle = d }(groupIdle)
+	groupIdle = 20 * time.Millisecond
+	walks := 0
+	walk := func() ([]tree.Item, error) {
+		walks++
+		return []tree.Item{{Entry: proto.Entry{Kind: proto.KindFile, Path: "f", Size: 1}}}, nil
+	}
+	var s Shares
+	if _, err := share0(&s, "h", 7, walk); err != nil {
+		t.Fatal(err)
+	}
+	held := func() bool {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.m[groupKey{"h", 7}] != nil
+	}
+	for deadline := time.Now().Add(10 * time.Second); held(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the group is still held 10 s after its only stream came")
+		}
+	}
+	if _, err := s.share("h", Stream{Group: 7, Index: 1, Count: 2}, walk); err != nil || walks != 2 {
+		t.Errorf("a stream after the group was forgotten: %v, %d walks; want a walk of its own", err, walks)
+	}
+}
+
+// TestSharesExpiryRearmed: each stream that comes re-arms the group's
+// expiry, so an expiry armed by an earlier stream (its timer fired while
+// the next stream came) leaves the group alone.
+func TestSharesExpiryRearmed(t *testing.T) {
+	defer func(d time.Duration) { groupIdle = d }(groupIdle)
+	groupIdle = time.Hour
+	walk := func() ([]tree.Item, error) { return nil, nil }
+	var s Shares
+	k := groupKey{"h", 3}
+	for i := range 2 {
+		if _, err := s.share("h", Stream{Group: 3, Index: i, Count: 3}, walk); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sh := s.m[k]
+	defer sh.idle.Stop()
+	s.expire(k, sh, 1) // armed by the first stream
+	if s.m[k] != sh {
+		t.Fatal("an expiry armed before the second stream came forgot the group")
+	}
+	s.expire(k, sh, 2)
+	if s.m[k] != nil {
+		t.Fatal("the expiry armed by the last stream to come left the group held")
 	}
 }
