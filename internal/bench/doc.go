@@ -45,6 +45,9 @@
 // the control connection arrived at and sends back its figures when it has
 // finished, so the report has both ends' numbers and both hosts'
 // descriptions. The sender always runs on the client, beside the file.
+// Serve talks to several clients at once, dropping one that says nothing,
+// but runs their trials one at a time, so that no measurement disturbs
+// another.
 //
 // # The seed's model
 //

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
+	"sync"
 	"time"
 
 	"github.com/zcopy/zcopy/zerocopy"
@@ -47,8 +49,12 @@ type ServeConfig struct {
 	// Command and Env run receiver workers, as in Config.
 	Command []string
 	Env     []string
-	// OneOff makes Serve return after its first client.
+	// OneOff makes Serve return after its first client (one that sent a
+	// request: a client dropped for its silence does not count).
 	OneOff bool
+	// HelloTimeout bounds the wait for a client's first request (10 s if
+	// zero).
+	HelloTimeout time.Duration
 	// Log, if set, gets a line when Serve listens and one per client.
 	Log io.Writer
 	// OnListen, if set, is called with the bound address (useful with
@@ -56,10 +62,26 @@ type ServeConfig struct {
 	OnListen func(net.Addr)
 }
 
-// Serve answers benchmark clients (Config.To) one at a time until ctx is
-// done, running a receiver worker for each of their trials. Data
-// connections arrive on the address the client's control connection
-// reached, on a port chosen per trial.
+// What Serve holds for its clients: the clients connected at once, in all
+// and from one host.
+const (
+	maxClients        = 64
+	maxClientsPerHost = 8
+)
+
+// Serve answers benchmark clients (Config.To) until ctx is done, running a
+// receiver worker for each of their trials. Data connections arrive on the
+// address the client's control connection reached, on a port chosen per
+// trial.
+//
+// Clients are served at once, up to 64 (8 from one host; one more is told
+// that the server is busy), and one that sends no request within
+// HelloTimeout is dropped: a client that connects and says nothing holds
+// up no other. Trials, though, run one at a time: two receivers at once
+// would share this host's CPUs, memory bandwidth and network, and each
+// would disturb the other's figures. A client asking for a trial while
+// another's runs waits for it (the log says so); only a running trial
+// holds that queue, and its receiver's timeout bounds it.
 func Serve(ctx context.Context, cfg ServeConfig) error {
 	if len(cfg.Command) == 0 {
 		return errors.New("no worker command")
@@ -70,51 +92,163 @@ func Serve(ctx context.Context, cfg ServeConfig) error {
 		return err
 	}
 	defer ln.Close()
+	ctx, cancel := context.WithCancel(ctx)
 	stop := context.AfterFunc(ctx, func() { ln.Close() })
 	defer stop()
-	logf(cfg.Log, "zcopy bench: serving on %s\n", ln.Addr())
+	s := &server{cfg: &cfg, trial: make(chan struct{}, 1), hosts: map[string]int{}}
+	s.logf("zcopy bench: serving on %s\n", ln.Addr())
 	if cfg.OnListen != nil {
 		cfg.OnListen(ln.Addr())
 	}
+	// On return: the clients are cut off, then waited for.
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+	var (
+		once   sync.Once
+		served = make(chan struct{}) // closed when OneOff's client is done
+		first  error                 // its error
+	)
 	for {
 		conn, err := ln.Accept()
 		if err != nil {
+			select {
+			case <-served:
+				return first
+			default:
+			}
 			if ctx.Err() != nil {
 				return nil
 			}
 			return err
 		}
-		n, err := serveClient(ctx, conn, &cfg)
-		if err != nil {
-			logf(cfg.Log, "zcopy bench: client %s: %d trials, then %v\n", conn.RemoteAddr(), n, err)
-		} else {
-			logf(cfg.Log, "zcopy bench: client %s: %d trials\n", conn.RemoteAddr(), n)
+		host := hostOf(conn.RemoteAddr())
+		if busy := s.admit(host); busy != "" {
+			s.logf("zcopy bench: client %s: refused: %s\n", conn.RemoteAddr(), busy)
+			conn.SetWriteDeadline(time.Now().Add(time.Second))
+			json.NewEncoder(conn).Encode(ctrlReply{Error: busy})
+			conn.Close()
+			continue
 		}
-		if cfg.OneOff {
-			return err
-		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer s.leave(host)
+			spoke, err := s.serveClient(ctx, conn)
+			if cfg.OneOff && spoke {
+				once.Do(func() {
+					first = err
+					close(served)
+					cancel()
+				})
+			}
+		}()
 	}
 }
 
-// serveClient answers one client until it closes the connection, and
-// returns how many trials it ran.
-func serveClient(ctx context.Context, conn net.Conn, cfg *ServeConfig) (trials int, err error) {
+// server is what Serve's clients share.
+type server struct {
+	cfg   *ServeConfig
+	trial chan struct{} // holds a token while a trial runs
+
+	mu    sync.Mutex
+	n     int            // clients connected
+	hosts map[string]int // of which from each host
+}
+
+// admit counts in a client from host, unless the server holds as many as
+// it serves at once: then it returns why not.
+func (s *server) admit(host string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.n >= maxClients:
+		return fmt.Sprintf("busy: %d clients are connected, the most it serves at once; try again later", maxClients)
+	case s.hosts[host] >= maxClientsPerHost:
+		return fmt.Sprintf("busy: %d clients from %s are connected, the most it serves from one host; try again later", maxClientsPerHost, host)
+	}
+	s.n++
+	s.hosts[host]++
+	return ""
+}
+
+// leave counts out a client from host.
+func (s *server) leave(host string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.n--
+	if s.hosts[host]--; s.hosts[host] == 0 {
+		delete(s.hosts, host)
+	}
+}
+
+// logf writes a line to the log; clients log from their own goroutines.
+func (s *server) logf(format string, a ...any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	logf(s.cfg.Log, format, a...)
+}
+
+func (cfg *ServeConfig) helloTimeout() time.Duration {
+	if cfg.HelloTimeout > 0 {
+		return cfg.HelloTimeout
+	}
+	return 10 * time.Second
+}
+
+// hostOf is the host of a (TCP) address.
+func hostOf(a net.Addr) string {
+	if t, ok := a.(*net.TCPAddr); ok {
+		return t.IP.String()
+	}
+	return a.String()
+}
+
+// serveClient answers one client until it closes the connection, and logs
+// how many trials it ran. It reports whether the client sent a request (one
+// that sends none within HelloTimeout is dropped).
+func (s *server) serveClient(ctx context.Context, conn net.Conn) (spoke bool, err error) {
+	trials := 0
+	var readErr error // why reading stopped, once reqs is closed
+	defer func() {
+		switch {
+		case !spoke && errors.Is(readErr, os.ErrDeadlineExceeded):
+			s.logf("zcopy bench: client %s: no request within %v; dropped\n", conn.RemoteAddr(), s.cfg.helloTimeout())
+		case !spoke:
+			s.logf("zcopy bench: client %s: gone without a request\n", conn.RemoteAddr())
+		case err != nil:
+			s.logf("zcopy bench: client %s: %d trials, then %v\n", conn.RemoteAddr(), trials, err)
+		default:
+			s.logf("zcopy bench: client %s: %d trials\n", conn.RemoteAddr(), trials)
+		}
+	}()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	defer conn.Close()
 	context.AfterFunc(ctx, func() { conn.Close() })
 
+	enc := json.NewEncoder(conn)
 	reqs := make(chan ctrlRequest)
+	conn.SetReadDeadline(time.Now().Add(s.cfg.helloTimeout()))
 	go func() {
 		// Reading goes on while a receiver runs, so that a client that goes
 		// away cancels it at once.
 		defer cancel()
 		defer close(reqs)
 		dec := json.NewDecoder(conn)
-		for {
+		for first := true; ; first = false {
 			var r ctrlRequest
 			if err := dec.Decode(&r); err != nil {
+				readErr = err
+				if first && errors.Is(err, os.ErrDeadlineExceeded) {
+					// Nothing else writes before the first request.
+					conn.SetWriteDeadline(time.Now().Add(time.Second))
+					enc.Encode(ctrlReply{Error: fmt.Sprintf("no request within %v", s.cfg.helloTimeout())})
+				}
 				return
+			}
+			if first {
+				conn.SetReadDeadline(time.Time{})
 			}
 			select {
 			case reqs <- r:
@@ -123,37 +257,60 @@ func serveClient(ctx context.Context, conn net.Conn, cfg *ServeConfig) (trials i
 			}
 		}
 	}()
-	enc := json.NewEncoder(conn)
 	ip := conn.LocalAddr().(*net.TCPAddr).IP
 	for req := range reqs {
+		spoke = true
 		switch req.Op {
 		case "hello":
 			if req.Version != protocolVersion {
 				enc.Encode(ctrlReply{Error: fmt.Sprintf("protocol version %d, this server speaks %d", req.Version, protocolVersion)})
-				return trials, fmt.Errorf("protocol version %d", req.Version)
+				return spoke, fmt.Errorf("protocol version %d", req.Version)
 			}
 			h := LocalHost()
 			if err := enc.Encode(ctrlReply{Host: &h}); err != nil {
-				return trials, err
+				return spoke, err
 			}
 		case "recv":
 			spec, err := recvSpec(req, ip)
 			if err != nil {
 				if err := enc.Encode(ctrlReply{Error: err.Error()}); err != nil {
-					return trials, err
+					return spoke, err
 				}
 				continue
 			}
+			if !s.queue(ctx, conn.RemoteAddr()) {
+				return spoke, context.Cause(ctx)
+			}
 			trials++
-			if err := serveTrial(ctx, enc, cfg, spec); err != nil {
-				return trials, err
+			err = serveTrial(ctx, enc, s.cfg, spec)
+			<-s.trial
+			if err != nil {
+				return spoke, err
 			}
 		default:
 			enc.Encode(ctrlReply{Error: fmt.Sprintf("unknown request %q", req.Op)})
-			return trials, fmt.Errorf("unknown request %q", req.Op)
+			return spoke, fmt.Errorf("unknown request %q", req.Op)
 		}
 	}
-	return trials, nil
+	return spoke, nil
+}
+
+// queue waits until no other client's trial runs and takes the turn; the
+// caller gives it back (<-s.trial) when its trial is done. It reports false
+// if ctx ended first (the client went away, or the server stops).
+func (s *server) queue(ctx context.Context, client net.Addr) bool {
+	select {
+	case s.trial <- struct{}{}:
+		return true
+	default:
+	}
+	s.logf("zcopy bench: client %s: waiting for another client's trial to end\n", client)
+	select {
+	case s.trial <- struct{}{}:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }
 
 // recvSpec checks a client's request for a receiver.
