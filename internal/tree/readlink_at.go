@@ -1,4 +1,4 @@
-//go:build linux || darwin || freebsd || netbsd || openbsd
+//go:build linux || darwin || dragonfly || freebsd || netbsd || openbsd
 
 package tree
 
@@ -8,12 +8,11 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// readlinkAt reads the target of the symlink base in the open directory d
-// (at local).
-func readlinkAt(d *os.File, base, local string) (string, error) {
+// readlink reads the target of the symlink base in d (at local).
+func (d dir) readlink(base, local string) (string, error) {
 	b := make([]byte, 256)
 	for {
-		n, err := unix.Readlinkat(int(d.Fd()), base, b)
+		n, err := readlinkat(int(d.Fd()), base, b)
 		switch {
 		case err == unix.EINTR:
 		case err != nil:

@@ -9,24 +9,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// openDir opens the directory local for listing, refusing a symlink (one
-// swapped in for a directory after its parent was listed).
-func openDir(local string) (*os.File, error) {
-	for {
-		fd, err := unix.Open(local, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return nil, &os.PathError{Op: "open", Path: local, Err: err}
-		}
-		return os.NewFile(uintptr(fd), local), nil
-	}
-}
-
-// lstatAt stats the entry base of the open directory d, without following
-// a symlink; the lookup is one name long, not the whole path's.
-func lstatAt(d *os.File, base, local string) (stat, error) {
+// lstat stats the entry base of d (at local), without following a
+// symlink; the lookup is one name long, not the whole path's.
+func (d dir) lstat(base, local string) (stat, error) {
 	var st unix.Stat_t
 	for {
 		err := unix.Fstatat(int(d.Fd()), base, &st, unix.AT_SYMLINK_NOFOLLOW)

@@ -1,7 +1,11 @@
 // Package tree turns the paths a user names on the command line into the
 // manifest a framed transfer sends: every file, directory and symlink under
 // them, with relative '/'-separated names, modes, sizes and mtimes.
-// Symlinks are listed as links and never followed.
+// Symlinks are listed as links and never followed: every directory under
+// a root is opened beneath it one name at a time, through directories
+// only, when it is listed and when a file in it is opened to be sent
+// (Item.Open), so a directory swapped for a symlink meanwhile cannot lead
+// the walk or the send out of the tree (issue 14).
 //
 // What cannot be sent is named in the manifest as an omitted entry
 // (proto.KindOmitted), with the reason, so that both ends count it as not
@@ -26,6 +30,7 @@ type Item struct {
 	proto.Entry
 	Local string // path on this machine
 	ID    FileID // the file's identity when it was listed
+	root  *root  // the root directory Walk listed it under, if any (Open)
 }
 
 // FileID names a file independently of its path (device and inode on
@@ -59,7 +64,10 @@ func (it *Item) Same(fi fs.FileInfo) bool {
 // its base name; a directory is sent with its base name as the top of its
 // tree (as cp -r and scp -r do). Items come in the order filepath.WalkDir
 // would give them (a directory, then its entries by name), though several
-// directories are listed at once.
+// directories are listed at once. Each root directory is held open while
+// it is listed, and everything under it is opened beneath it (openBeneath):
+// a directory swapped for a symlink after its parent was listed is
+// omitted, not listed through the symlink.
 //
 // What the walk finds but cannot send becomes an omitted item
 // (proto.KindOmitted) in its place: a directory it cannot list (then
@@ -102,11 +110,13 @@ func Walk(roots []string, warn func(string)) ([]Item, error) {
 		}
 		w := &walker{sem: make(chan struct{}, walkers-1)}
 		if e.send && e.Kind == proto.KindDir {
-			e.kid = w.start(clean, base)
+			e.kid = w.begin(&e)
 		}
 		top := &node{entries: []entry{e}, done: make(chan struct{})}
 		close(top.done)
-		if items, err = top.flatten(items, warn); err != nil {
+		items, err = top.flatten(items, warn)
+		w.close()
+		if err != nil {
 			return nil, w.result(err)
 		}
 	}

@@ -29,10 +29,17 @@ const walkers = 4
 // a symlink's target is read or a directory is listed.
 var hookListed, hookStatted func(local string)
 
-// A walker lists a tree, handing directories to goroutines of their own
-// while it has tokens for them and listing them in place otherwise.
+// A walker lists the tree under one root directory, handing directories to
+// goroutines of their own while it has tokens for them and listing them in
+// place otherwise. Every directory is opened beneath the root, which is
+// open for the walk: no symlink is followed on the way, so a directory
+// swapped for a symlink after its parent was listed is not listed through
+// it (openBeneath).
 type walker struct {
-	sem chan struct{} // a token for each goroutine beyond the caller's
+	sem  chan struct{} // a token for each goroutine beyond the caller's
+	top  top           // the root, open until the walk ends (close)
+	root *root
+	wg   sync.WaitGroup // the goroutines
 
 	mu  sync.Mutex
 	err error // the first failure that ends the walk
@@ -84,14 +91,47 @@ type entry struct {
 	kid  *node  // lists the directory, once started
 }
 
+// begin opens the root directory that e, its entry, describes and starts
+// its listing, returning the node that lists it. A root that cannot be
+// opened, or is not the directory e describes any more, is omitted.
+func (w *walker) begin(e *entry) *node {
+	t, id, err := openTop(e.Local)
+	if err == nil && id != e.ID {
+		t.close()
+		err = &os.PathError{Op: "open", Path: e.Local, Err: errReplaced}
+	}
+	if err != nil {
+		n := &node{done: make(chan struct{})}
+		close(n.done)
+		if exhausted(err) {
+			n.err = err
+			w.fail(err)
+		} else {
+			n.omit = listReason(err)
+		}
+		return n
+	}
+	w.top, w.root = t, newRoot(e.Local, id)
+	return w.start(e.Local, e.Path)
+}
+
+// close waits for the walk's goroutines and closes the root, if open.
+func (w *walker) close() {
+	w.wg.Wait()
+	if w.root != nil {
+		w.top.close()
+	}
+}
+
 // start returns the node listing the directory local (sent as name), listed
 // by a goroutine of its own if a token is free, else before start returns.
 func (w *walker) start(local, name string) *node {
 	n := &node{done: make(chan struct{})}
 	select {
 	case w.sem <- struct{}{}:
+		w.wg.Add(1)
 		go func() {
-			defer func() { <-w.sem }()
+			defer func() { <-w.sem; w.wg.Done() }()
 			w.list(n, local, name)
 		}()
 	default:
@@ -111,7 +151,7 @@ func (w *walker) list(n *node, local, name string) {
 		n.err = errStopped
 		return
 	}
-	if err := n.read(local, name); err != nil {
+	if err := w.read(n, local, name); err != nil {
 		if exhausted(err) {
 			n.err = err
 			w.fail(err)
@@ -127,13 +167,13 @@ func (w *walker) list(n *node, local, name string) {
 	}
 }
 
-// read lists the directory local: its entries, sorted, each stat'ed
-// relative to the open directory. It fails if the directory cannot be
-// opened or read, or if the system ran out of descriptors or memory; an
-// entry that cannot be stat'ed, or whose name the protocol cannot carry, is
-// an omitted entry.
-func (n *node) read(local, name string) error {
-	d, err := openDir(local)
+// read fills n with the entries of the directory local, sorted, each
+// stat'ed relative to the open directory. It fails if the directory cannot
+// be opened beneath the root or read, or if the system ran out of
+// descriptors or memory; an entry that cannot be stat'ed, or whose name
+// the protocol cannot carry, is an omitted entry.
+func (w *walker) read(n *node, local, name string) error {
+	d, err := w.top.openDir(w.root.rel(local), local)
 	if err != nil {
 		return err
 	}
@@ -148,9 +188,9 @@ func (n *node) read(local, name string) error {
 	slices.Sort(names)
 	n.entries = make([]entry, 0, len(names))
 	for _, base := range names {
-		e := entry{Item: Item{Local: filepath.Join(local, base), Entry: proto.Entry{Path: path.Join(name, base)}}}
-		if err := e.fill(func() (stat, error) { return lstatAt(d, base, e.Local) },
-			func() (string, error) { return readlinkAt(d, base, e.Local) }); err != nil {
+		e := entry{Item: Item{Local: filepath.Join(local, base), Entry: proto.Entry{Path: path.Join(name, base)}, root: w.root}}
+		if err := e.fill(func() (stat, error) { return d.lstat(base, e.Local) },
+			func() (string, error) { return d.readlink(base, e.Local) }); err != nil {
 			return err
 		}
 		n.entries = append(n.entries, e)
@@ -206,7 +246,7 @@ func (e *entry) fill(lstat func() (stat, error), readlink func() (string, error)
 
 // omit makes e an omitted entry, sent for reason and warned about.
 func (e *entry) omit(reason string) {
-	e.Item = Item{Local: e.Local, Entry: proto.Entry{Kind: proto.KindOmitted, Path: shown(e.Path), Reason: reason}}
+	e.Item = Item{Local: e.Local, Entry: proto.Entry{Kind: proto.KindOmitted, Path: shown(e.Path), Reason: reason}, root: e.root}
 	e.send = true
 	e.warn = fmt.Sprintf("%s: not sent: %s", e.Local, reason)
 }
@@ -261,9 +301,10 @@ func exhausted(err error) bool {
 
 // listReason says why a directory could not be listed.
 func listReason(err error) string {
-	if errors.Is(err, syscall.ENOTDIR) || errors.Is(err, syscall.ELOOP) {
-		// openDir refuses what is not a directory, a symlink included.
-		return "it was replaced while the tree was listed, and not by a directory (a symlink is not followed)"
+	if errors.Is(err, errReplaced) || errors.Is(err, syscall.ENOTDIR) || errors.Is(err, syscall.ELOOP) {
+		// openBeneath refuses what is not a directory, a symlink
+		// included, on the way to the directory as at its end.
+		return "it or a directory above it was replaced while the tree was listed, and not by a directory (a symlink is not followed)"
 	}
 	return lostReason("cannot list the directory", err)
 }

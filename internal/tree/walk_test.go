@@ -113,6 +113,22 @@ func makeTree(t *testing.T) string {
 func TestWalkMatchesWalkDir(t *testing.T) {
 	root := makeTree(t)
 	want, wantWarns := walkDirRef(t, root)
+	eachResolver(t, "", func(t *testing.T) { walkMatches(t, root, want, wantWarns) })
+	omitted := 0
+	for _, it := range want {
+		if it.Kind == proto.KindOmitted {
+			omitted++
+		}
+	}
+	if len(wantWarns) != 3 || omitted != 2 {
+		t.Errorf("the tree should give 3 warnings (fifo, two bad names) and 2 omitted items (the bad names), gave %q and %d", wantWarns, omitted)
+	}
+}
+
+// walkMatches fails the test unless Walk lists root as want, with the
+// warnings wantWarns.
+func walkMatches(t *testing.T, root string, want []Item, wantWarns []string) {
+	t.Helper()
 	for range 5 { // the goroutines may finish in any order; the result may not
 		var warns []string
 		got, err := Walk([]string{root}, func(s string) { warns = append(warns, s) })
@@ -123,6 +139,10 @@ func TestWalkMatchesWalkDir(t *testing.T) {
 			t.Fatalf("Walk listed %d items, WalkDir %d", len(got), len(want))
 		}
 		for i := range want {
+			if i > 0 && got[i].root == nil {
+				t.Fatalf("item %d (%s) does not know the root it was listed under", i, got[i].Path)
+			}
+			got[i].root = nil
 			if fmt.Sprint(got[i]) != fmt.Sprint(want[i]) {
 				t.Fatalf("item %d:\n got %+v\nwant %+v", i, got[i], want[i])
 			}
@@ -130,15 +150,6 @@ func TestWalkMatchesWalkDir(t *testing.T) {
 		if strings.Join(warns, "\n") != strings.Join(wantWarns, "\n") {
 			t.Fatalf("warnings:\n got %q\nwant %q", warns, wantWarns)
 		}
-	}
-	omitted := 0
-	for _, it := range want {
-		if it.Kind == proto.KindOmitted {
-			omitted++
-		}
-	}
-	if len(wantWarns) != 3 || omitted != 2 {
-		t.Errorf("the tree should give 3 warnings (fifo, two bad names) and 2 omitted items (the bad names), gave %q and %d", wantWarns, omitted)
 	}
 }
 
@@ -434,6 +445,7 @@ func TestWalkOmits(t *testing.T) {
 	const (
 		vanished = "vanished while the tree was listed"
 		slash    = "the protocol cannot carry a backslash in a name"
+		replaced = "it or a directory above it was replaced while the tree was listed, and not by a directory (a symlink is not followed)"
 	)
 	// The tree each case starts from; want lists it as Walk gives it.
 	base := func(t *testing.T) string {
@@ -471,6 +483,11 @@ func TestWalkOmits(t *testing.T) {
 		}
 		return out
 	}
+	// swap moves the directory p, in the tree under top, out of it (next
+	// to top, as moved) and puts a symlink to target in its place.
+	swap := func(top, p, target string) error {
+		return errors.Join(os.Rename(p, filepath.Join(filepath.Dir(top), "moved")), os.Symlink(target, p))
+	}
 	at := func(top, rel string, do func(p string) error) func(string) {
 		return func(local string) {
 			if local == filepath.Join(top, rel) {
@@ -499,10 +516,27 @@ func TestWalkOmits(t *testing.T) {
 			return nil, replace("top/d/sub", "omitted top/d/sub: "+vanished)
 		}},
 		{"a directory replaced by a symlink before it was listed is not followed", func(t *testing.T, top string) ([]string, []string) {
-			hookStatted = at(top, "d/sub", func(p string) error {
-				return errors.Join(os.Rename(p, filepath.Join(filepath.Dir(top), "moved")), os.Symlink("../../moved", p))
+			hookStatted = at(top, "d/sub", func(p string) error { return swap(top, p, "../../moved") })
+			return nil, replace("top/d/sub", "omitted top/d/sub: "+replaced)
+		}},
+		{"a directory above one not yet listed, swapped for a symlink out of the tree, is not followed", func(t *testing.T, top string) ([]string, []string) {
+			// Issue 14: d is listed (sub is a directory in it), then
+			// swapped for a symlink to a directory outside the tree
+			// that holds sub/secret; sub must not be listed through it.
+			outside := filepath.Join(filepath.Dir(top), "outside")
+			mk(t, outside, "sub/secret")
+			hookListed = at(top, "d", func(p string) error { return swap(top, p, outside) })
+			return nil, replace("top/d/sub", "omitted top/d/sub: "+replaced)
+		}},
+		{"a root swapped for a symlink once stat'ed is not followed", func(t *testing.T, top string) ([]string, []string) {
+			hookStatted = at(top, "", func(p string) error { return swap(top, p, "moved") })
+			return nil, []string{"omitted top: " + replaced}
+		}},
+		{"a root swapped for another directory once stat'ed is not listed", func(t *testing.T, top string) ([]string, []string) {
+			hookStatted = at(top, "", func(p string) error {
+				return errors.Join(os.Rename(p, filepath.Join(filepath.Dir(p), "moved")), os.Mkdir(p, 0o755))
 			})
-			return nil, replace("top/d/sub", "omitted top/d/sub: it was replaced while the tree was listed, and not by a directory (a symlink is not followed)")
+			return nil, []string{"omitted top: " + replaced}
 		}},
 		{"a symlink that vanished before its target was read", func(t *testing.T, top string) ([]string, []string) {
 			hookStatted = at(top, "d/link", os.Remove)
@@ -552,7 +586,7 @@ func TestWalkOmits(t *testing.T) {
 		}},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
+		eachResolver(t, tc.name, func(t *testing.T) {
 			defer func() { hookListed, hookStatted = nil, nil }()
 			top := base(t)
 			roots, want := tc.setup(t, top)
