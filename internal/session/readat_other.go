@@ -17,7 +17,7 @@ type smallReader struct{}
 // no longer the one listed is an error matching errChanged; one written
 // while it was read matches errChangedWhileSent.
 func (*smallReader) readAt(it *tree.Item, b []byte, off int64) (int, error) {
-	f, err := os.Open(it.Local)
+	f, err := it.Open() // beneath the root it was listed under
 	if err != nil {
 		return 0, err
 	}

@@ -3,6 +3,7 @@
 package session
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 
@@ -14,12 +15,15 @@ import (
 // smallReader reads whole small files with four system calls each (openat,
 // fstat, pread, close): os.Open would add four fcntl and an epoll_ctl to
 // try the file on the netpoller, which for a batch of small files costs
-// more than the read. It opens each file relative to its directory, kept
-// open while files from it follow, so the kernel looks up one name, not
-// the whole path.
+// more than the read. It opens each file by its name in its directory,
+// not following a symlink, and the directory beneath the root the file
+// was listed under (tree.Item.OpenDir), kept open while files from it
+// follow: neither the kernel nor a directory swapped for a symlink since
+// the walk leads the read elsewhere than the tree.
 type smallReader struct {
-	dir string // the directory dfd is open on
-	dfd int
+	dir string   // the directory d is open on
+	d   *os.File // open while dir != ""
+	dfd int      // d's descriptor
 }
 
 // readAt reads len(b) bytes of it's file from off into b. It returns the
@@ -29,19 +33,15 @@ type smallReader struct {
 // differs in size or mtime, tree.Changed) matches errChangedWhileSent.
 func (sr *smallReader) readAt(it *tree.Item, b []byte, off int64) (int, error) {
 	name := it.Local
-	dir, base := filepath.Split(name)
-	if dir == "" {
-		dir = "."
-	}
-	if sr.dir != dir {
+	if dir := filepath.Dir(name); sr.dir != dir {
 		sr.close()
-		dfd, err := openat(unix.AT_FDCWD, dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		d, err := it.OpenDir()
 		if err != nil {
-			return 0, &os.PathError{Op: "open", Path: dir, Err: err}
+			return 0, fmt.Errorf("%s: %w", name, err)
 		}
-		sr.dir, sr.dfd = dir, dfd
+		sr.dir, sr.d, sr.dfd = dir, d, int(d.Fd())
 	}
-	fd, err := openat(sr.dfd, base, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	fd, err := openat(sr.dfd, filepath.Base(name), unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return 0, &os.PathError{Op: "open", Path: name, Err: err}
 	}
@@ -85,7 +85,7 @@ var testHookSmallRead func(name string)
 // close closes the directory the reader holds open, if any.
 func (sr *smallReader) close() {
 	if sr.dir != "" {
-		unix.Close(sr.dfd)
-		sr.dir = ""
+		sr.d.Close()
+		sr.dir, sr.d = "", nil
 	}
 }

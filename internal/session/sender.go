@@ -305,7 +305,7 @@ func (s *sender) sendFile(index uint32, it *tree.Item, off int64, pending []byte
 	tr := proto.Trailer{Status: proto.StatusOK}
 	var sent int64
 	var before os.FileInfo
-	f, err := os.Open(it.Local)
+	f, err := it.Open() // beneath the root it was listed under, following no symlink
 	if err == nil {
 		// Send only the file that was listed: one replaced or rewritten
 		// since would arrive under the listed size and mtime, and pass
