@@ -174,50 +174,16 @@ func TestRemoteNetns(t *testing.T) {
 // hand: bad requests get errors, a good one gets a receiver that any TCP
 // sender can feed, and the receiver's figures come back.
 func TestServeProtocol(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	bound := make(chan net.Addr, 1)
-	served := make(chan error, 1)
-	go func() {
-		served <- Serve(ctx, ServeConfig{Addr: "127.0.0.1:0", Command: workerCommand(), OnListen: func(a net.Addr) { bound <- a }})
-	}()
-	addr := (<-bound).String()
-	defer func() {
-		cancel()
-		if err := <-served; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-	}()
-
-	talk := func(t *testing.T) (*json.Encoder, *json.Decoder, net.Conn) {
-		c, err := net.Dial("tcp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { c.Close() })
-		c.SetDeadline(time.Now().Add(time.Minute))
-		return json.NewEncoder(c), json.NewDecoder(c), c
-	}
-	call := func(t *testing.T, enc *json.Encoder, dec *json.Decoder, req ctrlRequest) ctrlReply {
-		t.Helper()
-		if err := enc.Encode(req); err != nil {
-			t.Fatal(err)
-		}
-		var r ctrlReply
-		if err := dec.Decode(&r); err != nil {
-			t.Fatal(err)
-		}
-		return r
-	}
-
+	addr, _ := serveForTest(t, ServeConfig{})
 	t.Run("version", func(t *testing.T) {
-		enc, dec, _ := talk(t)
-		if r := call(t, enc, dec, ctrlRequest{Op: "hello", Version: 99}); !strings.Contains(r.Error, "protocol version") {
+		c := dialCtrl(t, "127.0.0.1", addr)
+		if r := c.ask(ctrlRequest{Op: "hello", Version: 99}); !strings.Contains(r.Error, "protocol version") {
 			t.Errorf("reply %+v", r)
 		}
 	})
 	t.Run("bad requests", func(t *testing.T) {
-		enc, dec, _ := talk(t)
-		if r := call(t, enc, dec, ctrlRequest{Op: "hello", Version: protocolVersion}); r.Host == nil || r.Host.Cores < 1 {
+		c := dialCtrl(t, "127.0.0.1", addr)
+		if r := c.ask(ctrlRequest{Op: "hello", Version: protocolVersion}); r.Host == nil || r.Host.Cores < 1 {
 			t.Fatalf("greeting %+v", r)
 		}
 		for _, tc := range []struct {
@@ -230,16 +196,16 @@ func TestServeProtocol(t *testing.T) {
 			{ctrlRequest{Op: "recv", Method: "nope", Size: 1, Transfers: 1}, "unknown method"},
 			{ctrlRequest{Op: "reboot"}, "unknown request"},
 		} {
-			if r := call(t, enc, dec, tc.req); !strings.Contains(r.Error, tc.want) {
+			if r := c.ask(tc.req); !strings.Contains(r.Error, tc.want) {
 				t.Errorf("%+v: reply %+v, want an error with %q", tc.req, r, tc.want)
 			}
 		}
 	})
 	t.Run("receive", func(t *testing.T) {
-		enc, dec, _ := talk(t)
-		call(t, enc, dec, ctrlRequest{Op: "hello", Version: protocolVersion})
+		c := dialCtrl(t, "127.0.0.1", addr)
+		c.hello()
 		const size, transfers = 100000, 3
-		r := call(t, enc, dec, ctrlRequest{Op: "recv", Method: "readwrite", Size: size, Transfers: transfers, TimeoutNs: int64(time.Minute)})
+		r := c.ask(ctrlRequest{Op: "recv", Method: "readwrite", Size: size, Transfers: transfers, TimeoutNs: int64(time.Minute)})
 		if r.Addr == "" {
 			t.Fatalf("reply %+v", r)
 		}
@@ -251,27 +217,22 @@ func TestServeProtocol(t *testing.T) {
 			t.Fatal(err)
 		}
 		data.Close()
-		var res ctrlReply
-		if err := dec.Decode(&res); err != nil {
-			t.Fatal(err)
-		}
-		if res.Result == nil || res.Result.BytesEach != size || res.Result.Transfers != transfers || !res.Result.Usage.Known {
+		if res := c.reply(); res.Result == nil || res.Result.BytesEach != size || res.Result.Transfers != transfers || !res.Result.Usage.Known {
 			t.Fatalf("result %+v", res)
 		}
 	})
 	t.Run("client gone", func(t *testing.T) {
 		// A client that asks for a receiver and leaves must not wedge the
-		// server: the next client is served.
-		enc, dec, c := talk(t)
-		call(t, enc, dec, ctrlRequest{Op: "hello", Version: protocolVersion})
-		if r := call(t, enc, dec, ctrlRequest{Op: "recv", Method: "readwrite", Size: 1 << 20, Transfers: 1, TimeoutNs: int64(time.Minute)}); r.Addr == "" {
+		// server: the next client's trial runs.
+		c := dialCtrl(t, "127.0.0.1", addr)
+		c.hello()
+		if r := c.ask(recvRequest); r.Addr == "" {
 			t.Fatalf("reply %+v", r)
 		}
-		c.Close()
-		enc, dec, _ = talk(t)
-		if r := call(t, enc, dec, ctrlRequest{Op: "hello", Version: protocolVersion}); r.Host == nil {
-			t.Fatalf("the next client got %+v", r)
-		}
+		c.conn.Close()
+		next := dialCtrl(t, "127.0.0.1", addr)
+		next.hello()
+		next.trial()
 	})
 }
 

@@ -96,7 +96,7 @@ const trialSize = 100000
 // recvRequest asks for a receiver of one transfer of trialSize bytes.
 var recvRequest = ctrlRequest{Op: "recv", Method: "readwrite", Size: trialSize, Transfers: 1, TimeoutNs: int64(hangGuard)}
 
-// feed sends the transfer a receiver at addr waits for and returns the
+// feed sends the transfer a receiver at addr waits for and checks the
 // server's figures.
 func (c *ctrlClient) feed(addr string) {
 	c.t.Helper()
