@@ -124,7 +124,7 @@ func runRecv(e *env, args []string) int {
 		case !zerocopy.Supported(m, false):
 			return usageError(e, c, "method %v cannot receive on this system (have %v)", m, zerocopy.ReceiveMethods())
 		}
-		opts := session.Options{Method: m, Verify: *verify, Token: *token, Resume: *resume,
+		opts := session.Options{Method: m, Verify: *verify, Token: *token, Dialed: *from != "", Resume: *resume,
 			Overwrite: *overwrite, Fsync: *fsync, IdleTimeout: *idle, HeaderTimeout: *headerTimeout}
 		return framedRecv(e, c, *dir, *listen, *from, *keep, *streams, opts, *asJSON, *quiet)
 	}

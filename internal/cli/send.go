@@ -110,7 +110,7 @@ func runSend(e *env, args []string) int {
 		return usageError(e, c, "method %v is not available on this system (have %v)", m, zerocopy.SendMethods())
 	}
 	if !*raw {
-		opts := session.Options{Method: m, Verify: *verify, Token: *token, IdleTimeout: *idle, HeaderTimeout: *headerTimeout}
+		opts := session.Options{Method: m, Verify: *verify, Token: *token, Dialed: *to != "", IdleTimeout: *idle, HeaderTimeout: *headerTimeout}
 		return framedSend(e, c, pos, *listen, *to, *keep, *streams, opts, *asJSON, *quiet)
 	}
 	// Open the file before any connection, so a missing file is an error

@@ -18,8 +18,11 @@ import (
 
 // Version is the protocol version this package speaks. Version 2 added
 // Entry.Source, which ties a receiver's part file to the version of the
-// file it holds the start of; version 3 added StatusChanged.
-const Version = 3
+// file it holds the start of; version 3 added StatusChanged; version 4
+// changed the token's proof (the client proves first, the server only once
+// it has checked that proof, and a proof covers the role, the position and
+// both nonces: session/auth.go).
+const Version = 4
 
 // Limits on what a decoder accepts.
 const (
@@ -121,7 +124,8 @@ func ReadHello(r *bufio.Reader) (Hello, error) {
 // ProofSize is the size of an authentication proof (HMAC-SHA256).
 const ProofSize = 32
 
-// Verdict ends the handshake: each side says whether it accepts the other.
+// Verdict is an end's answer in the handshake: whether it accepts the
+// other's Hello, or (with a token) the other's proof, and if not, why.
 type Verdict struct {
 	OK      bool
 	Message string

@@ -2,9 +2,7 @@ package session
 
 import (
 	"bufio"
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"net"
@@ -21,10 +19,11 @@ var ErrAuth = errors.New("authentication failed")
 // change.
 var ErrRefused = errors.New("handshake refused")
 
-// handshake exchanges Hellos, proofs of the token and verdicts. It returns
-// whether the session verifies hashes (either end asked). Both ends write
-// before they read, and every record is small, so neither can block the
-// other.
+// handshake exchanges Hellos and each end's verdict on the other's, then,
+// with a token, the proofs of it (auth.go). It returns whether the session
+// verifies hashes (either end asked). Both ends write their Hello and their
+// verdict before they read the peer's, and every record is small, so
+// neither can block the other.
 func handshake(conn net.Conn, br *bufio.Reader, role proto.Role, o *Options) (verify bool, peer proto.Hello, err error) {
 	conn.SetDeadline(time.Now().Add(o.headerTimeout()))
 	defer conn.SetDeadline(time.Time{})
@@ -49,66 +48,48 @@ func handshake(conn net.Conn, br *bufio.Reader, role proto.Role, o *Options) (ve
 	if err != nil {
 		return false, peer, fmt.Errorf("handshake: %w", err)
 	}
-	want := proto.RoleReceiver
-	if role == proto.RoleReceiver {
-		want = proto.RoleSender
+	reject := judge(me, peer, o)
+	a := newAuth(o, role, me.Nonce, peer.Nonce)
+	// A client that accepts the server's Hello proves the token at once,
+	// after its verdict; the server proves it only in exchange.
+	out := (&proto.Verdict{OK: reject == "", Message: reject}).Append(nil)
+	if reject == "" && a != nil && a.dialed {
+		out = append(out, a.own()...)
 	}
-	var reject string
-	switch {
-	case peer.Version != proto.Version:
-		reject = fmt.Sprintf("protocol version %d is not supported (this end speaks %d)", peer.Version, proto.Version)
-	case peer.Role != want:
-		reject = fmt.Sprintf("both ends are %vs: one must send and the other receive", role)
-	case peer.Group != 0 && me.Group != 0:
-		reject = "both ends opened streams: only the side that connects sets a stream group"
-	case peer.Group != 0 && o.OneConnection:
-		reject = fmt.Sprintf("this end serves one connection and cannot take a transfer over %d streams: start it with --keep, or use one stream", peer.Streams)
-	case peer.Flags&^(proto.FlagVerify|proto.FlagAuth) != 0:
-		reject = fmt.Sprintf("unknown hello flags %#x", peer.Flags)
-	case (peer.Flags&proto.FlagAuth != 0) != (o.Token != ""):
-		reject = "token mismatch: one end has a token and the other not"
-	}
-	if reject == "" && o.Token != "" {
-		if _, err := conn.Write(proof(o.Token, role, me.Nonce, peer.Nonce)); err != nil {
-			return false, peer, fmt.Errorf("handshake: %w", err)
-		}
-		var got [proto.ProofSize]byte
-		if _, err := readFull(br, got[:]); err != nil {
-			return false, peer, fmt.Errorf("handshake: %w", err)
-		}
-		if !hmac.Equal(got[:], proof(o.Token, peer.Role, peer.Nonce, me.Nonce)) {
-			reject = "wrong token"
-		}
-	}
-	v := proto.Verdict{OK: reject == "", Message: reject}
-	if _, err := conn.Write(v.Append(nil)); err != nil {
+	if _, err := conn.Write(out); err != nil {
 		return false, peer, fmt.Errorf("handshake: %w", err)
 	}
-	pv, err := proto.ReadVerdict(br)
-	if err != nil && reject == "" {
-		return false, peer, fmt.Errorf("handshake: %w", err)
-	}
-	switch {
-	case reject == "wrong token":
-		return false, peer, fmt.Errorf("%w: the peer's proof does not match our token", ErrAuth)
-	case reject != "":
+	if reject != "" {
+		proto.ReadVerdict(br) // the peer's, if it says one: ours is the reason
 		return false, peer, fmt.Errorf("%w: %s", ErrRefused, reject)
-	case !pv.OK && pv.Message == "wrong token":
-		return false, peer, fmt.Errorf("%w: the peer refused our token", ErrAuth)
-	case !pv.OK:
-		return false, peer, fmt.Errorf("%w: the peer refused: %s", ErrRefused, pv.Message)
+	}
+	if err := readVerdict(br); err != nil {
+		return false, peer, err
+	}
+	if a != nil {
+		if err := a.exchange(conn, br); err != nil {
+			return false, peer, err
+		}
 	}
 	return (me.Flags|peer.Flags)&proto.FlagVerify != 0, peer, nil
 }
 
-// proof is HMAC-SHA256(token, "zcopy-auth-v1" | role | own nonce | peer
-// nonce): it shows the token without sending it, and cannot be replayed
-// because the peer's nonce is fresh.
-func proof(token string, role proto.Role, own, peer [16]byte) []byte {
-	m := hmac.New(sha256.New, []byte(token))
-	m.Write([]byte("zcopy-auth-v1"))
-	m.Write([]byte{byte(role)})
-	m.Write(own[:])
-	m.Write(peer[:])
-	return m.Sum(nil)
+// judge returns why this end, which says me, refuses a peer that says
+// peer, or "" if it accepts it.
+func judge(me, peer proto.Hello, o *Options) string {
+	switch {
+	case peer.Version != proto.Version:
+		return fmt.Sprintf("protocol version %d is not supported (this end speaks %d)", peer.Version, proto.Version)
+	case peer.Role != otherRole(me.Role):
+		return fmt.Sprintf("both ends are %vs: one must send and the other receive", me.Role)
+	case peer.Group != 0 && me.Group != 0:
+		return "both ends opened streams: only the side that connects sets a stream group"
+	case peer.Group != 0 && o.OneConnection:
+		return fmt.Sprintf("this end serves one connection and cannot take a transfer over %d streams: start it with --keep, or use one stream", peer.Streams)
+	case peer.Flags&^(proto.FlagVerify|proto.FlagAuth) != 0:
+		return fmt.Sprintf("unknown hello flags %#x", peer.Flags)
+	case (peer.Flags&proto.FlagAuth != 0) != (o.Token != ""):
+		return "token mismatch: one end has a token and the other not"
+	}
+	return ""
 }

@@ -35,6 +35,13 @@ type Options struct {
 	// Token, if set, must be proved by the peer (HMAC-SHA256 challenge and
 	// response; the token never crosses the wire). Both ends need the same.
 	Token string
+	// Dialed says that this end opened the connection (the client): with
+	// a token it proves the token first, and the end that accepted the
+	// connection proves it only once it has checked that proof (auth.go).
+	// False, the accepting end's value, is the safe default: two ends
+	// that both wait for the other's proof time out, and neither proves
+	// the token to a stranger.
+	Dialed bool
 	// HeaderTimeout bounds the handshake (10 s if zero).
 	HeaderTimeout time.Duration
 	// IdleTimeout bounds any wait for the peer once the handshake is done
