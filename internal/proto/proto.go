@@ -173,9 +173,13 @@ const (
 	// Reason says why. The receiver answers ActionFail, so both ends
 	// count it as not delivered.
 	KindOmitted Kind = 5
+	// KindAbort ends the manifest and the session: the sender will not go
+	// on, and Reason says why (it serves as many sessions as it may).
+	// ReadEntry returns it as an *AbortError.
+	KindAbort Kind = 6
 )
 
-var kindNames = [...]string{KindEnd: "end", KindFile: "file", KindDir: "dir", KindSymlink: "symlink", KindRange: "range", KindOmitted: "omitted"}
+var kindNames = [...]string{KindEnd: "end", KindFile: "file", KindDir: "dir", KindSymlink: "symlink", KindRange: "range", KindOmitted: "omitted", KindAbort: "abort"}
 
 func (k Kind) String() string { return enumName(kindNames[:], uint8(k), "kind") }
 
@@ -203,7 +207,19 @@ type Entry struct {
 	Target string // symlinks only
 	Offset int64  // ranges only: where the range starts
 	Length int64  // ranges only: how long it is
-	Reason string // omitted entries only: why the sender left it out
+	Reason string // omitted entries only: why the sender left it out; abort entries: why it stops
+}
+
+// AbortError is what ReadEntry and ReadPlan return for an abort record:
+// the peer ended the session and said why (a limit of its own that the
+// session would pass, or that it serves as many sessions as it may).
+type AbortError struct {
+	Role   Role // the peer's
+	Reason string
+}
+
+func (e *AbortError) Error() string {
+	return fmt.Sprintf("the %v ended the session: %s", e.Role, e.Reason)
 }
 
 // Append appends e's encoding to b.
@@ -214,6 +230,8 @@ func (e *Entry) Append(b []byte) []byte {
 		return b
 	case KindOmitted:
 		b = appendString(b, e.Path, MaxPath)
+		return appendString(b, e.Reason, MaxMessage)
+	case KindAbort:
 		return appendString(b, e.Reason, MaxMessage)
 	}
 	b = appendString(b, e.Path, MaxPath)
@@ -250,6 +268,12 @@ func ReadEntry(r *bufio.Reader) (Entry, error) {
 		}
 		e.Reason, err = readString(r, MaxMessage)
 		return e, err
+	case KindAbort:
+		why, err := readString(r, MaxMessage)
+		if err != nil {
+			return Entry{}, err
+		}
+		return Entry{}, &AbortError{Role: RoleSender, Reason: why}
 	default:
 		return Entry{}, malformed("unknown entry kind %d", k)
 	}
@@ -311,9 +335,14 @@ const (
 	ActionRefuse Action = 2 // it exists and differs; overwrite was not asked
 	ActionFail   Action = 3 // the receiver cannot take it; Message says why
 	ActionDone   Action = 4 // a directory or symlink, made by the receiver
+	// ActionAbort ends the session instead of answering the entry: the
+	// receiver will not go on, and Message says why (a limit of its own
+	// that the manifest passes, or that it serves as many sessions as it
+	// may). ReadPlan returns it as an *AbortError.
+	ActionAbort Action = 5
 )
 
-var actionNames = [...]string{ActionSend: "send", ActionSkip: "skip", ActionRefuse: "refuse", ActionFail: "fail", ActionDone: "done"}
+var actionNames = [...]string{ActionSend: "send", ActionSkip: "skip", ActionRefuse: "refuse", ActionFail: "fail", ActionDone: "done", ActionAbort: "abort"}
 
 func (a Action) String() string { return enumName(actionNames[:], uint8(a), "action") }
 
@@ -338,7 +367,7 @@ func ReadPlan(r *bufio.Reader) (Plan, error) {
 		return Plan{}, eof(err)
 	}
 	p := Plan{Action: Action(b[0]), Offset: int64(binary.BigEndian.Uint64(b[1:]))}
-	if p.Action > ActionDone {
+	if p.Action > ActionAbort {
 		return Plan{}, malformed("unknown action %d", b[0])
 	}
 	if p.Offset < 0 || (p.Action != ActionSend && p.Offset != 0) {
@@ -346,6 +375,9 @@ func ReadPlan(r *bufio.Reader) (Plan, error) {
 	}
 	var err error
 	p.Message, err = readString(r, MaxMessage)
+	if err == nil && p.Action == ActionAbort {
+		return Plan{}, &AbortError{Role: RoleReceiver, Reason: p.Message}
+	}
 	return p, err
 }
 
