@@ -107,6 +107,26 @@ func FuzzReadSummary(f *testing.F) {
 	f.Add((&Summary{Failures: []Failure{{Index: 1, Message: "x"}}}).Append(nil))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		ReadSummary(bufio.NewReader(bytes.NewReader(b)))
-		ReadVerdict(bufio.NewReader(bytes.NewReader(b)))
+	})
+}
+
+// FuzzReadVerdict: the handshake reads verdicts, on the Hello and on the
+// token's proof, from a peer it does not trust yet (issue 14).
+func FuzzReadVerdict(f *testing.F) {
+	f.Add((&Verdict{Message: "wrong token"}).Append(nil))
+	f.Add(append((&Verdict{OK: true}).Append(nil), make([]byte, ProofSize)...)) // a client's: its proof follows
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r := wholeReader(b)
+		v, err := ReadVerdict(r)
+		if err != nil {
+			return
+		}
+		if len(v.Message) > MaxMessage {
+			t.Errorf("accepted a message of %d bytes", len(v.Message))
+		}
+		n := len(b) - r.Buffered()
+		if enc := v.Append(nil); !bytes.Equal(enc, b[:n]) {
+			t.Errorf("verdict %+v re-encodes to %q, read from %q", v, enc, b[:n])
+		}
 	})
 }
