@@ -79,7 +79,8 @@ func runRecv(e *env, args []string) int {
 	dir := fs.String("dir", "", "write what arrives under `DIR` (framed mode)")
 	keep := fs.Bool("keep", false, "with --listen: serve senders until SIGINT or SIGTERM")
 	verify := fs.Bool("verify", false, "hash every file at both ends (XXH3-128) and fail mismatches")
-	token := fs.String("token", os.Getenv("ZCOPY_TOKEN"), "shared `SECRET` senders must prove (default $ZCOPY_TOKEN)")
+	var token tokenFlag
+	fs.Var(&token, "token", "shared `SECRET` senders must prove (default $ZCOPY_TOKEN)")
 	resume := fs.Bool("resume", false, "continue files from their .zcopy-part")
 	overwrite := fs.Bool("overwrite", false, "replace existing files that differ")
 	fsync := fs.Bool("fsync", false, "fsync each file before renaming it into place")
@@ -124,12 +125,12 @@ func runRecv(e *env, args []string) int {
 		case !zerocopy.Supported(m, false):
 			return usageError(e, c, "method %v cannot receive on this system (have %v)", m, zerocopy.ReceiveMethods())
 		}
-		opts := session.Options{Method: m, Verify: *verify, Token: *token, Dialed: *from != "", Resume: *resume,
+		opts := session.Options{Method: m, Verify: *verify, Token: token.get(), Dialed: *from != "", Resume: *resume,
 			Overwrite: *overwrite, Fsync: *fsync, IdleTimeout: *idle, HeaderTimeout: *headerTimeout}
 		return framedRecv(e, c, *dir, *listen, *from, *keep, *streams, opts, *asJSON, *quiet)
 	}
 	switch {
-	case *dir != "" || *keep || *resume || *overwrite || *verify || *token != "":
+	case *dir != "" || *keep || *resume || *overwrite || *verify || token.value != "":
 		return usageError(e, c, "--raw stores one stream in -o FILE: --dir, --keep, --resume, --overwrite, --verify and --token need the framed protocol")
 	case len(pos) != 0:
 		return usageError(e, c, "unexpected arguments %q", pos)

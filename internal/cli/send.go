@@ -71,7 +71,8 @@ func runSend(e *env, args []string) int {
 	raw := fs.Bool("raw", false, "send one file's bytes only, with no framing (nc-compatible)")
 	keep := fs.Bool("keep", false, "with --listen: serve receivers until SIGINT or SIGTERM")
 	verify := fs.Bool("verify", false, "hash every file at both ends (XXH3-128) and fail mismatches")
-	token := fs.String("token", os.Getenv("ZCOPY_TOKEN"), "shared `SECRET` the receiver must also have (default $ZCOPY_TOKEN)")
+	var token tokenFlag
+	fs.Var(&token, "token", "shared `SECRET` the receiver must also have (default $ZCOPY_TOKEN)")
 	idle := fs.Duration("idle-timeout", 60*time.Second, "give up on a peer silent this long")
 	streams := fs.Int("streams", 1, "with --to (send) or --from (recv): spread the transfer over `N` connections")
 	headerTimeout := fs.Duration("header-timeout", 10*time.Second, "give up on a peer that has not finished the handshake by then")
@@ -96,7 +97,7 @@ func runSend(e *env, args []string) int {
 		return usageError(e, c, "--raw sends one FILE, got %d arguments", len(pos))
 	case !*raw && slices.Contains(pos, "-"):
 		return usageError(e, c, "- (standard input) goes with --raw: the framed protocol sends files and trees it can list")
-	case *raw && (*keep || *verify || *token != ""):
+	case *raw && (*keep || *verify || token.value != ""):
 		return usageError(e, c, "--raw has no framing: --keep, --verify and --token need the framed protocol")
 	case *keep && *listen == "":
 		return usageError(e, c, "--keep goes with --listen")
@@ -110,7 +111,7 @@ func runSend(e *env, args []string) int {
 		return usageError(e, c, "method %v is not available on this system (have %v)", m, zerocopy.SendMethods())
 	}
 	if !*raw {
-		opts := session.Options{Method: m, Verify: *verify, Token: *token, Dialed: *to != "", IdleTimeout: *idle, HeaderTimeout: *headerTimeout}
+		opts := session.Options{Method: m, Verify: *verify, Token: token.get(), Dialed: *to != "", IdleTimeout: *idle, HeaderTimeout: *headerTimeout}
 		return framedSend(e, c, pos, *listen, *to, *keep, *streams, opts, *asJSON, *quiet)
 	}
 	// Open the file before any connection, so a missing file is an error
@@ -146,4 +147,31 @@ func runSend(e *env, args []string) int {
 		return fail(e, c, err)
 	}
 	return exitOK
+}
+
+// tokenFlag is --token. Its default, $ZCOPY_TOKEN, is read by get, after
+// the flags are parsed and only if --token was not given: --help prints
+// each flag's default, and printed the secret when the default was the
+// variable's value (issue 14). --raw, which has no token, refuses --token
+// but ignores the variable.
+type tokenFlag struct {
+	value string
+	set   bool
+}
+
+// String is what --help shows as the default: nothing.
+func (t *tokenFlag) String() string { return "" }
+
+func (t *tokenFlag) Set(s string) error {
+	t.value, t.set = s, true
+	return nil
+}
+
+// get returns --token if it was given (even empty, which turns the token
+// off), else $ZCOPY_TOKEN.
+func (t *tokenFlag) get() string {
+	if t.set {
+		return t.value
+	}
+	return os.Getenv("ZCOPY_TOKEN")
 }
