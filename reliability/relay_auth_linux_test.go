@@ -81,17 +81,7 @@ func TestRelayAuth(t *testing.T) {
 				t.Logf("the relay failed: %v", err)
 			}
 			tc.lost(t, base)
-			// The victim says how the attacker's session ended; wait for
-			// that line, then judge it.
-			var line string
-			eventually(testbin.HangGuard, func() bool {
-				line = peerLines(victim.Log(), local)
-				return line != ""
-			})
-			if !strings.Contains(line, "handshake") {
-				t.Errorf("the victim logged no handshake failure for the attacker (%s); its log:\n%s", local, victim.Log())
-			}
-			t.Logf("victim: %s", line)
+			logged(t, victim, local, "handshake")
 			honestWithToken(t, base, r, s)
 		})
 	}
@@ -136,18 +126,25 @@ func TestAuthNoProofForStrangers(t *testing.T) {
 			if len(reply) < proto.HelloSize || !bytes.Equal(reply[proto.HelloSize:], want) {
 				t.Errorf("after its Hello the server wrote %x; want only its two verdicts %x (anything more is a proof computed for a stranger)", reply[min(len(reply), proto.HelloSize):], want)
 			}
-			var line string
-			eventually(testbin.HangGuard, func() bool {
-				line = peerLines(s.Log(), local)
-				return line != ""
-			})
-			if !strings.Contains(line, "authentication failed") {
-				t.Errorf("the server logged no authentication failure for %s; its log:\n%s", local, s.Log())
-			}
-			t.Logf("server: %s", line)
+			logged(t, s, local, "authentication failed")
 			s.stop(t)
 		})
 	}
+}
+
+// logged waits until server p has said how the session of peer ended, and
+// checks that it said want.
+func logged(t *testing.T, p *proc, peer, want string) {
+	t.Helper()
+	var lines string
+	eventually(testbin.HangGuard, func() bool {
+		lines = peerLines(p.Log(), peer)
+		return lines != ""
+	})
+	if !strings.Contains(lines, want) {
+		t.Errorf("the server said nothing with %q about %s; its log:\n%s", want, peer, p.Log())
+	}
+	t.Logf("the server, about %s: %s", peer, lines)
 }
 
 // relayReceiver starts zcopy recv --listen --keep with the token, writing
