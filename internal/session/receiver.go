@@ -3,6 +3,7 @@ package session
 import (
 	"bufio"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -51,7 +52,10 @@ func Receive(ctx context.Context, conn net.Conn, root *os.Root, o Options) (res 
 	if err != nil {
 		return res, err
 	}
+	handshakeDone(ctx)
 	r := &receiver{ctx: ctx, conn: conn, br: br, root: root, o: &o, verify: res.Verified, res: &res, made: map[string]bool{}, fresh: map[string]bool{}, methods: methodTally{}}
+	r.tally.m = memoryFrom(ctx)
+	defer r.tally.release()
 	defer func() { res.Method = r.methods.top(o.Method) }()
 	defer r.closeDirs()
 	if peer.Group == 0 && o.Stream.Count > 1 {
@@ -99,7 +103,9 @@ func Receive(ctx context.Context, conn net.Conn, root *os.Root, o Options) (res 
 }
 
 // readManifest reads the manifest, planning each entry as it arrives; the
-// sender reads the plans as we write them.
+// sender reads the plans as we write them. What the session holds of each
+// entry is charged to its Memory first; a manifest that would pass its
+// bounds, or MaxEntries, is ended by abort.
 func (r *receiver) readManifest() error {
 	bw := bufio.NewWriterSize(r.conn, 64<<10)
 	var rec []byte
@@ -113,11 +119,28 @@ func (r *receiver) readManifest() error {
 			break
 		}
 		if len(r.entries) == proto.MaxEntries {
-			return fmt.Errorf("reading the manifest: more than %d entries", proto.MaxEntries)
+			return r.abort(bw, fmt.Sprintf("the manifest has more than %d entries, the most one transfer may have", proto.MaxEntries))
 		}
+		if why := r.tally.take(entryCost + bytesCost(len(e.Path))); why != "" {
+			return r.abort(bw, why)
+		}
+		r.tally.entries++
+		dirs := len(r.made) + len(r.fresh)
 		r.entries = append(r.entries, e)
-		p := r.plan(&r.entries[len(r.entries)-1])
-		r.plans = append(r.plans, p)
+		i := len(r.entries) - 1
+		p := r.plan(&r.entries[i])
+		// Only the path and what the data phase needs are kept.
+		r.entries[i].Target, r.entries[i].Reason = "", ""
+		if why := r.tally.take(int64(len(r.made)+len(r.fresh)-dirs) * keyCost); why != "" {
+			return r.abort(bw, why)
+		}
+		r.plans = append(r.plans, p.Action)
+		if p.Offset > 0 {
+			if r.offsets == nil {
+				r.offsets = map[int]int64{}
+			}
+			r.offsets[i] = p.Offset
+		}
 		if p.Action == proto.ActionSend {
 			r.total += e.Size - p.Offset
 		}
@@ -134,6 +157,19 @@ func (r *receiver) readManifest() error {
 	return nil
 }
 
+// abort ends the session in its manifest, saying why: the plans so far go
+// out, then an abort plan, and the rest of the manifest is read and
+// dropped for at most the idle timeout, so that the sender reads why
+// before the connection closes.
+func (r *receiver) abort(bw *bufio.Writer, why string) error {
+	r.conn.SetWriteDeadline(time.Now().Add(r.o.idleTimeout()))
+	bw.Write(abortRecord(proto.RoleReceiver, why))
+	if err := bw.Flush(); err == nil {
+		drainManifest(r.conn, r.br, r.o.idleTimeout())
+	}
+	return fmt.Errorf("%w: %s", ErrLimit, why)
+}
+
 type receiver struct {
 	ctx      context.Context
 	conn     net.Conn
@@ -143,8 +179,10 @@ type receiver struct {
 	verify   bool
 	res      *Result
 	entries  []proto.Entry
-	plans    []proto.Plan
-	got      []bool // bodies received, by entry
+	plans    []proto.Action // by entry
+	offsets  map[int]int64  // where a planned body starts, for the few entries (held parts) not at 0
+	tally    tally          // what the session holds of its manifest
+	got      []bool         // bodies received, by entry
 	total    int64
 	done     int64
 	failures []proto.Failure
@@ -265,18 +303,34 @@ func partMessage(err error) string {
 
 // fail records that entry i (or the session, i < 0) failed.
 func (r *receiver) fail(i int, msg string) {
-	name := "session"
-	idx := SessionFailure
-	if i >= 0 {
-		name = r.entries[i].Path
-		idx = uint32(i)
+	if i < 0 {
+		// One, and the caller's to report.
+		r.failures = append(r.failures, proto.Failure{Index: SessionFailure, Message: msg})
+		r.res.Failed = append(r.res.Failed, "session: "+msg)
+		return
 	}
-	r.failures = append(r.failures, proto.Failure{Index: idx, Message: msg})
-	r.res.Failed = append(r.res.Failed, name+": "+msg)
-	if i >= 0 {
-		r.o.warn(name + ": " + msg) // a session failure is the caller's to report
+	name := r.entries[i].Path
+	kept := msg
+	if r.tally.take(stringCost(len(msg))+8) != "" {
+		kept = unkeptFailure
 	}
+	r.failures = append(r.failures, proto.Failure{Index: uint32(i), Message: kept})
+	r.noteFailed(name + ": " + msg)
+	r.o.warn(name + ": " + msg)
 }
+
+// noteFailed adds s to the failures the session reports, charging it to
+// the session's memory. Past the session's bound only the count is kept:
+// the text is unkeptFailure, which costs a slice slot (16 bytes).
+func (r *receiver) noteFailed(s string) {
+	if r.tally.take(stringCost(len(s))) != "" {
+		s = unkeptFailure
+	}
+	r.res.Failed = append(r.res.Failed, s)
+}
+
+// unkeptFailure stands for a failure whose text the session did not keep.
+const unkeptFailure = "(failed; the reason was not kept: the failures passed this transfer's memory bound, --manifest-memory)"
 
 // plan decides what to do with one manifest entry, making directories and
 // symlinks on the spot.
@@ -284,13 +338,13 @@ func (r *receiver) plan(e *proto.Entry) proto.Plan {
 	failPlan := func(err error) proto.Plan {
 		msg := err.Error()
 		r.o.warn(e.Path + ": " + msg)
-		r.res.Failed = append(r.res.Failed, e.Path+": "+msg)
+		r.noteFailed(e.Path + ": " + msg)
 		return proto.Plan{Action: proto.ActionFail, Message: msg}
 	}
 	if e.Kind == proto.KindOmitted {
 		msg := "not sent: " + e.Reason
 		r.o.warn(fmt.Sprintf("%q: %s", e.Path, msg))
-		r.res.Failed = append(r.res.Failed, fmt.Sprintf("%q: %s", e.Path, msg))
+		r.noteFailed(fmt.Sprintf("%q: %s", e.Path, msg))
 		return proto.Plan{Action: proto.ActionFail, Message: msg}
 	}
 	if strings.HasSuffix(e.Path, PartSuffix) || strings.HasSuffix(e.Path, RangesSuffix) {
@@ -365,7 +419,7 @@ func (r *receiver) plan(e *proto.Entry) proto.Plan {
 			return proto.Plan{Action: proto.ActionSkip}
 		case !r.o.Overwrite:
 			r.o.warn(e.Path + ": refused: exists and differs (use --overwrite to replace it)")
-			r.res.Failed = append(r.res.Failed, e.Path+": exists and differs")
+			r.noteFailed(e.Path + ": exists and differs")
 			return proto.Plan{Action: proto.ActionRefuse, Message: "exists and differs (use --overwrite to replace it)"}
 		}
 	}
@@ -445,11 +499,11 @@ func (r *receiver) receiveData() error {
 			break
 		}
 		i := int(h.Index)
-		if i >= len(r.entries) || r.plans[i].Action != proto.ActionSend || r.got[i] {
+		if i >= len(r.entries) || r.plans[i] != proto.ActionSend || r.got[i] {
 			return fmt.Errorf("%w: data for entry %d, which was not asked for", proto.ErrMalformed, i)
 		}
 		e := &r.entries[i]
-		wantOff, wantLen := r.plans[i].Offset, e.Size-r.plans[i].Offset
+		wantOff, wantLen := r.offsets[i], e.Size-r.offsets[i]
 		if e.Kind == proto.KindRange {
 			wantOff, wantLen = e.Offset, e.Length
 		}
@@ -461,8 +515,8 @@ func (r *receiver) receiveData() error {
 			return err
 		}
 	}
-	for i, p := range r.plans {
-		if p.Action == proto.ActionSend && !r.got[i] {
+	for i, a := range r.plans {
+		if a == proto.ActionSend && !r.got[i] {
 			r.fail(i, "the sender never sent it")
 		}
 	}
@@ -743,7 +797,7 @@ func (r *receiver) progress(n int64) {
 func (r *receiver) dirWork(report func(i int, msg string)) func() {
 	var dirs []int
 	for i, e := range r.entries {
-		if e.Kind == proto.KindDir && r.plans[i].Action == proto.ActionDone {
+		if e.Kind == proto.KindDir && r.plans[i] == proto.ActionDone {
 			dirs = append(dirs, i)
 		}
 	}
@@ -766,9 +820,21 @@ func (r *receiver) dirWork(report func(i int, msg string)) func() {
 	}
 }
 
+// sendSummary writes the summary a failure at a time: encoded whole, the
+// summary of a transfer with millions of failures would be a buffer as
+// large.
 func (r *receiver) sendSummary() error {
-	s := proto.Summary{Failures: r.failures}
+	bw := bufio.NewWriterSize(r.conn, 64<<10)
 	r.conn.SetWriteDeadline(time.Now().Add(r.o.idleTimeout()))
-	_, err := r.conn.Write(s.Append(nil))
-	return err
+	bw.Write(binary.BigEndian.AppendUint32(nil, uint32(len(r.failures))))
+	var b []byte
+	for _, f := range r.failures {
+		// One failure's record: a summary of one, less its count.
+		b = (&proto.Summary{Failures: []proto.Failure{f}}).Append(b[:0])
+		if bw.Available() < len(b)-4 {
+			r.conn.SetWriteDeadline(time.Now().Add(r.o.idleTimeout()))
+		}
+		bw.Write(b[4:])
+	}
+	return bw.Flush()
 }
