@@ -146,7 +146,11 @@ func (s *sender) countPlans() {
 			}
 		case proto.ActionRefuse, proto.ActionFail:
 			s.res.Failed = append(s.res.Failed, fmt.Sprintf("%s: %s", it.Path, p.Message))
-			s.o.warn(fmt.Sprintf("%s: the receiver %sd it: %s", it.Path, p.Action, p.Message))
+			verb := "refused"
+			if p.Action == proto.ActionFail {
+				verb = "could not take"
+			}
+			s.o.warn(fmt.Sprintf("%s: the receiver %s it: %s", it.Path, verb, p.Message))
 		}
 	}
 }
