@@ -4,20 +4,93 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"net"
 	"os"
+	"runtime/debug"
 	"sync"
+	"time"
 
 	"github.com/zcopy/zcopy/internal/bytesize"
+	"github.com/zcopy/zcopy/internal/proto"
 	"github.com/zcopy/zcopy/internal/rawxfer"
 	"github.com/zcopy/zcopy/internal/server"
 	"github.com/zcopy/zcopy/internal/session"
 	"github.com/zcopy/zcopy/internal/tree"
 )
 
+// serveFlags are how a framed server (send or recv with --listen) serves:
+// once, or with --keep until a signal, within --max-sessions, draining for
+// at most --grace when it stops.
+type serveFlags struct {
+	keep        bool
+	maxSessions int
+	grace       time.Duration
+}
+
+// addServeFlags defines --max-sessions and --grace on fs.
+func addServeFlags(fs *flag.FlagSet) *serveFlags {
+	f := &serveFlags{}
+	fs.IntVar(&f.maxSessions, "max-sessions", server.DefaultMaxSessions, "with --keep: serve at most `N` transfers at once; a peer beyond them is refused, with a message that says so")
+	fs.DurationVar(&f.grace, "grace", server.DefaultGrace, "with --keep: after SIGINT or SIGTERM, how long transfers in flight may go on before they are cut (the exit status is then 1)")
+	return f
+}
+
+// withKeep returns f for a command line whose --keep is keep.
+func (f *serveFlags) withKeep(keep bool) serveFlags {
+	g := *f
+	g.keep = keep
+	return g
+}
+
+// check says what is wrong with f on fs, whose --keep is keep, or "".
+func (f *serveFlags) check(fs *flag.FlagSet, keep bool) string {
+	switch {
+	case f.maxSessions < 1:
+		return fmt.Sprintf("--max-sessions wants at least 1, not %d", f.maxSessions)
+	case f.grace < 0:
+		return fmt.Sprintf("--grace wants a duration of 0 or more, not %v", f.grace)
+	case !keep && (isSet(fs, "max-sessions") || isSet(fs, "grace")):
+		return "--max-sessions and --grace go with --keep"
+	}
+	return ""
+}
+
+// memoryFlags bound what a receiver holds of the manifests it reads.
+type memoryFlags struct{ manifest, total bytesize.Value }
+
+// addMemoryFlags defines --manifest-memory and --total-manifest-memory on
+// fs.
+func addMemoryFlags(fs *flag.FlagSet) *memoryFlags {
+	f := &memoryFlags{}
+	fs.Var(&f.manifest, "manifest-memory", fmt.Sprintf("the most memory (`SIZE`) one transfer's manifest may hold here (default %s: 10 million files whose paths average up to ~150 bytes); a larger one is refused, saying so at both ends", bytesize.Format(session.DefaultManifestMemory)))
+	fs.Var(&f.total, "total-manifest-memory", fmt.Sprintf("with --keep: the most memory (`SIZE`) the manifests of all transfers in flight may hold together (default %s)", bytesize.Format(session.DefaultTotalManifestMemory)))
+	return f
+}
+
+// check says what is wrong with f on fs, or "".
+func (f *memoryFlags) check(fs *flag.FlagSet, raw bool) string {
+	if raw && (isSet(fs, "manifest-memory") || isSet(fs, "total-manifest-memory")) {
+		return "--manifest-memory and --total-manifest-memory go with the framed protocol (--raw has no manifest)"
+	}
+	return ""
+}
+
+// memory is the budget f sets.
+func (f *memoryFlags) memory() *session.Memory {
+	return &session.Memory{Session: int64(f.manifest), Total: int64(f.total)}
+}
+
+// isSet reports whether the flag name was given on fs's command line.
+func isSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}
+
 // framedSend wires zcopy send (framed) to the tree walker and the session.
-func framedSend(e *env, c *command, paths []string, listen, to string, keep bool, streams int, o session.Options, asJSON, quiet bool) int {
+func framedSend(e *env, c *command, paths []string, listen, to string, srv serveFlags, streams int, o session.Options, asJSON, quiet bool) int {
 	warn := func(s string) { fmt.Fprintf(e.stderr, "zcopy send: %s\n", s) }
 	o.Warn = warn
 	// Walk once now, so a bad path fails before any connection; a server
@@ -47,19 +120,40 @@ func framedSend(e *env, c *command, paths []string, listen, to string, keep bool
 	}
 	// Serving receivers that fetch: a receiver that opens several streams
 	// gets one share of one walk on each.
-	o.OneConnection = !keep
+	o.OneConnection = !srv.keep
 	var shares session.Shares
-	run := func(ctx context.Context, conn net.Conn) (session.Result, error) {
+	run := func(ctx context.Context, conn net.Conn, admitted func()) (session.Result, error) {
 		defer conn.Close()
-		return withProgress(e, "send", quiet || asJSON || keep, o, func(o session.Options) (session.Result, error) {
-			return session.Send(ctx, conn, shares.Source(conn, walk), o)
+		src := shares.Source(conn, walk)
+		// Send asks for the items once the handshake is done.
+		shaken := func(peer session.Stream) ([]tree.Item, error) {
+			admitted()
+			return src(peer)
+		}
+		return withProgress(e, "send", quiet || asJSON || srv.keep, o, func(o session.Options) (session.Result, error) {
+			return session.Send(ctx, conn, shaken, o)
 		})
 	}
-	return serveFramed(e, c, listen, keep, "sent", run, asJSON, quiet)
+	return serveFramed(e, c, framedServer{addr: listen, serveFlags: srv, verb: "sent", role: proto.RoleSender, o: o, run: run}, asJSON, quiet)
 }
 
-// framedRecv wires zcopy recv (framed) to the session, confined to dir.
-func framedRecv(e *env, c *command, dir, listen, from string, keep bool, streams int, o session.Options, asJSON, quiet bool) int {
+// framedRecv wires zcopy recv (framed) to the session, confined to dir;
+// its sessions hold their manifests within mem.
+func framedRecv(e *env, c *command, dir, listen, from string, srv serveFlags, mem *session.Memory, streams int, o session.Options, asJSON, quiet bool) int {
+	e = &env{ctx: session.WithMemory(e.ctx, mem), stdout: e.stdout, stderr: e.stderr}
+	// The Go runtime is told what mem allows in all, so that near it the
+	// garbage collector works harder instead of letting the heap double;
+	// a limit the user set in $GOMEMLIMIT stands.
+	if os.Getenv("GOMEMLIMIT") == "" {
+		sessions := streams
+		if listen != "" {
+			sessions = 1
+			if srv.keep {
+				sessions = srv.maxSessions
+			}
+		}
+		debug.SetMemoryLimit(mem.ProcessLimit(sessions))
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fail(e, c, err)
 	}
@@ -77,17 +171,18 @@ func framedRecv(e *env, c *command, dir, listen, from string, keep bool, streams
 		})
 		return finish(e, c, "received", res, err, asJSON, quiet)
 	}
-	o.OneConnection = !keep
-	run := func(ctx context.Context, conn net.Conn) (session.Result, error) {
+	o.OneConnection = !srv.keep
+	run := func(ctx context.Context, conn net.Conn, admitted func()) (session.Result, error) {
 		defer conn.Close()
 		peer := conn.RemoteAddr().String()
 		oc := o
 		oc.Warn = func(s string) { fmt.Fprintf(e.stderr, "zcopy recv: %s: %s\n", peer, s) }
-		return withProgress(e, "recv", quiet || asJSON || keep, oc, func(o session.Options) (session.Result, error) {
+		ctx = session.WithHandshakeDone(ctx, admitted)
+		return withProgress(e, "recv", quiet || asJSON || srv.keep, oc, func(o session.Options) (session.Result, error) {
 			return session.Receive(ctx, conn, root, o)
 		})
 	}
-	return serveFramed(e, c, listen, keep, "received", run, asJSON, quiet)
+	return serveFramed(e, c, framedServer{addr: listen, serveFlags: srv, verb: "received", role: proto.RoleReceiver, o: o, run: run}, asJSON, quiet)
 }
 
 // withProgress runs a session with o.Progress on a progress bar for verb
@@ -107,47 +202,78 @@ func dialer(addr string) session.Dial {
 	}
 }
 
-// serveFramed listens on addr and runs one session per connection: the
-// first only, or with keep every one until the context ends. With keep,
-// each session's outcome is logged and the exit status is 0 after a clean
-// shutdown; without, it is the session's.
-func serveFramed(e *env, c *command, addr string, keep bool, verb string, run func(context.Context, net.Conn) (session.Result, error), asJSON, quiet bool) int {
-	ln, err := net.Listen("tcp", addr)
+// framedServer is one framed server: what it serves, as which end, and
+// how.
+type framedServer struct {
+	addr string
+	serveFlags
+	verb string          // for the log: "sent" or "received"
+	role proto.Role      // this end's
+	o    session.Options // the sessions', for refusals
+	// run serves one connection; it calls admitted once the handshake is
+	// done.
+	run func(ctx context.Context, conn net.Conn, admitted func()) (session.Result, error)
+}
+
+// serveFramed listens on s.addr and runs one session per connection: the
+// first only, or with --keep every one until the context ends, at most
+// s.maxSessions at once (a peer beyond them is refused, saying so). With
+// --keep each session's outcome is logged, and after a signal the
+// sessions in flight have s.grace to finish: the exit status is 0 if they
+// did, 1 if some were cut. Without, it is the session's.
+func serveFramed(e *env, c *command, s framedServer, asJSON, quiet bool) int {
+	ln, err := net.Listen("tcp", s.addr)
 	if err != nil {
 		return fail(e, c, err)
 	}
 	fmt.Fprintf(e.stderr, "zcopy %s: listening on %s\n", c.name, ln.Addr())
 	var mu sync.Mutex
 	code := exitOK
-	// Under --keep a signal stops the accepting, not the sessions in
-	// flight: they run to their end (or their own timeouts).
-	sessionCtx := e.ctx
-	if keep {
-		sessionCtx = context.WithoutCancel(e.ctx)
-	}
-	handle := func(conn net.Conn) {
+	handle := func(ctx context.Context, conn net.Conn, admitted func()) {
 		peer := conn.RemoteAddr().String()
-		res, err := run(sessionCtx, conn)
+		res, err := s.run(ctx, conn, admitted)
 		mu.Lock()
 		defer mu.Unlock()
-		if !keep {
-			code = finish(e, c, verb, res, err, asJSON, quiet)
+		if !s.keep {
+			code = finish(e, c, s.verb, res, err, asJSON, quiet)
 			return
 		}
-		if err != nil {
+		switch {
+		case err != nil && ctx.Err() != nil && e.ctx.Err() != nil:
+			fmt.Fprintf(e.stderr, "zcopy %s: %s: cut short: the grace period after the signal (--grace %v) ran out\n", c.name, peer, s.grace)
+		case err != nil:
 			fmt.Fprintf(e.stderr, "zcopy %s: %s: %v\n", c.name, peer, err)
-		} else if !quiet {
-			fmt.Fprintf(e.stderr, "zcopy %s: %s: %s\n", c.name, peer, describe(verb, res))
+		case !quiet:
+			fmt.Fprintf(e.stderr, "zcopy %s: %s: %s\n", c.name, peer, describe(s.verb, res))
 		}
 		if asJSON {
 			printJSON(e, res)
 		}
 	}
-	logErr := func(err error) { fmt.Fprintf(e.stderr, "zcopy %s: accept: %v (retrying)\n", c.name, err) }
-	if err := server.Serve(e.ctx, ln, !keep, handle, logErr); err != nil {
+	refuse := func(ctx context.Context, conn net.Conn) {
+		why := fmt.Sprintf("it already serves as many transfers as it takes at once (--max-sessions %d there): try again later, or raise that", s.maxSessions)
+		msg := fmt.Sprintf("zcopy %s: %s: refused: already serving as many transfers as --max-sessions %d allows", c.name, conn.RemoteAddr(), s.maxSessions)
+		if err := session.Refuse(ctx, conn, s.role, s.o, why); err != nil {
+			msg += fmt.Sprintf("; the refusal did not reach it: %v", err)
+		}
+		fmt.Fprintln(e.stderr, msg)
+	}
+	st, err := server.Serve(e.ctx, ln, server.Config{
+		Once:        !s.keep,
+		MaxSessions: s.maxSessions,
+		Grace:       s.grace,
+		Handle:      handle,
+		Refuse:      refuse,
+		Log:         func(line string) { fmt.Fprintf(e.stderr, "zcopy %s: %s\n", c.name, line) },
+	})
+	if err != nil {
 		return fail(e, c, err)
 	}
-	if keep {
+	if s.keep {
+		if st.Cut > 0 {
+			fmt.Fprintf(e.stderr, "zcopy %s: stopped; %d in flight cut short when the grace period (--grace %v) ran out (exit status %d)\n", c.name, st.Cut, s.grace, exitFail)
+			return exitFail
+		}
 		fmt.Fprintf(e.stderr, "zcopy %s: stopped; transfers in flight finished\n", c.name)
 	}
 	return code

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"errors"
 	"flag"
 	"fmt"
@@ -87,6 +88,7 @@ func runRecv(e *env, args []string) int {
 	idle := fs.Duration("idle-timeout", 60*time.Second, "give up on a peer silent this long")
 	streams := fs.Int("streams", 1, "with --to (send) or --from (recv): spread the transfer over `N` connections")
 	headerTimeout := fs.Duration("header-timeout", 10*time.Second, "give up on a peer that has not finished the handshake by then")
+	srv, mem := addServeFlags(fs), addMemoryFlags(fs)
 	var m zerocopy.Method
 	fs.TextVar(&m, "method", zerocopy.Auto, "receive `method`: auto, readwrite, splice")
 	listen := fs.String("listen", "", "listen on `ADDR` and receive from the first sender that connects")
@@ -104,6 +106,9 @@ func runRecv(e *env, args []string) int {
 	}
 	sizeSet := false
 	fs.Visit(func(f *flag.Flag) { sizeSet = sizeSet || f.Name == "size" })
+	if bad := cmp.Or(srv.check(fs, *keep), mem.check(fs, *raw)); bad != "" {
+		return usageError(e, c, "%s", bad)
+	}
 	if !*raw {
 		switch {
 		case sizeSet:
@@ -127,7 +132,7 @@ func runRecv(e *env, args []string) int {
 		}
 		opts := session.Options{Method: m, Verify: *verify, Token: token.get(), Dialed: *from != "", Resume: *resume,
 			Overwrite: *overwrite, Fsync: *fsync, IdleTimeout: *idle, HeaderTimeout: *headerTimeout}
-		return framedRecv(e, c, *dir, *listen, *from, *keep, *streams, opts, *asJSON, *quiet)
+		return framedRecv(e, c, *dir, *listen, *from, srv.withKeep(*keep), mem.memory(), *streams, opts, *asJSON, *quiet)
 	}
 	switch {
 	case *dir != "" || *keep || *resume || *overwrite || *verify || token.value != "":

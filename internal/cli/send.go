@@ -76,6 +76,7 @@ func runSend(e *env, args []string) int {
 	idle := fs.Duration("idle-timeout", 60*time.Second, "give up on a peer silent this long")
 	streams := fs.Int("streams", 1, "with --to (send) or --from (recv): spread the transfer over `N` connections")
 	headerTimeout := fs.Duration("header-timeout", 10*time.Second, "give up on a peer that has not finished the handshake by then")
+	srv := addServeFlags(fs)
 	var m zerocopy.Method
 	fs.TextVar(&m, "method", zerocopy.Auto, "transfer `method`: auto, readwrite, mmap, sendfile, splice")
 	listen := fs.String("listen", "", "listen on `ADDR` and send to the first receiver that connects")
@@ -89,6 +90,9 @@ func runSend(e *env, args []string) int {
 	pos, code, ok := parse(e, c, fs, args)
 	if !ok {
 		return code
+	}
+	if bad := srv.check(fs, *keep); bad != "" {
+		return usageError(e, c, "%s", bad)
 	}
 	switch {
 	case len(pos) == 0:
@@ -112,7 +116,7 @@ func runSend(e *env, args []string) int {
 	}
 	if !*raw {
 		opts := session.Options{Method: m, Verify: *verify, Token: token.get(), Dialed: *to != "", IdleTimeout: *idle, HeaderTimeout: *headerTimeout}
-		return framedSend(e, c, pos, *listen, *to, *keep, *streams, opts, *asJSON, *quiet)
+		return framedSend(e, c, pos, *listen, *to, srv.withKeep(*keep), *streams, opts, *asJSON, *quiet)
 	}
 	// Open the file before any connection, so a missing file is an error
 	// at once rather than a reset for the first receiver. "-" is stdin,

@@ -1,0 +1,211 @@
+package server
+
+import (
+	"context"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// hangGuard bounds every wait of these tests; none is a speed limit.
+const hangGuard = time.Minute
+
+// harness serves on a loopback listener with cfg, whose Handle reports
+// each connection on started and waits for release (or its context's
+// end), and whose Log lines go to logs.
+type harness struct {
+	addr    string
+	started chan func() // each handler's admitted
+	release chan struct{}
+	refused chan struct{}
+	logs    chan string
+	cancel  context.CancelFunc
+	done    chan Stats
+}
+
+func serve(t *testing.T, cfg Config) *harness {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{addr: ln.Addr().String(), started: make(chan func(), 100), release: make(chan struct{}),
+		refused: make(chan struct{}, 100), logs: make(chan string, 100), done: make(chan Stats, 1)}
+	cfg.Handle = func(ctx context.Context, c net.Conn, admitted func()) {
+		defer c.Close()
+		h.started <- admitted
+		select {
+		case <-h.release:
+		case <-ctx.Done():
+		}
+	}
+	cfg.Refuse = func(ctx context.Context, c net.Conn) { h.refused <- struct{}{} }
+	cfg.Log = func(s string) { h.logs <- s }
+	ctx, cancel := context.WithCancel(context.Background())
+	h.cancel = cancel
+	go func() {
+		st, err := Serve(ctx, ln, cfg)
+		if err != nil {
+			t.Error(err)
+		}
+		h.done <- st
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-h.done
+	})
+	return h
+}
+
+func (h *harness) dial(t *testing.T) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", h.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// wait receives from ch under the hang guard.
+func wait[T any](t *testing.T, ch <-chan T, what string) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(hangGuard):
+		t.Fatalf("no %s", what)
+	}
+	var zero T
+	return zero
+}
+
+// waitLog waits for a log line that contains want.
+func (h *harness) waitLog(t *testing.T, want string) string {
+	t.Helper()
+	for {
+		if l := wait(t, h.logs, "log line with "+want); strings.Contains(l, want) {
+			return l
+		}
+	}
+}
+
+// TestMaxSessions: past MaxSessions a connection goes to Refuse; once a
+// session ends, the next is handled again.
+func TestMaxSessions(t *testing.T) {
+	h := serve(t, Config{MaxSessions: 2, MaxPending: 8})
+	for range 2 {
+		h.dial(t)
+		wait(t, h.started, "handler")()
+	}
+	h.dial(t)
+	wait(t, h.refused, "refusal")
+	select {
+	case <-h.started:
+		t.Fatal("a third session was handled beside two with MaxSessions 2")
+	default:
+	}
+	h.release <- struct{}{} // one session ends
+	// The ended session's slot is free once its handler returned; the
+	// next connection may still find it taken and be refused, so dial
+	// until one is handled (each refusal is an answer, not a wait).
+	for {
+		h.dial(t)
+		select {
+		case <-h.started:
+			return
+		case <-h.refused:
+		case <-time.After(hangGuard):
+			t.Fatal("no connection handled after a session ended")
+		}
+	}
+}
+
+// TestMaxPending: with MaxPending handlers short of their handshake, the
+// loop accepts nothing more (and says so) until one is admitted.
+func TestMaxPending(t *testing.T) {
+	h := serve(t, Config{MaxPending: 2})
+	var admits []func()
+	for range 2 {
+		h.dial(t)
+		admits = append(admits, wait(t, h.started, "handler"))
+	}
+	h.dial(t)
+	h.waitLog(t, "2 connections have not finished their handshake")
+	select {
+	case <-h.started:
+		t.Fatal("a third handler started with two short of their handshake and MaxPending 2")
+	default:
+	}
+	admits[0]()
+	wait(t, h.started, "handler after one was admitted")
+}
+
+// TestGrace: on the context's end Serve stops accepting and waits for the
+// handlers in flight for the grace period, then cancels them and says how
+// many it cut.
+func TestGrace(t *testing.T) {
+	t.Run("cut", func(t *testing.T) {
+		h := serve(t, Config{Grace: 10 * time.Millisecond})
+		h.dial(t)
+		wait(t, h.started, "handler")
+		h.cancel()
+		if st := wait(t, h.done, "end of Serve"); st.Cut != 1 {
+			t.Errorf("Stats %+v; want one cut", st)
+		}
+		h.waitLog(t, "cutting the 1 connections still in flight")
+		h.done <- Stats{} // for the cleanup
+	})
+	t.Run("finished", func(t *testing.T) {
+		h := serve(t, Config{Grace: hangGuard})
+		h.dial(t)
+		wait(t, h.started, "handler")
+		h.cancel()
+		h.waitLog(t, "waiting up to")
+		close(h.release)
+		if st := wait(t, h.done, "end of Serve"); st.Cut != 0 {
+			t.Errorf("Stats %+v; want none cut", st)
+		}
+		h.done <- Stats{}
+	})
+}
+
+// TestOnce serves one connection with the caller's context, then stops.
+func TestOnce(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var mu sync.Mutex
+	var got context.Context
+	done := make(chan error, 1)
+	go func() {
+		_, err := Serve(ctx, ln, Config{Once: true, Handle: func(hctx context.Context, c net.Conn, admitted func()) {
+			mu.Lock()
+			got = hctx
+			mu.Unlock()
+			c.Close()
+		}})
+		done <- err
+	}()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	if err := wait(t, done, "end of Serve"); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if got != ctx {
+		t.Error("the handler did not get the caller's context")
+	}
+	if _, err := net.Dial("tcp", ln.Addr().String()); err == nil {
+		t.Error("still listening after the one connection")
+	}
+}
