@@ -59,23 +59,14 @@ func (t top) open(rel, local string, flags int) (*os.File, error) {
 	return os.NewFile(uintptr(fd), local), nil
 }
 
-// openPath opens the file local by its path, not following a symlink at
-// its last name.
-func openPath(local string) (*os.File, error) {
-	fd, err := ignoringEINTR(func() (int, error) {
-		return unix.Open(local, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-	})
-	if err != nil {
-		return nil, &os.PathError{Op: "open", Path: local, Err: err}
+// openPath opens local by its path: as a directory to read in if dir,
+// else as a file to read, not following a symlink at its last name.
+func openPath(local string, dir bool) (*os.File, error) {
+	flags := unix.O_RDONLY | unix.O_NOFOLLOW | unix.O_CLOEXEC
+	if dir {
+		flags = unix.O_RDONLY | unix.O_DIRECTORY | unix.O_CLOEXEC
 	}
-	return os.NewFile(uintptr(fd), local), nil
-}
-
-// openDirPath opens the directory local by its path.
-func openDirPath(local string) (*os.File, error) {
-	fd, err := ignoringEINTR(func() (int, error) {
-		return unix.Open(local, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	})
+	fd, err := ignoringEINTR(func() (int, error) { return unix.Open(local, flags, 0) })
 	if err != nil {
 		return nil, &os.PathError{Op: "open", Path: local, Err: err}
 	}

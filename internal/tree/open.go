@@ -67,7 +67,7 @@ func (r *root) open(local string, dir bool) (*os.File, error) {
 // compares them (Same) before it reads.
 func (it *Item) Open() (*os.File, error) {
 	if it.root == nil || it.Local == it.root.path {
-		return openPath(it.Local)
+		return openPath(it.Local, false)
 	}
 	return it.root.open(it.Local, false)
 }
@@ -79,7 +79,7 @@ func (it *Item) Open() (*os.File, error) {
 func (it *Item) OpenDir() (*os.File, error) {
 	local := filepath.Dir(it.Local)
 	if it.root == nil || it.Local == it.root.path {
-		return openDirPath(local)
+		return openPath(local, true)
 	}
 	return it.root.open(local, true)
 }

@@ -67,8 +67,5 @@ func named(err error, local string) error {
 	return err
 }
 
-// openPath opens the file local by its path.
-func openPath(local string) (*os.File, error) { return os.Open(local) }
-
-// openDirPath opens the directory local by its path.
-func openDirPath(local string) (*os.File, error) { return os.Open(local) }
+// openPath opens local, a file or directory, by its path.
+func openPath(local string, _ bool) (*os.File, error) { return os.Open(local) }
