@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/zcopy/zcopy/internal/tree"
 	"github.com/zcopy/zcopy/zerocopy"
 	"github.com/zeebo/xxh3"
 )
@@ -33,15 +34,16 @@ func hashFile(f *os.File, size int64) ([16]byte, error) {
 	return h.Sum128().Bytes(), nil
 }
 
-// hashPath returns the XXH3-128 of the first size bytes of the file at
-// name.
-func hashPath(name string, size int64) ([16]byte, error) {
-	f, err := os.Open(name)
+// hashItem returns the XXH3-128 of the first it.Size bytes of it's file,
+// opened beneath the root it was listed under (tree.Item.Open), never
+// through a directory swapped for a symlink since.
+func hashItem(it *tree.Item) ([16]byte, error) {
+	f, err := it.Open()
 	if err != nil {
 		return [16]byte{}, err
 	}
 	defer f.Close()
-	return hashFile(f, size)
+	return hashFile(f, it.Size)
 }
 
 // xxh3Sum returns the XXH3-128 of b.

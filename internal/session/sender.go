@@ -416,7 +416,7 @@ func (s *sender) appendSmall(b []byte, index uint32, it *tree.Item, off int64) [
 		if off == 0 {
 			tr.Hash = xxh3Sum(body)
 		} else {
-			tr.Hash, err = hashPath(it.Local, it.Size)
+			tr.Hash, err = hashItem(it)
 		}
 	}
 	clear(body[n:])
