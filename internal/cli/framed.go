@@ -258,14 +258,18 @@ func serveFramed(e *env, c *command, s framedServer, asJSON, quiet bool) int {
 		}
 		fmt.Fprintln(e.stderr, msg)
 	}
-	st, err := server.Serve(e.ctx, ln, server.Config{
+	cfg := server.Config{
 		Once:        !s.keep,
 		MaxSessions: s.maxSessions,
 		Grace:       s.grace,
 		Handle:      handle,
 		Refuse:      refuse,
 		Log:         func(line string) { fmt.Fprintf(e.stderr, "zcopy %s: %s\n", c.name, line) },
-	})
+	}
+	if !quiet {
+		cfg.Info = cfg.Log
+	}
+	st, err := server.Serve(e.ctx, ln, cfg)
 	if err != nil {
 		return fail(e, c, err)
 	}

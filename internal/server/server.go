@@ -51,14 +51,17 @@ type Config struct {
 	// ctx: a stopping server refuses no longer. Nil closes such a
 	// connection at once.
 	Refuse func(ctx context.Context, c net.Conn)
-	// Log gets one line about each event of the server itself: an accept
-	// error retried, handshakes at their bound, the drain and its end.
-	Log func(string)
+	// Log gets one line about each trouble of the server itself: an
+	// accept error retried, connections cut at the end of the grace
+	// period. Info gets the lines that only say what it does: handshakes
+	// at their bound, the drain begun. Either may be nil.
+	Log, Info func(string)
 }
 
-func (c *Config) log(format string, a ...any) {
-	if c.Log != nil {
-		c.Log(fmt.Sprintf(format, a...))
+// logTo writes a line to f, unless it is nil.
+func logTo(f func(string), format string, a ...any) {
+	if f != nil {
+		f(fmt.Sprintf(format, a...))
 	}
 }
 
@@ -115,7 +118,7 @@ func (s *server) loop(ctx context.Context, ln net.Listener) error {
 		default:
 			if time.Since(s.waitLog) >= waitLogEvery {
 				s.waitLog = time.Now()
-				s.cfg.log("%d connections have not finished their handshake: accepting no more until one does (the rest wait in the listen queue)", cap(s.pending))
+				logTo(s.cfg.Info, "%d connections have not finished their handshake: accepting no more until one does (the rest wait in the listen queue)", cap(s.pending))
 			}
 			select {
 			case s.pending <- struct{}{}:
@@ -159,7 +162,7 @@ func accept(ctx context.Context, ln net.Listener, cfg *Config) (net.Conn, error)
 		if !(errors.As(err, &ne) && ne.Timeout() || isTemporary(err)) {
 			return nil, err
 		}
-		cfg.log("accept: %v (retrying)", err)
+		logTo(cfg.Log, "accept: %v (retrying)", err)
 		pause = min(max(2*pause, 5*time.Millisecond), time.Second)
 		select {
 		case <-time.After(pause):
@@ -203,7 +206,7 @@ func (s *server) drain() Stats {
 	n := s.active
 	s.mu.Unlock()
 	if n > 0 {
-		s.cfg.log("stopping: accepting no more connections; waiting up to %s (the grace period) for the %d in flight", s.cfg.Grace, n)
+		logTo(s.cfg.Info, "stopping: accepting no more connections; waiting up to %s (the grace period) for the %d in flight", s.cfg.Grace, n)
 	}
 	grace := time.NewTimer(s.cfg.Grace)
 	defer grace.Stop()
@@ -216,7 +219,7 @@ func (s *server) drain() Stats {
 	n = s.active
 	s.mu.Unlock()
 	if n > 0 {
-		s.cfg.log("the grace period (%s) is over: cutting the %d connections still in flight", s.cfg.Grace, n)
+		logTo(s.cfg.Log, "the grace period (%s) is over: cutting the %d connections still in flight", s.cfg.Grace, n)
 	}
 	s.cut()
 	<-done

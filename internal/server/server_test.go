@@ -43,6 +43,7 @@ func serve(t *testing.T, cfg Config) *harness {
 	}
 	cfg.Refuse = func(ctx context.Context, c net.Conn) { h.refused <- struct{}{} }
 	cfg.Log = func(s string) { h.logs <- s }
+	cfg.Info = cfg.Log
 	ctx, cancel := context.WithCancel(context.Background())
 	h.cancel = cancel
 	go func() {
