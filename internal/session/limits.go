@@ -51,10 +51,9 @@ func bytesCost(n int) int64 { return int64(n+n/8+15) &^ 15 }
 // its header.
 func stringCost(n int) int64 { return bytesCost(n) + 16 }
 
-// ErrLimit reports a session ended at one of its end's limits: its
-// memory for manifests (Memory), or the sessions a server takes at once
-// (Refuse). The text says which limit and how to raise it; the peer gets
-// the same as an abort.
+// ErrLimit reports a session a receiver ended at one of its bounds: its
+// memory for manifests (Memory), or MaxEntries. The text says which and
+// how to raise it; the sender got the same in an abort.
 var ErrLimit = errors.New("ended at a limit")
 
 // Memory bounds what the manifests of a receiver's sessions hold: each
