@@ -595,12 +595,16 @@ func TestGrace(t *testing.T) {
 		src := filepath.Join(base, "f.bin")
 		writeRandom(t, src, 1<<10)
 		s := start(t, append([]string{"send", "--listen", "127.0.0.1:0", "--keep", src}, long...)...)
+		// The base count is taken once the listener exists (Addr waits for
+		// the line that says so); taken before, the listener itself would
+		// pass for the accepted connection.
+		addr := s.Addr(t)
 		pid := s.Cmd.Process.Pid
 		listeners, err := sockets(pid)
 		if err != nil {
 			t.Fatal(err)
 		}
-		c, err := net.DialTimeout("tcp", s.Addr(t), 10*time.Second)
+		c, err := net.DialTimeout("tcp", addr, 10*time.Second)
 		if err != nil {
 			t.Fatal(err)
 		}
