@@ -42,11 +42,15 @@ cross:
 		GOOS=linux GOARCH=$$arch $(GO) vet ./... || exit 1; \
 	done
 
-# fuzz runs each protocol decoder's fuzz target briefly (FUZZTIME each).
+# fuzz runs each fuzz target briefly (FUZZTIME each): the protocol's
+# decoders, and the handshake (everything parsed before a peer is trusted).
 FUZZTIME ?= 10s
+FUZZPKGS := ./internal/proto ./internal/session
 fuzz:
-	for f in $$($(GO) test -list '^Fuzz' ./internal/proto | grep '^Fuzz'); do \
-		$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) ./internal/proto || exit 1; \
+	for p in $(FUZZPKGS); do \
+		for f in $$($(GO) test -list '^Fuzz' $$p | grep '^Fuzz'); do \
+			$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$p || exit 1; \
+		done; \
 	done
 
 bench:

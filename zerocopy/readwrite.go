@@ -42,7 +42,10 @@ func (t *transfer) sendReadWrite(off, n int64) (bool, error) {
 
 // receiveReadWrite reads from the peer into one reusable buffer and writes
 // it to the file, at off (or at the file's own position when off < 0),
-// until n bytes (or, for n < 0, end of stream).
+// until n bytes (or, for n < 0, end of stream). A peer without a
+// descriptor may hand over a little at a time (a *tls.Conn gives one
+// record, at most 16 KiB, per Read): its reads fill the buffer before it is
+// written, so a file gets one write per buffer, not one per record.
 func (t *transfer) receiveReadWrite(off, n int64) (bool, error) {
 	bp := getBuf(t.bufSize)
 	defer putBuf(bp)
@@ -57,6 +60,9 @@ func (t *transfer) receiveReadWrite(off, n int64) (bool, error) {
 			p = p[:n-got]
 		}
 		k, rerr := t.readPeer(p)
+		for more := k; t.conn == nil && rerr == nil && more > 0 && k < len(p); k += more {
+			more, rerr = t.readPeer(p[k:])
+		}
 		if k > 0 {
 			w, err := t.writeFile(p[:k], advanceOffset(off, got))
 			got += int64(w)

@@ -27,6 +27,9 @@ type serveFlags struct {
 	keep        bool
 	maxSessions int
 	grace       time.Duration
+	// announce, if set, says more once the server listens on its address
+	// (the token it made, and the other end's command).
+	announce func(net.Addr)
 }
 
 // addServeFlags defines --max-sessions and --grace on fs.
@@ -227,6 +230,9 @@ func serveFramed(e *env, c *command, s framedServer, asJSON, quiet bool) int {
 		return fail(e, c, err)
 	}
 	fmt.Fprintf(e.stderr, "zcopy %s: listening on %s\n", c.name, ln.Addr())
+	if s.announce != nil {
+		s.announce(ln.Addr())
+	}
 	var mu sync.Mutex
 	code := exitOK
 	handle := func(ctx context.Context, conn net.Conn, admitted func()) {

@@ -80,8 +80,7 @@ func runRecv(e *env, args []string) int {
 	dir := fs.String("dir", "", "write what arrives under `DIR` (framed mode)")
 	keep := fs.Bool("keep", false, "with --listen: serve senders until SIGINT or SIGTERM")
 	verify := fs.Bool("verify", false, "hash every file at both ends (XXH3-128) and fail mismatches")
-	var token tokenFlag
-	fs.Var(&token, "token", "shared `SECRET` senders must prove (default $ZCOPY_TOKEN)")
+	sec := addSecureFlags(fs, "senders")
 	resume := fs.Bool("resume", false, "continue files from their .zcopy-part")
 	overwrite := fs.Bool("overwrite", false, "replace existing files that differ")
 	fsync := fs.Bool("fsync", false, "fsync each file before renaming it into place")
@@ -129,13 +128,22 @@ func runRecv(e *env, args []string) int {
 			return usageError(e, c, "give exactly one of --listen ADDR and --from ADDR")
 		case !zerocopy.Supported(m, false):
 			return usageError(e, c, "method %v cannot receive on this system (have %v)", m, zerocopy.ReceiveMethods())
+		case sec.checkMethod(m) != "":
+			return usageError(e, c, "%s", sec.checkMethod(m))
 		}
-		opts := session.Options{Method: m, Verify: *verify, Token: token.get(), Dialed: *from != "", Resume: *resume,
+		opts := session.Options{Method: m, Verify: *verify, Dialed: *from != "", Resume: *resume,
 			Overwrite: *overwrite, Fsync: *fsync, IdleTimeout: *idle, HeaderTimeout: *headerTimeout}
+		made, err := sec.apply(e, c, &opts, *listen != "")
+		if err != nil {
+			return fail(e, c, err)
+		}
+		if made {
+			srv.announce = func(a net.Addr) { announceToken(e, c, opts.Token, sec.plaintext, a, "send --to", "PATH...") }
+		}
 		return framedRecv(e, c, *dir, *listen, *from, srv.withKeep(*keep), mem.memory(), *streams, opts, *asJSON, *quiet)
 	}
 	switch {
-	case *dir != "" || *keep || *resume || *overwrite || *verify || token.value != "":
+	case *dir != "" || *keep || *resume || *overwrite || *verify || sec.token.set:
 		return usageError(e, c, "--raw stores one stream in -o FILE: --dir, --keep, --resume, --overwrite, --verify and --token need the framed protocol")
 	case len(pos) != 0:
 		return usageError(e, c, "unexpected arguments %q", pos)

@@ -71,8 +71,7 @@ func runSend(e *env, args []string) int {
 	raw := fs.Bool("raw", false, "send one file's bytes only, with no framing (nc-compatible)")
 	keep := fs.Bool("keep", false, "with --listen: serve receivers until SIGINT or SIGTERM")
 	verify := fs.Bool("verify", false, "hash every file at both ends (XXH3-128) and fail mismatches")
-	var token tokenFlag
-	fs.Var(&token, "token", "shared `SECRET` the receiver must also have (default $ZCOPY_TOKEN)")
+	sec := addSecureFlags(fs, "the receiver")
 	idle := fs.Duration("idle-timeout", 60*time.Second, "give up on a peer silent this long")
 	streams := fs.Int("streams", 1, "with --to (send) or --from (recv): spread the transfer over `N` connections")
 	headerTimeout := fs.Duration("header-timeout", 10*time.Second, "give up on a peer that has not finished the handshake by then")
@@ -101,7 +100,7 @@ func runSend(e *env, args []string) int {
 		return usageError(e, c, "--raw sends one FILE, got %d arguments", len(pos))
 	case !*raw && slices.Contains(pos, "-"):
 		return usageError(e, c, "- (standard input) goes with --raw: the framed protocol sends files and trees it can list")
-	case *raw && (*keep || *verify || token.value != ""):
+	case *raw && (*keep || *verify || sec.token.set):
 		return usageError(e, c, "--raw has no framing: --keep, --verify and --token need the framed protocol")
 	case *keep && *listen == "":
 		return usageError(e, c, "--keep goes with --listen")
@@ -113,9 +112,18 @@ func runSend(e *env, args []string) int {
 		return usageError(e, c, "give exactly one of --listen ADDR and --to ADDR")
 	case !zerocopy.Supported(m, true):
 		return usageError(e, c, "method %v is not available on this system (have %v)", m, zerocopy.SendMethods())
+	case !*raw && sec.checkMethod(m) != "":
+		return usageError(e, c, "%s", sec.checkMethod(m))
 	}
 	if !*raw {
-		opts := session.Options{Method: m, Verify: *verify, Token: token.get(), Dialed: *to != "", IdleTimeout: *idle, HeaderTimeout: *headerTimeout}
+		opts := session.Options{Method: m, Verify: *verify, Dialed: *to != "", IdleTimeout: *idle, HeaderTimeout: *headerTimeout}
+		made, err := sec.apply(e, c, &opts, *listen != "")
+		if err != nil {
+			return fail(e, c, err)
+		}
+		if made {
+			srv.announce = func(a net.Addr) { announceToken(e, c, opts.Token, sec.plaintext, a, "recv --from", "--dir DIR") }
+		}
 		return framedSend(e, c, pos, *listen, *to, srv.withKeep(*keep), *streams, opts, *asJSON, *quiet)
 	}
 	// Open the file before any connection, so a missing file is an error

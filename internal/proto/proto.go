@@ -21,8 +21,10 @@ import (
 // file it holds the start of; version 3 added StatusChanged; version 4
 // changed the token's proof (the client proves first, the server only once
 // it has checked that proof, and a proof covers the role, the position and
-// both nonces: session/auth.go).
-const Version = 4
+// both nonces: session/auth.go); version 5 runs the session inside TLS 1.3
+// unless both ends are --plaintext (FlagTLS), and binds the proof to the
+// TLS session.
+const Version = 5
 
 // Limits on what a decoder accepts.
 const (
@@ -71,6 +73,10 @@ func (r Role) String() string {
 const (
 	FlagVerify = 1 << 0 // the side wants end-to-end hashes
 	FlagAuth   = 1 << 1 // the side has a token and will prove it
+	// FlagTLS says that the side runs the session inside TLS. Inside TLS
+	// both ends set it; in the clear, an encrypted end sets it in the
+	// Hello with which it refuses a --plaintext peer.
+	FlagTLS = 1 << 2
 )
 
 // HelloSize is the encoded size of a Hello.

@@ -26,15 +26,19 @@ import (
 //     nonces in a fixed order (the client's, then the server's), and a
 //     channel binding, under the label "zcopy-auth-v2": a proof made for one
 //     role, position or connection never passes for another.
-//   - The channel binding is empty: plaintext has nothing to bind to. The
-//     encrypted-transfers issue puts a TLS exporter value there, so that a
-//     proof is good only inside the TLS session it was made in.
+//   - Inside TLS the channel binding is the TLS session's exporter value
+//     (secure.Binding, protocol version 5), so a proof is good only inside
+//     the TLS session it was made in: a man in the middle who terminates
+//     TLS towards each end has two sessions with two values, and neither
+//     end's proof passes at the other (issue 15). In plaintext it is empty.
 //
 // What plaintext cannot protect: an attacker in the middle of an honest
 // client's connection can pass the whole handshake through unchanged and
 // then take over the session, since no record after the handshake is
 // authenticated. The token keeps out peers that do not know it; it does not
-// protect a session from someone who can rewrite its packets.
+// protect a session from someone who can rewrite its packets. Inside TLS
+// every record is authenticated, and the proof ties the TLS session to the
+// token.
 
 // authLabel opens every proof; a change to what a proof covers changes it.
 const authLabel = "zcopy-auth-v2"
@@ -55,16 +59,16 @@ type auth struct {
 	role           proto.Role
 	dialed         bool
 	client, server [16]byte // the nonces: the client's, the server's
-	binding        []byte   // channel binding; empty until TLS
+	binding        []byte   // channel binding: the TLS exporter value, or empty in plaintext
 }
 
 // newAuth returns this end's part for a session with token, with own and
 // peer the nonces of the two Hellos; nil without a token.
-func newAuth(o *Options, role proto.Role, own, peer [16]byte) *auth {
+func newAuth(o *Options, role proto.Role, own, peer [16]byte, binding []byte) *auth {
 	if o.Token == "" {
 		return nil
 	}
-	a := &auth{token: []byte(o.Token), role: role, dialed: o.Dialed, client: peer, server: own}
+	a := &auth{token: []byte(o.Token), role: role, dialed: o.Dialed, client: peer, server: own, binding: binding}
 	if o.Dialed {
 		a.client, a.server = own, peer
 	}

@@ -43,16 +43,17 @@ func shake(t *testing.T, role proto.Role, client, server Options) (sout []byte, 
 	cc, sc := tcpPair(t)
 	ct, st := &tapConn{Conn: cc}, &tapConn{Conn: sc}
 	client.Dialed = true
+	client.Plaintext, server.Plaintext = true, true
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
-		_, _, cerr = handshake(ct, bufio.NewReader(ct), role, &client)
+		_, _, cerr = handshake(ct, bufio.NewReader(ct), role, &client, nil)
 		cc.Close()
 	}()
 	go func() {
 		defer wg.Done()
-		_, _, serr = handshake(st, bufio.NewReader(st), otherRole(role), &server)
+		_, _, serr = handshake(st, bufio.NewReader(st), otherRole(role), &server, nil)
 		sc.Close()
 	}()
 	wg.Wait()
@@ -104,7 +105,7 @@ func TestHandshakeToken(t *testing.T) {
 // other's proof and give up at their header timeout, having proved
 // nothing.
 func TestHandshakeNeitherDialed(t *testing.T) {
-	o := Options{Token: "s3cret", HeaderTimeout: 100 * time.Millisecond}
+	o := Options{Token: "s3cret", HeaderTimeout: 100 * time.Millisecond, Plaintext: true}
 	cc, sc := tcpPair(t)
 	var errs [2]error
 	var outs [2][]byte
@@ -115,7 +116,8 @@ func TestHandshakeNeitherDialed(t *testing.T) {
 			defer wg.Done()
 			tc := &tapConn{Conn: c}
 			o := o
-			_, _, errs[i] = handshake(tc, bufio.NewReader(tc), proto.Role(i+1), &o)
+			tc.SetDeadline(time.Now().Add(o.headerTimeout())) // as begin does
+			_, _, errs[i] = handshake(tc, bufio.NewReader(tc), proto.Role(i+1), &o, nil)
 			outs[i] = tc.written()
 		}()
 	}
@@ -184,21 +186,29 @@ func (c *fakeConn) Write(b []byte) (int, error) { return c.out.Write(b) }
 func (c *fakeConn) SetDeadline(time.Time) error { return nil }
 
 // FuzzHandshakePeer plays a peer that does not know the token, with bytes
-// of the fuzzer's choice, against an end that has it, at either position
-// and in either role. The end must refuse it (nothing short of the token
+// of the fuzzer's choice, against an end that has it, at either position,
+// in either role, in the clear or as inside TLS: everything an end parses
+// before it trusts the peer. The end must refuse it (nothing short of the token
 // makes a proof), and a server must write nothing but its Hello and
 // verdicts: no proof for a peer that has not proven the token.
 func FuzzHandshakePeer(f *testing.F) {
 	auth := func(role proto.Role) []byte {
-		return (&proto.Hello{Version: proto.Version, Role: role, Flags: proto.FlagAuth}).Append(nil)
+		return (&proto.Hello{Version: proto.Version, Role: role, Flags: proto.FlagAuth}).Append([]byte{0})
 	}
 	ok := (&proto.Verdict{OK: true}).Append(nil)
 	guess := bytes.Repeat([]byte{0x5a}, proto.ProofSize)
+	inTLS := func(role proto.Role) []byte {
+		return (&proto.Hello{Version: proto.Version, Role: role, Flags: proto.FlagAuth | proto.FlagTLS}).Append([]byte{1})
+	}
+	f.Add(false, true, append(append(inTLS(proto.RoleReceiver), ok...), guess...))
+	f.Add(true, false, append(append(append(inTLS(proto.RoleSender), ok...), ok...), guess...))
+	f.Add(false, true, append([]byte{0}, 22, 3, 1, 0, 200, 1)) // a TLS ClientHello met in the clear
+	f.Add(false, true, append([]byte{0}, inTLS(proto.RoleReceiver)[1:]...))
 	f.Add(false, true, append(append(auth(proto.RoleReceiver), ok...), guess...))
 	f.Add(false, false, append(append(auth(proto.RoleSender), ok...), guess...))
 	f.Add(true, true, append(append(append(auth(proto.RoleReceiver), ok...), ok...), guess...))
 	f.Add(true, false, append(append(auth(proto.RoleSender), ok...), ok...))
-	f.Add(false, true, (&proto.Hello{Version: 3, Role: proto.RoleReceiver, Flags: proto.FlagAuth}).Append(nil))
+	f.Add(false, true, (&proto.Hello{Version: 3, Role: proto.RoleReceiver, Flags: proto.FlagAuth}).Append([]byte{0}))
 	f.Add(false, true, append(auth(proto.RoleReceiver), (&proto.Verdict{Message: "no"}).Append(nil)...))
 	f.Fuzz(func(t *testing.T, dialed, sender bool, peer []byte) {
 		role := proto.RoleReceiver
@@ -206,8 +216,18 @@ func FuzzHandshakePeer(f *testing.F) {
 			role = proto.RoleSender
 		}
 		c := &fakeConn{}
-		o := Options{Token: "s3cret", Dialed: dialed}
-		_, _, err := handshake(c, bufio.NewReader(bytes.NewReader(peer)), role, &o)
+		// The first byte of the input picks the mode: in the clear, or
+		// as inside TLS (with the binding a TLS session would give).
+		plain := len(peer) > 0 && peer[0]&1 == 0
+		var binding []byte
+		if !plain {
+			binding = bytes.Repeat([]byte{0xb1}, 32)
+		}
+		if len(peer) > 0 {
+			peer = peer[1:]
+		}
+		o := Options{Token: "s3cret", Dialed: dialed, Plaintext: plain}
+		_, _, err := handshake(c, bufio.NewReader(bytes.NewReader(peer)), role, &o, binding)
 		if err == nil {
 			t.Fatalf("accepted a peer without the token")
 		}

@@ -60,7 +60,7 @@ func TestSendCancelStopsWriting(t *testing.T) {
 	cc := &countingConn{Conn: c}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	o := Options{IdleTimeout: time.Minute, Progress: func(done, total int64) {
+	o := Options{Dialed: true, IdleTimeout: time.Minute, Progress: func(done, total int64) {
 		if done >= 2<<20 && !cc.armed.Load() {
 			cc.armed.Store(true)
 			cancel()

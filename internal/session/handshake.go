@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"time"
 
 	"github.com/zcopy/zcopy/internal/proto"
 )
@@ -20,15 +19,16 @@ var ErrAuth = errors.New("authentication failed")
 var ErrRefused = errors.New("handshake refused")
 
 // handshake exchanges Hellos and each end's verdict on the other's, then,
-// with a token, the proofs of it (auth.go). It returns whether the session
+// with a token, the proofs of it (auth.go), bound to binding (the TLS
+// session's, secure.Binding; nil in plaintext). It returns whether the session
 // verifies hashes (either end asked). Both ends write their Hello and their
 // verdict before they read the peer's, and every record is small, so
 // neither can block the other.
-func handshake(conn net.Conn, br *bufio.Reader, role proto.Role, o *Options) (verify bool, peer proto.Hello, err error) {
-	conn.SetDeadline(time.Now().Add(o.headerTimeout()))
-	defer conn.SetDeadline(time.Time{})
-
+func handshake(conn net.Conn, br *bufio.Reader, role proto.Role, o *Options, binding []byte) (verify bool, peer proto.Hello, err error) {
 	me := proto.Hello{Version: proto.Version, Role: role}
+	if !o.Plaintext {
+		me.Flags |= proto.FlagTLS
+	}
 	if o.Stream.Count > 1 {
 		me.Group, me.Stream, me.Streams = o.Stream.Group, uint8(o.Stream.Index), uint8(o.Stream.Count)
 	}
@@ -44,12 +44,15 @@ func handshake(conn net.Conn, br *bufio.Reader, role proto.Role, o *Options) (ve
 	if _, err := conn.Write(me.Append(nil)); err != nil {
 		return false, peer, fmt.Errorf("handshake: %w", err)
 	}
+	if o.Plaintext && tlsPeer(br) {
+		return false, peer, fmt.Errorf("handshake: %w: %s", ErrMismatch, peerEncrypted)
+	}
 	peer, err = proto.ReadHello(br)
 	if err != nil {
 		return false, peer, fmt.Errorf("handshake: %w", err)
 	}
 	reject := judge(me, peer, o)
-	a := newAuth(o, role, me.Nonce, peer.Nonce)
+	a := newAuth(o, role, me.Nonce, peer.Nonce, binding)
 	// A client that accepts the server's Hello proves the token at once,
 	// after its verdict; the server proves it only in exchange.
 	out := (&proto.Verdict{OK: reject == "", Message: reject}).Append(nil)
@@ -61,6 +64,9 @@ func handshake(conn net.Conn, br *bufio.Reader, role proto.Role, o *Options) (ve
 	}
 	if reject != "" {
 		proto.ReadVerdict(br) // the peer's, if it says one: ours is the reason
+		if reject == peerEncrypted {
+			return false, peer, fmt.Errorf("handshake: %w: %s", ErrMismatch, reject)
+		}
 		return false, peer, fmt.Errorf("%w: %s", ErrRefused, reject)
 	}
 	if err := readVerdict(br); err != nil {
@@ -78,6 +84,9 @@ func handshake(conn net.Conn, br *bufio.Reader, role proto.Role, o *Options) (ve
 // peer, or "" if it accepts it.
 func judge(me, peer proto.Hello, o *Options) string {
 	switch {
+	case o.Plaintext && peer.Flags&proto.FlagTLS != 0:
+		// An encrypted end refusing us in the clear (refusePlain).
+		return peerEncrypted
 	case peer.Version != proto.Version:
 		return fmt.Sprintf("protocol version %d is not supported (this end speaks %d)", peer.Version, proto.Version)
 	case peer.Role != otherRole(me.Role):
@@ -86,10 +95,15 @@ func judge(me, peer proto.Hello, o *Options) string {
 		return "both ends opened streams: only the side that connects sets a stream group"
 	case peer.Group != 0 && o.OneConnection:
 		return fmt.Sprintf("this end serves one connection and cannot take a transfer over %d streams: start it with --keep, or use one stream", peer.Streams)
-	case peer.Flags&^(proto.FlagVerify|proto.FlagAuth) != 0:
+	case !o.Plaintext && peer.Flags&proto.FlagTLS == 0:
+		// Inside TLS every zcopy peer says so.
+		return "the peer's Hello inside TLS does not say it is encrypted"
+	case peer.Flags&^(proto.FlagVerify|proto.FlagAuth|proto.FlagTLS) != 0:
 		return fmt.Sprintf("unknown hello flags %#x", peer.Flags)
-	case (peer.Flags&proto.FlagAuth != 0) != (o.Token != ""):
-		return "token mismatch: one end has a token and the other not"
+	case peer.Flags&proto.FlagAuth != 0 && o.Token == "":
+		return "token mismatch: the peer has a token and this end none (give this end the token the listening end printed, by --token or $ZCOPY_TOKEN)"
+	case peer.Flags&proto.FlagAuth == 0 && o.Token != "":
+		return "token mismatch: this end has a token and the peer none (give the peer the same token, by --token or $ZCOPY_TOKEN)"
 	}
 	return ""
 }

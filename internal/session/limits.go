@@ -159,14 +159,13 @@ func handshakeDone(ctx context.Context) {
 // writing (see drainManifest), for at most the header timeout. It does
 // not close conn. The error is the handshake's, if it failed.
 func Refuse(ctx context.Context, conn net.Conn, role proto.Role, o Options, reason string) error {
-	conn = cancellable(ctx, conn)
-	br := bufio.NewReaderSize(conn, 4<<10)
 	var res Result
-	end, _, err := begin(ctx, conn, br, role, &o, &res)
+	l, end, _, err := begin(ctx, conn, 4<<10, role, &o, &res)
 	defer end()
 	if err != nil {
 		return err
 	}
+	conn, br := l.conn, l.br
 	conn.SetWriteDeadline(time.Now().Add(o.headerTimeout()))
 	if _, err := conn.Write(abortRecord(role, reason)); err != nil {
 		return err

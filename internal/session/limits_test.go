@@ -58,7 +58,7 @@ func pushWith(t *testing.T, ctx context.Context, items []tree.Item) (sendErr, re
 		s.Close()
 		done <- err
 	}()
-	_, sendErr = Send(context.Background(), c, Items(items), Options{IdleTimeout: 10 * time.Second})
+	_, sendErr = Send(context.Background(), c, Items(items), Options{Dialed: true, IdleTimeout: 10 * time.Second})
 	c.Close()
 	return sendErr, <-done
 }
@@ -126,7 +126,7 @@ func TestRefuse(t *testing.T) {
 		c, s := tcpPair(t)
 		done := make(chan error, 1)
 		go func() { done <- Refuse(context.Background(), s, proto.RoleReceiver, Options{}, "too busy") }()
-		_, err := Send(context.Background(), c, Items(items), Options{})
+		_, err := Send(context.Background(), c, Items(items), Options{Dialed: true})
 		var ab *proto.AbortError
 		if !errors.As(err, &ab) || ab.Reason != "too busy" || !strings.Contains(err.Error(), "the receiver ended the session: too busy") {
 			t.Errorf("sender: %v; want the receiver's abort", err)
@@ -146,7 +146,7 @@ func TestRefuse(t *testing.T) {
 		}()
 		shaken := 0
 		ctx := WithHandshakeDone(context.Background(), func() { shaken++ })
-		_, err := Receive(ctx, c, root, Options{})
+		_, err := Receive(ctx, c, root, Options{Dialed: true})
 		var ab *proto.AbortError
 		if !errors.As(err, &ab) || ab.Role != proto.RoleSender || !strings.Contains(err.Error(), "the sender ended the session: too busy") {
 			t.Errorf("receiver: %v; want the sender's abort", err)
@@ -208,7 +208,7 @@ func TestChargeCoversHeap(t *testing.T) {
 			runtime.ReadMemStats(&before)
 			done := make(chan error, 1)
 			go func() {
-				_, err := Receive(WithMemory(context.Background(), m), s, root, Options{IdleTimeout: time.Minute})
+				_, err := Receive(WithMemory(context.Background(), m), s, root, Options{Plaintext: true, IdleTimeout: time.Minute}) // a sender by hand, in the clear
 				done <- err
 			}()
 			// A sender by hand: its manifest, then nothing, so that the

@@ -37,6 +37,23 @@ type outcome struct {
 	dst        string   // where the receiver wrote
 }
 
+// mode is one way a test sends: a send method, in the clear or in TLS.
+type mode struct {
+	name string
+	o    session.Options
+}
+
+// modes are the ways a test sends: Auto inside TLS (the default, where
+// bodies are encrypted in user space whatever the method), and every send
+// method in the clear, where the method decides how bodies move.
+func modes() []mode {
+	ms := []mode{{"tls", session.Options{}}}
+	for _, m := range append([]zerocopy.Method{zerocopy.Auto}, zerocopy.SendMethods()...) {
+		ms = append(ms, mode{"plaintext/" + m.String(), session.Options{Method: m, Plaintext: true}})
+	}
+	return ms
+}
+
 // run sends items over a loopback connection to a receiver writing under a new
 // directory, and returns both ends' results.
 func run(t *testing.T, items []tree.Item, o session.Options) outcome {
@@ -51,13 +68,14 @@ func run(t *testing.T, items []tree.Item, o session.Options) outcome {
 	defer cancel()
 	c, s := session.TCPPair(t)
 	done := make(chan struct{})
-	ro := session.Options{Verify: o.Verify}
+	ro := session.Options{Verify: o.Verify, Plaintext: o.Plaintext}
 	go func() {
 		defer close(done)
 		out.got, out.rerr = session.Receive(ctx, s, root, ro)
 		s.Close()
 	}()
 	o.Warn = func(w string) { out.warns = append(out.warns, w) }
+	o.Dialed = true
 	out.sent, out.serr = session.Send(ctx, c, session.Items(items), o)
 	c.Close()
 	<-done
@@ -292,9 +310,10 @@ func TestOmittedEntriesFailAtBothEnds(t *testing.T) {
 			if !slices.Equal(omitted, failed) {
 				t.Fatalf("the walk omitted %q, want %q", omitted, failed)
 			}
-			for _, m := range append([]zerocopy.Method{zerocopy.Auto}, zerocopy.SendMethods()...) {
-				out := run(t, items, session.Options{Method: m, Verify: true})
-				t.Run(m.String(), func(t *testing.T) { out.check(t, items, failed...) })
+			for _, md := range modes() {
+				md.o.Verify = true
+				out := run(t, items, md.o)
+				t.Run(md.name, func(t *testing.T) { out.check(t, items, failed...) })
 			}
 		})
 	}
@@ -372,10 +391,12 @@ func TestUnreadableFileFailsAlone(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			top := source(t, func(string) {})
 			items := tc.bad(t, top)
-			for _, m := range append([]zerocopy.Method{zerocopy.Auto}, zerocopy.SendMethods()...) {
+			for _, md := range modes() {
 				for _, verify := range []bool{false, true} {
-					t.Run(fmt.Sprintf("%v/verify=%v", m, verify), func(t *testing.T) {
-						out := run(t, items, session.Options{Method: m, Verify: verify})
+					t.Run(fmt.Sprintf("%s/verify=%v", md.name, verify), func(t *testing.T) {
+						o := md.o
+						o.Verify = verify
+						out := run(t, items, o)
 						out.check(t, items, "src/m/bad")
 						bad := items[slices.IndexFunc(items, func(it tree.Item) bool { return it.Path == "src/m/bad" })]
 						if len(out.warns) == 0 || !strings.Contains(out.warns[0], bad.Local+": ") {
@@ -421,7 +442,7 @@ func TestConnectionErrorEndsTheSession(t *testing.T) {
 			go func() {
 				// The receiver gives up as the first bytes of a body
 				// arrive, and its connection closes under the sender.
-				_, err := session.Receive(ctx, s, root, session.Options{Progress: func(done, _ int64) {
+				_, err := session.Receive(ctx, s, root, session.Options{Plaintext: true, Progress: func(done, _ int64) {
 					if done > 0 {
 						cancel()
 					}
@@ -430,7 +451,7 @@ func TestConnectionErrorEndsTheSession(t *testing.T) {
 				s.Close()
 				done <- err
 			}()
-			sent, serr := session.Send(context.Background(), c, session.Items(items), session.Options{Method: m, IdleTimeout: 10 * time.Second})
+			sent, serr := session.Send(context.Background(), c, session.Items(items), session.Options{Method: m, Plaintext: true, Dialed: true, IdleTimeout: 10 * time.Second})
 			<-done
 			if serr == nil || errors.Is(serr, session.ErrFailed) {
 				t.Fatalf("Send = %v with %d bytes sent, want the session ended by the connection's error", serr, sent.BytesSent)

@@ -45,15 +45,14 @@ const maxHeld = 256
 // the session itself failed (the peer broke the protocol, went silent or
 // went away).
 func Receive(ctx context.Context, conn net.Conn, root *os.Root, o Options) (res Result, err error) {
-	conn = cancellable(ctx, conn)
-	br := bufio.NewReaderSize(conn, 256<<10)
-	end, peer, err := begin(ctx, conn, br, proto.RoleReceiver, &o, &res)
+	l, end, peer, err := begin(ctx, conn, 256<<10, proto.RoleReceiver, &o, &res)
 	defer end()
 	if err != nil {
 		return res, err
 	}
+	conn = l.conn
 	handshakeDone(ctx)
-	r := &receiver{ctx: ctx, conn: conn, br: br, root: root, o: &o, verify: res.Verified, res: &res, made: map[string]bool{}, fresh: map[string]bool{}, methods: methodTally{}}
+	r := &receiver{ctx: ctx, conn: conn, br: l.br, root: root, o: &o, verify: res.Verified, res: &res, made: map[string]bool{}, fresh: map[string]bool{}, methods: methodTally{}}
 	r.tally.m = memoryFrom(ctx)
 	defer r.tally.release()
 	defer func() { res.Method = r.methods.top(o.Method) }()

@@ -38,14 +38,13 @@ func Items(items []tree.Item) Source {
 // src gives, sends the bodies the receiver asks for, and reports what the
 // receiver made of them. It does not close conn.
 func Send(ctx context.Context, conn net.Conn, src Source, o Options) (res Result, err error) {
-	conn = cancellable(ctx, conn)
-	br := bufio.NewReaderSize(conn, 64<<10)
-	end, peer, err := begin(ctx, conn, br, proto.RoleSender, &o, &res)
+	l, end, peer, err := begin(ctx, conn, 64<<10, proto.RoleSender, &o, &res)
 	defer end()
 	if err != nil {
 		return res, err
 	}
-	s := &sender{ctx: ctx, conn: conn, br: br, o: &o, verify: res.Verified, res: &res, methods: methodTally{}}
+	conn = l.conn
+	s := &sender{ctx: ctx, conn: conn, br: l.br, o: &o, verify: res.Verified, res: &res, methods: methodTally{}}
 	defer func() { res.Method = s.methods.top(o.Method) }()
 	if s.items, err = offer(src, peer); err != nil {
 		return res, err

@@ -16,6 +16,7 @@ package session
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"net"
 	"time"
@@ -34,7 +35,20 @@ type Options struct {
 	Verify bool
 	// Token, if set, must be proved by the peer (HMAC-SHA256 challenge and
 	// response; the token never crosses the wire). Both ends need the same.
+	// Inside TLS the proof is bound to the TLS session, so that a man in the
+	// middle is caught; without a token TLS keeps out eavesdroppers but not
+	// such a man in the middle.
 	Token string
+	// Plaintext runs the session in the clear, as protocol version 4 did:
+	// file bodies move by sendfile and splice, and anyone on the path can
+	// read them. By default (false) the session runs inside TLS 1.3, whose
+	// bodies are encrypted and copied through user space. Both ends must
+	// agree; if not, both fail at once with ErrMismatch.
+	Plaintext bool
+	// Certificate is the TLS certificate of an end that accepts the
+	// connection (secure.NewCertificate); nil makes a throwaway one for the
+	// session. Unused by the end that dials, and in plaintext.
+	Certificate *tls.Certificate
 	// Dialed says that this end opened the connection (the client): with
 	// a token it proves the token first, and the end that accepted the
 	// connection proves it only once it has checked that proof (auth.go).
@@ -103,20 +117,39 @@ func (o *Options) warn(msg string) {
 	}
 }
 
+// link is a session's connection once begin has set it up: the
+// cancellable connection, inside TLS unless the session is plaintext, and
+// the buffered reader all its records are read through.
+type link struct {
+	conn net.Conn
+	br   *bufio.Reader
+}
+
 // begin starts either end's side of a session over conn: it fills in
-// *res, makes the end of ctx cut conn's waits short, and shakes hands.
-// The caller defers end, which lets go of ctx and records the session's
-// duration, whatever the error.
-func begin(ctx context.Context, conn net.Conn, br *bufio.Reader, role proto.Role, o *Options, res *Result) (end func(), peer proto.Hello, err error) {
+// *res, makes the end of ctx cut conn's waits short, runs TLS unless
+// o.Plaintext, and shakes hands, all within the header timeout. The reader
+// it returns buffers bufSize bytes. The caller defers end, which lets go of
+// ctx and records the session's duration, whatever the error.
+func begin(ctx context.Context, conn net.Conn, bufSize int, role proto.Role, o *Options, res *Result) (l link, end func(), peer proto.Hello, err error) {
 	start := time.Now()
 	*res = Result{Streams: 1, Method: o.Method}
+	conn = cancellable(ctx, conn)
 	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(aLongTimeAgo) })
 	end = func() {
 		stop()
 		res.Seconds = time.Since(start).Seconds()
 	}
-	res.Verified, peer, err = handshake(conn, br, role, o)
-	return end, peer, err
+	conn.SetDeadline(time.Now().Add(o.headerTimeout()))
+	defer conn.SetDeadline(time.Time{})
+	var binding []byte
+	if !o.Plaintext {
+		if conn, binding, err = secureConn(conn, role, o); err != nil {
+			return l, end, peer, err
+		}
+	}
+	l = link{conn: conn, br: bufio.NewReaderSize(conn, bufSize)}
+	res.Verified, peer, err = handshake(l.conn, l.br, role, o, binding)
+	return l, end, peer, err
 }
 
 // Result is what a session did.

@@ -40,7 +40,7 @@ func transfer(t *testing.T, src, dst string, o Options) (sent, got Result, serr,
 		got, rerr = Receive(ctx, s, root, o)
 		s.Close()
 	}()
-	sent, serr = Send(ctx, c, Items(items), Options{})
+	sent, serr = Send(ctx, c, Items(items), Options{Dialed: true})
 	c.Close()
 	<-done
 	return sent, got, serr, rerr
@@ -214,7 +214,7 @@ func TestWholeBadBodies(t *testing.T) {
 			}
 			done := make(chan out, 1)
 			go func() {
-				res, err := Receive(context.Background(), s, root, Options{Warn: func(string) {}})
+				res, err := Receive(context.Background(), s, root, Options{Plaintext: true, Warn: func(string) {}}) // a sender by hand, in the clear
 				s.Close()
 				done <- out{res, err}
 			}()
