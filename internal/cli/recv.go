@@ -35,9 +35,9 @@ fsync with --fsync, after its hash matched with --verify); an interrupted
 transfer leaves the .zcopy-part, which --resume continues so that only the
 missing bytes cross the wire. A file already present with the same size and
 mtime is skipped; one that differs is refused unless --overwrite. Modes and
-mtimes are kept. --token SECRET (or $ZCOPY_TOKEN) refuses senders that do
-not prove the same secret; the stream itself is NOT encrypted. --streams N
-fetches over N connections (see 'zcopy send --help').
+mtimes are kept. --streams N fetches over N connections (see 'zcopy send
+--help'). Transfers are encrypted (TLS 1.3) and authenticated by a shared
+token unless both ends give --plaintext: see 'zcopy send --help'.
 
 --raw stores every byte that arrives until the sender closes, so any TCP
 tool can send:   nc -N 127.0.0.1 1033 < data.bin
@@ -66,7 +66,8 @@ appears under the final name while it is received is kept, not replaced,
 unless --overwrite.
 
 Methods: auto (splice on Linux: socket -> pipe -> file, falling back to
-readwrite where the output refuses splice), readwrite, splice.
+readwrite where the output refuses splice), readwrite, splice. Encrypted
+transfers are received by readwrite; splice needs --plaintext.
 
 ` + exitStatuses,
 		run: runRecv,

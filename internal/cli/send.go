@@ -28,10 +28,19 @@ it connects to a receiver at ADDR (push); with --listen it waits on ADDR
 zcopy's framed protocol (docs/PROTOCOL.md) sends each PATH under its base
 name: a file as itself, a directory with everything under it (symlinks as
 links, never followed; devices, FIFOs and sockets left out with a warning).
-Bodies go by sendfile unless --method says otherwise. --verify adds an
-end-to-end XXH3-128 hash per file. --token SECRET (or $ZCOPY_TOKEN) proves
-a shared secret by challenge and response; the stream itself is NOT
-encrypted. The receiver decides about existing files, resume and fsync.
+--verify adds an end-to-end XXH3-128 hash per file. The receiver decides
+about existing files, resume and fsync.
+
+Encryption: the transfer runs inside TLS 1.3 by default, with a throwaway
+certificate (nothing to set up), and each end proves the shared token
+(--token SECRET, or $ZCOPY_TOKEN) bound to that TLS session, so a man in
+the middle is detected and the token never crosses the wire. The end that
+listens makes a token if given none and prints the command the other end
+runs. Bodies are then encrypted in user space (pread and write, not zero
+copy). --plaintext at BOTH ends turns encryption off: bodies go by
+sendfile unless --method says otherwise, and anyone on the path can read
+them; use it only on networks you control. One end --plaintext and the
+other not fails at once at both, saying so.
 
 --streams N spreads a push over N connections: files of 64 MiB or more are
 cut into N ranges, one per connection, and smaller files go, in batches, to
@@ -51,7 +60,8 @@ connection in order, and only a receiver told the size (zcopy recv --raw
 status is 0 on success, 1 on failure, 2 on bad usage.
 
 Methods: auto (the best the platform has: sendfile, falling back to readwrite
-when the kernel refuses it), readwrite, mmap, sendfile, splice.
+when the kernel refuses it), readwrite, mmap, sendfile, splice. Encrypted
+transfers are sent by readwrite; the others need --plaintext.
 
 Another process may append to FILE or rewrite it while it is sent; zcopy
 never makes it wait. If FILE changed during the send (its size or mtime
