@@ -33,6 +33,9 @@ for d in $(seq 0 $((dirs - 1))); do
 	(cd "$src/d$d" && seq -f "file-%06g" 0 $((n - 1)) | xargs touch)
 done
 now() { date +%s.%N; }
+# One token for both ends (a listening end without one makes its own).
+ZCOPY_TOKEN=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
+export ZCOPY_TOKEN
 "$z" recv --listen 127.0.0.1:0 --dir "$tmp/dst" --json >"$tmp/recv.json" 2>"$tmp/recv.log" &
 rpid=$!
 for _ in $(seq 100); do

@@ -35,6 +35,9 @@ fi
 go build -o "$tmp/zcopy" ./cmd/zcopy
 z="$tmp/zcopy"
 T=/usr/bin/time
+# One token for both ends (a listening end without one makes its own).
+ZCOPY_TOKEN=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
+export ZCOPY_TOKEN
 mkdir -p "$tmp/big" "$tmp/small"
 "$z" gen "$tmp/big/file.bin" --size 1GiB 2>/dev/null
 for d in $(seq 0 99); do
@@ -76,18 +79,22 @@ for rep in $(seq "$reps"); do
 	echo "# rep $rep on $(uname -r), $(nproc) cores, receiving into $fs"
 	B=$(stat -c %s "$tmp/big/file.bin")
 	if [ "$only" != small ]; then
-		measure "1GiB zcopy framed (sendfile/splice)" GB/s $B \
+		measure "1GiB zcopy framed encrypted (TLS, the default)" GB/s $B \
 			"$z send -q --to 127.0.0.1:PORT $tmp/big/file.bin" "$z recv -q --listen 127.0.0.1:PORT --dir OUT"
-		measure "1GiB zcopy framed (recv readwrite)" GB/s $B \
-			"$z send -q --to 127.0.0.1:PORT $tmp/big/file.bin" "$z recv -q --method readwrite --listen 127.0.0.1:PORT --dir OUT"
+		measure "1GiB zcopy framed --plaintext (sendfile/splice)" GB/s $B \
+			"$z send -q --plaintext --to 127.0.0.1:PORT $tmp/big/file.bin" "$z recv -q --plaintext --listen 127.0.0.1:PORT --dir OUT"
+		measure "1GiB zcopy framed --plaintext (recv readwrite)" GB/s $B \
+			"$z send -q --plaintext --to 127.0.0.1:PORT $tmp/big/file.bin" "$z recv -q --plaintext --method readwrite --listen 127.0.0.1:PORT --dir OUT"
 		measure "1GiB zcopy raw" GB/s $B \
 			"$z send --raw -q --to 127.0.0.1:PORT $tmp/big/file.bin" "$z recv --raw -q --listen 127.0.0.1:PORT -o OUT/file.bin"
 		measure "1GiB tar | nc" GB/s $B \
 			"tar cf - -C $tmp/big file.bin | nc -N 127.0.0.1 PORT" "nc -l 127.0.0.1 PORT | tar xf - -C OUT"
 	fi
 	if [ "$only" != big ]; then
-		measure "10k x 4KiB zcopy framed" files/s 10000 \
+		measure "10k x 4KiB zcopy framed encrypted (TLS)" files/s 10000 \
 			"$z send -q --to 127.0.0.1:PORT $tmp/small" "$z recv -q --listen 127.0.0.1:PORT --dir OUT"
+		measure "10k x 4KiB zcopy framed --plaintext" files/s 10000 \
+			"$z send -q --plaintext --to 127.0.0.1:PORT $tmp/small" "$z recv -q --plaintext --listen 127.0.0.1:PORT --dir OUT"
 		measure "10k x 4KiB tar | nc" files/s 10000 \
 			"tar cf - -C $tmp small | nc -N 127.0.0.1 PORT" "nc -l 127.0.0.1 PORT | tar xf - -C OUT"
 	fi
