@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bufio"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io/fs"
@@ -17,6 +18,7 @@ import (
 	"time"
 
 	"github.com/zcopy/zcopy/internal/proto"
+	"github.com/zcopy/zcopy/internal/secure"
 	"github.com/zcopy/zcopy/internal/testbin"
 )
 
@@ -125,7 +127,11 @@ func parseResult(t *testing.T, s string) result {
 	return r
 }
 
-// TestTreePushPull sends the acceptance tree push and pull and compares.
+// TestTreePushPull sends the acceptance tree push and pull, over one
+// stream and several, with --verify, and compares; in both modes (inside
+// TLS, the default, and --plaintext at both ends). The methods the ends
+// report are the default's: sendfile and splice in plaintext, readwrite
+// inside TLS (encryption copies each body through user space).
 func TestTreePushPull(t *testing.T) {
 	big := int64(1 << 30)
 	if testing.Short() {
@@ -133,125 +139,140 @@ func TestTreePushPull(t *testing.T) {
 	}
 	src := filepath.Join(t.TempDir(), "tree")
 	makeTree(t, src, 1000, big)
-	for _, tc := range []struct {
-		mode    string
-		streams int
-	}{{"push", 1}, {"pull", 1}, {"push", 4}, {"pull", 3}} {
-		t.Run(fmt.Sprintf("%s-%d", tc.mode, tc.streams), func(t *testing.T) {
-			dst := t.TempDir()
-			var s, r *proc
-			n := fmt.Sprint(tc.streams)
-			if tc.mode == "push" {
-				r = start(t, "recv", "--listen", "127.0.0.1:0", "--dir", dst, "--json", "--keep")
-				s = start(t, "send", "--to", r.Addr(t), "--json", "--verify", "--streams", n, src)
-				if code, stderr := s.Wait(t); code != 0 {
-					t.Fatalf("send exited %d: %s", code, stderr)
-				}
-				r.Cmd.Process.Signal(syscall.SIGTERM)
-			} else {
-				s = start(t, "send", "--listen", "127.0.0.1:0", "--json", "--keep", src)
-				r = start(t, "recv", "--from", s.Addr(t), "--dir", dst, "--json", "--verify", "--streams", n)
-				if code, stderr := r.Wait(t); code != 0 {
-					t.Fatalf("recv exited %d: %s", code, stderr)
-				}
-				s.Cmd.Process.Signal(syscall.SIGTERM)
-			}
-			for name, p := range map[string]*proc{"send": s, "recv": r} {
-				if code, stderr := p.Wait(t); code != 0 {
-					t.Fatalf("%s exited %d: %s", name, code, stderr)
-				}
-			}
-			sameTree(t, src, filepath.Join(dst, "tree"))
-			// The side that opened the streams prints one summary for
-			// all; the serving side one per stream.
-			opener, server := s, r
-			if tc.mode == "pull" {
-				opener, server = r, s
-			}
-			res := parseResult(t, opener.Stdout.String())
-			if res.Files != 1004 || res.BytesSent != res.Bytes || res.Streams != tc.streams {
-				t.Errorf("%s's summary %+v", tc.mode, res)
-			}
-			var sent int64
-			lines := strings.Split(strings.TrimSpace(server.Stdout.String()), "\n")
-			for _, l := range lines {
-				sent += parseResult(t, l).BytesSent
-			}
-			if len(lines) != tc.streams || sent != res.BytesSent {
-				t.Errorf("server: %d summaries, %d bytes; want %d, %d", len(lines), sent, tc.streams, res.BytesSent)
-			}
-			sres, rres := parseResult(t, firstLine(s.Stdout.String())), parseResult(t, firstLine(r.Stdout.String()))
-			if sres.Method != "sendfile" || rres.Method != "splice" {
-				t.Errorf("methods: sender %s, receiver %s; want sendfile and splice", sres.Method, rres.Method)
-			}
-			// Again: everything is there already, nothing crosses.
-			r2 := start(t, "recv", "--listen", "127.0.0.1:0", "--dir", dst)
-			code, out, stderr := run(t, "send", "--to", r2.Addr(t), "--json", src)
-			r2.Wait(t)
-			if code != 0 {
-				t.Fatalf("second send: %s", stderr)
-			}
-			if res := parseResult(t, out); res.Skipped != 1004 || res.BytesSent != 0 {
-				t.Errorf("second send moved %d bytes, skipped %d", res.BytesSent, res.Skipped)
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) {
+			for _, tc := range []struct {
+				mode    string
+				streams int
+			}{{"push", 1}, {"pull", 1}, {"push", 4}, {"pull", 3}} {
+				t.Run(fmt.Sprintf("%s-%d", tc.mode, tc.streams), func(t *testing.T) {
+					treePushPull(t, m, src, tc.mode, tc.streams)
+				})
 			}
 		})
 	}
 }
 
+// treePushPull is one case of TestTreePushPull: src sent to a new
+// directory in mode m, push or pull, over streams connections.
+func treePushPull(t *testing.T, m mode, src, way string, streams int) {
+	dst := t.TempDir()
+	var s, r *proc
+	n := fmt.Sprint(streams)
+	if way == "push" {
+		r = start(t, m.args("recv", "--listen", "127.0.0.1:0", "--dir", dst, "--json", "--keep")...)
+		s = start(t, m.args("send", "--to", r.Addr(t), "--json", "--verify", "--streams", n, src)...)
+		if code, stderr := s.Wait(t); code != 0 {
+			t.Fatalf("send exited %d: %s", code, stderr)
+		}
+		r.Cmd.Process.Signal(syscall.SIGTERM)
+	} else {
+		s = start(t, m.args("send", "--listen", "127.0.0.1:0", "--json", "--keep", src)...)
+		r = start(t, m.args("recv", "--from", s.Addr(t), "--dir", dst, "--json", "--verify", "--streams", n)...)
+		if code, stderr := r.Wait(t); code != 0 {
+			t.Fatalf("recv exited %d: %s", code, stderr)
+		}
+		s.Cmd.Process.Signal(syscall.SIGTERM)
+	}
+	for name, p := range map[string]*proc{"send": s, "recv": r} {
+		if code, stderr := p.Wait(t); code != 0 {
+			t.Fatalf("%s exited %d: %s", name, code, stderr)
+		}
+	}
+	sameTree(t, src, filepath.Join(dst, "tree"))
+	// The side that opened the streams prints one summary for
+	// all; the serving side one per stream.
+	opener, server := s, r
+	if way == "pull" {
+		opener, server = r, s
+	}
+	res := parseResult(t, opener.Stdout.String())
+	if res.Files != 1004 || res.BytesSent != res.Bytes || res.Streams != streams {
+		t.Errorf("%s's summary %+v", way, res)
+	}
+	var sent int64
+	lines := strings.Split(strings.TrimSpace(server.Stdout.String()), "\n")
+	for _, l := range lines {
+		sent += parseResult(t, l).BytesSent
+	}
+	if len(lines) != streams || sent != res.BytesSent {
+		t.Errorf("server: %d summaries, %d bytes; want %d, %d", len(lines), sent, streams, res.BytesSent)
+	}
+	sres, rres := parseResult(t, firstLine(s.Stdout.String())), parseResult(t, firstLine(r.Stdout.String()))
+	if sm, rm := m.methods(); sres.Method != sm || rres.Method != rm {
+		t.Errorf("methods: sender %s, receiver %s; want %s and %s (%s)", sres.Method, rres.Method, sm, rm, m.name)
+	}
+	// Again: everything is there already, nothing crosses.
+	r2 := start(t, m.args("recv", "--listen", "127.0.0.1:0", "--dir", dst)...)
+	code, out, stderr := run(t, m.args("send", "--to", r2.Addr(t), "--json", src)...)
+	r2.Wait(t)
+	if code != 0 {
+		t.Fatalf("second send: %s", stderr)
+	}
+	if res := parseResult(t, out); res.Skipped != 1004 || res.BytesSent != 0 {
+		t.Errorf("second send moved %d bytes, skipped %d", res.BytesSent, res.Skipped)
+	}
+}
+
 // TestResumeAfterKill kills the sender with SIGKILL halfway through a 2 GiB
-// file; --resume completes it with less than 60% of it on the wire.
+// file; --resume completes it with less than 60% of it on the wire. In
+// both modes (inside TLS, the default, and --plaintext at both ends).
 //
 // A relay holds the transfer after half the file, so the sender is killed
 // in the middle whatever the machine's speed (a test that polled the part
-// could see the file finish before its kill).
+// could see the file finish before its kill). Inside TLS the relay counts
+// ciphertext, a little more than the file's bytes: still the middle.
 func TestResumeAfterKill(t *testing.T) {
 	size := int64(2 << 30)
 	if testing.Short() {
 		size = 256 << 20
 	}
-	dir := t.TempDir()
-	src := filepath.Join(dir, "big.bin")
+	src := filepath.Join(t.TempDir(), "big.bin")
 	if code, _, stderr := run(t, "gen", src, "--size", fmt.Sprint(size)); code != 0 {
 		t.Fatal(stderr)
 	}
-	dst := filepath.Join(dir, "dst")
-	r := start(t, "recv", "--listen", "127.0.0.1:0", "--dir", dst)
-	rl := testbin.NewRelay(t, r.Addr(t), testbin.Push)
-	rl.Hold(size / 2)
-	s := start(t, "send", "--method", "readwrite", "--to", rl.Addr(), src)
-	rl.Held(30 * time.Second)
-	s.Cmd.Process.Signal(syscall.SIGKILL)
-	<-s.Done
-	// What the dead sender's kernel still had to send (its socket buffer,
-	// a few MiB at most) goes on to the receiver, then the end of stream,
-	// as without a relay.
-	rl.Release()
-	code, stderr := r.Wait(t)
-	if code != 1 {
-		t.Errorf("receiver of a killed sender exited %d: %s", code, stderr)
-	}
-	if _, err := os.Stat(filepath.Join(dst, "big.bin")); err == nil {
-		t.Fatal("a final file exists after the sender was killed")
-	}
-	part := filepath.Join(dst, "big.bin.zcopy-part")
-	fi, err := os.Stat(part)
-	if err != nil {
-		t.Fatalf("no part kept: %v", err)
-	}
-	t.Logf("killed with %d of %d bytes in the part; receiver said: %s", fi.Size(), size, strings.TrimSpace(stderr))
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) {
+			dst := filepath.Join(t.TempDir(), "dst")
+			r := start(t, m.args("recv", "--listen", "127.0.0.1:0", "--dir", dst)...)
+			rl := testbin.NewRelay(t, r.Addr(t), testbin.Push)
+			rl.Hold(size / 2)
+			s := start(t, m.args("send", "--method", "readwrite", "--to", rl.Addr(), src)...)
+			rl.Held(30 * time.Second)
+			s.Cmd.Process.Signal(syscall.SIGKILL)
+			<-s.Done
+			// What the dead sender's kernel still had to send (its socket
+			// buffer, a few MiB at most) goes on to the receiver, then the
+			// end of stream, as without a relay.
+			rl.Release()
+			code, stderr := r.Wait(t)
+			if code != 1 {
+				t.Errorf("receiver of a killed sender exited %d: %s", code, stderr)
+			}
+			if _, err := os.Stat(filepath.Join(dst, "big.bin")); err == nil {
+				t.Fatal("a final file exists after the sender was killed")
+			}
+			part := filepath.Join(dst, "big.bin.zcopy-part")
+			fi, err := os.Stat(part)
+			if err != nil {
+				t.Fatalf("no part kept: %v", err)
+			}
+			t.Logf("killed with %d of %d bytes in the part; receiver said: %s", fi.Size(), size, strings.TrimSpace(stderr))
 
-	r = start(t, "recv", "--listen", "127.0.0.1:0", "--dir", dst, "--resume")
-	code, out, serr := run(t, "send", "--to", r.Addr(t), "--json", "--verify", src)
-	if code != 0 {
-		t.Fatalf("resume: exit %d: %s", code, serr)
+			r = start(t, m.args("recv", "--listen", "127.0.0.1:0", "--dir", dst, "--resume")...)
+			code, out, serr := run(t, m.args("send", "--to", r.Addr(t), "--json", "--verify", src)...)
+			if code != 0 {
+				t.Fatalf("resume: exit %d: %s", code, serr)
+			}
+			r.Wait(t)
+			res := parseResult(t, out)
+			t.Logf("resumed: %+v", res)
+			if res.BytesSent >= size*6/10 || res.Files != 1 {
+				t.Errorf("resume sent %d of %d bytes; want under 60%%", res.BytesSent, size)
+			}
+			sameContent(t, filepath.Join(dst, "big.bin"), src)
+		})
 	}
-	r.Wait(t)
-	res := parseResult(t, out)
-	t.Logf("resumed: %+v", res)
-	if res.BytesSent >= size*6/10 || res.Files != 1 {
-		t.Errorf("resume sent %d of %d bytes; want under 60%%", res.BytesSent, size)
-	}
-	sameContent(t, filepath.Join(dst, "big.bin"), src)
 }
 
 // logHas reports whether one line of log holds every one of parts.
@@ -268,21 +289,78 @@ func logHas(log string, parts ...string) bool {
 	return false
 }
 
+// hostileConn is a hand-written peer's connection: TCP in plaintext, or a
+// TLS client connection over it (secure.ClientConfig, as zcopy's own)
+// inside which the peer writes its records in the clear protocol's terms.
+type hostileConn interface {
+	net.Conn
+	CloseWrite() error
+}
+
+// dialHostile connects to addr as a hand-written peer in mode m: inside
+// TLS unless m is plaintext. Its Hellos must then say FlagTLS (helloFlags).
+func dialHostile(t *testing.T, m mode, addr string) hostileConn {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.name == "plaintext" {
+		return c.(*net.TCPConn)
+	}
+	tc := tls.Client(c, secure.ClientConfig())
+	tc.SetDeadline(time.Now().Add(30 * time.Second)) // a hang guard
+	if err := tc.Handshake(); err != nil {
+		c.Close()
+		t.Fatalf("TLS handshake with %s: %v", addr, err)
+	}
+	tc.SetDeadline(time.Time{})
+	return tc
+}
+
+// helloFlags are the flags a hand-written peer's Hello carries in mode m:
+// inside TLS every zcopy peer says so (FlagTLS).
+func helloFlags(m mode) uint8 {
+	if m.name == "plaintext" {
+		return 0
+	}
+	return proto.FlagTLS
+}
+
 // TestHostilePeers feeds a --keep receiver garbage, a stalled connection
 // and a manifest that tries to escape; each gets a clear error, nothing is
-// written outside DIR, and an honest transfer afterwards succeeds.
+// written outside DIR, and an honest transfer afterwards succeeds. In both
+// modes: in plaintext the hand-written peers write the protocol's bytes on
+// TCP; inside TLS they are TLS clients (no token: the receiver runs with
+// an empty --token) that write the same bytes inside TLS, and the garbage
+// is sent both on TCP, where TLS refuses it, and inside TLS, where the
+// protocol's decoders do.
 func TestHostilePeers(t *testing.T) {
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) { hostilePeers(t, m) })
+	}
+}
+
+func hostilePeers(t *testing.T, m mode) {
 	base := t.TempDir()
 	dst := filepath.Join(base, "dst")
-	r := start(t, "recv", "--listen", "127.0.0.1:0", "--dir", dst, "--keep", "--header-timeout", "1s", "--idle-timeout", "2s")
+	r := start(t, m.args("recv", "--listen", "127.0.0.1:0", "--dir", dst, "--keep", "--header-timeout", "1s", "--idle-timeout", "2s", "--token", "")...)
 	addr := r.Addr(t)
+	flags := helloFlags(m)
 
-	// 1 MiB of random bytes.
+	// 1 MiB of random bytes, on TCP, and inside TLS.
 	garbage := make([]byte, 1<<20)
 	for i := range garbage {
 		garbage[i] = byte(rand.Uint32())
 	}
+	var onTCP string
 	if c, err := net.Dial("tcp", addr); err == nil {
+		onTCP = c.LocalAddr().String()
+		c.Write(garbage)
+		c.Close()
+	}
+	if m.name != "plaintext" {
+		c := dialHostile(t, m, addr)
 		c.Write(garbage)
 		c.Close()
 	}
@@ -295,12 +373,9 @@ func TestHostilePeers(t *testing.T) {
 	// A well-formed handshake, then a manifest entry named ../escape, and
 	// one that is absolute.
 	for _, name := range []string{"../escape", "/tmp/escape-abs", "ok/../../escape"} {
-		c, err := net.Dial("tcp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
+		c := dialHostile(t, m, addr)
 		br := bufio.NewReader(c)
-		h := proto.Hello{Version: proto.Version, Role: proto.RoleSender}
+		h := proto.Hello{Version: proto.Version, Role: proto.RoleSender, Flags: flags}
 		c.Write(h.Append(nil))
 		proto.ReadHello(br)
 		c.Write((&proto.Verdict{OK: true}).Append(nil))
@@ -326,12 +401,9 @@ func TestHostilePeers(t *testing.T) {
 		size int64
 		body string
 	}{{"more.txt", 5, "12345678"}, {"fewer.txt", 5, "123"}, {"fewer.bin", int64(len(big)), big[:50<<10]}} {
-		c, err := net.Dial("tcp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
+		c := dialHostile(t, m, addr)
 		br := bufio.NewReader(c)
-		c.Write((&proto.Hello{Version: proto.Version, Role: proto.RoleSender}).Append(nil))
+		c.Write((&proto.Hello{Version: proto.Version, Role: proto.RoleSender, Flags: flags}).Append(nil))
 		proto.ReadHello(br)
 		c.Write((&proto.Verdict{OK: true}).Append(nil))
 		proto.ReadVerdict(br)
@@ -346,7 +418,7 @@ func TestHostilePeers(t *testing.T) {
 			c.Write((&proto.Trailer{}).Append(nil))
 			c.Write(proto.FinMagic[:])
 		}
-		c.(*net.TCPConn).CloseWrite()
+		c.CloseWrite()
 		c.SetReadDeadline(time.Now().Add(30 * time.Second)) // a hang guard
 		readAll(br)
 		c.Close()
@@ -355,7 +427,7 @@ func TestHostilePeers(t *testing.T) {
 	// An honest transfer still works.
 	src := filepath.Join(base, "honest.txt")
 	os.WriteFile(src, []byte("honest\n"), 0o644)
-	if code, _, stderr := run(t, "send", "--to", addr, src); code != 0 {
+	if code, _, stderr := run(t, m.args("send", "--to", addr, "--token", "", src)...); code != 0 {
 		t.Fatalf("honest send: %s", stderr)
 	}
 	sameFile(t, filepath.Join(dst, "honest.txt"), []byte("honest\n"))
@@ -385,6 +457,9 @@ func TestHostilePeers(t *testing.T) {
 			t.Errorf("log lacks %q", want)
 		}
 	}
+	if m.name != "plaintext" && !logHas(log, onTCP+": handshake: TLS: ") {
+		t.Errorf("log lacks the TLS handshake's failure for the garbage on TCP (from %s)", onTCP)
+	}
 	for _, p := range []string{filepath.Join(base, "escape"), "/tmp/escape-abs", filepath.Join(dst, "escape")} {
 		if _, err := os.Lstat(p); err == nil {
 			t.Errorf("%s was written", p)
@@ -401,41 +476,45 @@ func TestHostilePeers(t *testing.T) {
 }
 
 // TestKeepDrains stops a --keep receiver with SIGTERM in the middle of a
-// transfer: the transfer finishes and the receiver exits 0.
+// transfer: the transfer finishes and the receiver exits 0. In both modes
+// (inside TLS, the default, and --plaintext at both ends).
 //
 // A relay holds the transfer after 64 of 512 MiB until the receiver has
 // taken the signal (it no longer listens), so the transfer is in flight
 // when the shutdown begins, whatever the machine's speed.
 func TestKeepDrains(t *testing.T) {
-	dir := t.TempDir()
-	src := filepath.Join(dir, "f.bin")
+	src := filepath.Join(t.TempDir(), "f.bin")
 	if code, _, stderr := run(t, "gen", src, "--size", "512MiB"); code != 0 {
 		t.Fatal(stderr)
 	}
-	dst := filepath.Join(dir, "dst")
-	r := start(t, "recv", "--listen", "127.0.0.1:0", "--dir", dst, "--keep")
-	addr := r.Addr(t)
-	rl := testbin.NewRelay(t, addr, testbin.Push)
-	rl.Hold(64 << 20)
-	s := start(t, "send", "--method", "readwrite", "--to", rl.Addr(), src)
-	rl.Held(30 * time.Second)
-	r.Cmd.Process.Signal(syscall.SIGTERM)
-	for deadline := time.Now().Add(30 * time.Second); r.Running() && listening(t, addr); time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("the receiver still listens 30 s after SIGTERM; log:\n%s", r.Log())
-		}
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) {
+			dst := filepath.Join(t.TempDir(), "dst")
+			r := start(t, m.args("recv", "--listen", "127.0.0.1:0", "--dir", dst, "--keep")...)
+			addr := r.Addr(t)
+			rl := testbin.NewRelay(t, addr, testbin.Push)
+			rl.Hold(64 << 20)
+			s := start(t, m.args("send", "--method", "readwrite", "--to", rl.Addr(), src)...)
+			rl.Held(30 * time.Second)
+			r.Cmd.Process.Signal(syscall.SIGTERM)
+			for deadline := time.Now().Add(30 * time.Second); r.Running() && listening(t, addr); time.Sleep(time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatalf("the receiver still listens 30 s after SIGTERM; log:\n%s", r.Log())
+				}
+			}
+			if !r.Running() {
+				t.Fatalf("the receiver exited on SIGTERM with the transfer held in the middle; log:\n%s", r.Log())
+			}
+			rl.Release()
+			if code, stderr := r.Wait(t); code != 0 {
+				t.Fatalf("receiver exited %d: %s", code, stderr)
+			}
+			if code, stderr := s.Wait(t); code != 0 {
+				t.Fatalf("sender exited %d: %s", code, stderr)
+			}
+			sameContent(t, filepath.Join(dst, "f.bin"), src)
+		})
 	}
-	if !r.Running() {
-		t.Fatalf("the receiver exited on SIGTERM with the transfer held in the middle; log:\n%s", r.Log())
-	}
-	rl.Release()
-	if code, stderr := r.Wait(t); code != 0 {
-		t.Fatalf("receiver exited %d: %s", code, stderr)
-	}
-	if code, stderr := s.Wait(t); code != 0 {
-		t.Fatalf("sender exited %d: %s", code, stderr)
-	}
-	sameContent(t, filepath.Join(dst, "f.bin"), src)
 }
 
 // listening reports whether a TCP socket listens on addr (an IPv4
@@ -465,45 +544,53 @@ func listening(t *testing.T, addr string) bool {
 }
 
 // TestToken: matching tokens work; a wrong or missing token is refused at
-// both ends with a clear error.
+// both ends with a clear error, in both modes. Both ends run without the
+// suite's $ZCOPY_TOKEN; a receiver without a token is given an empty
+// --token, since a listening end given none makes its own
+// (TestTokenMadeByListener).
 func TestToken(t *testing.T) {
 	dir := t.TempDir()
 	src := filepath.Join(dir, "f.txt")
 	os.WriteFile(src, []byte("secret stuff\n"), 0o644)
-	for _, tc := range []struct {
-		name, recvTok, sendTok string
-		ok                     bool
-		want                   string
-	}{
-		{"match", "s3cret", "s3cret", true, ""},
-		{"wrong", "s3cret", "guess", false, "authentication failed"},
-		{"missing", "s3cret", "", false, "token mismatch"},
-		{"unexpected", "", "s3cret", false, "token mismatch"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			dst := filepath.Join(t.TempDir(), "dst")
-			args := []string{"recv", "--listen", "127.0.0.1:0", "--dir", dst}
-			if tc.recvTok != "" {
-				args = append(args, "--token", tc.recvTok)
-			}
-			r := start(t, args...)
-			sargs := []string{"send", "--to", r.Addr(t), src}
-			if tc.sendTok != "" {
-				sargs = append(sargs, "--token", tc.sendTok)
-			}
-			code, _, serr := run(t, sargs...)
-			rcode, rerr := r.Wait(t)
-			if tc.ok {
-				if code != 0 || rcode != 0 {
-					t.Fatalf("send %d %s; recv %d %s", code, serr, rcode, rerr)
-				}
-				return
-			}
-			if code != 1 || rcode != 1 || !strings.Contains(serr, tc.want) || !strings.Contains(rerr, tc.want) {
-				t.Errorf("send exit %d %q; recv exit %d %q; want 1 and %q at both", code, serr, rcode, rerr, tc.want)
-			}
-			if _, err := os.Stat(filepath.Join(dst, "f.txt")); err == nil {
-				t.Error("the file arrived without the right token")
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) {
+			for _, tc := range []struct {
+				name, recvTok, sendTok string
+				ok                     bool
+				want                   string
+			}{
+				{"match", "s3cret", "s3cret", true, ""},
+				{"wrong", "s3cret", "guess", false, "authentication failed"},
+				{"missing", "s3cret", "", false, "token mismatch"},
+				{"unexpected", "", "s3cret", false, "token mismatch"},
+			} {
+				t.Run(tc.name, func(t *testing.T) {
+					dst := filepath.Join(t.TempDir(), "dst")
+					args := m.args("recv", "--listen", "127.0.0.1:0", "--dir", dst, "--token", tc.recvTok)
+					r := testbin.Start(t, withoutToken(exec.Command(zcopyBin, args...)))
+					sargs := m.args("send", "--to", r.Addr(t), src)
+					if tc.sendTok != "" {
+						sargs = append(sargs, "--token", tc.sendTok)
+					}
+					code, _, serr, err := testbin.Run(withoutToken(exec.Command(zcopyBin, sargs...)))
+					if err != nil {
+						t.Fatal(err)
+					}
+					rcode, rerr := r.Wait(t)
+					if tc.ok {
+						if code != 0 || rcode != 0 {
+							t.Fatalf("send %d %s; recv %d %s", code, serr, rcode, rerr)
+						}
+						sameFile(t, filepath.Join(dst, "f.txt"), []byte("secret stuff\n"))
+						return
+					}
+					if code != 1 || rcode != 1 || !strings.Contains(serr, tc.want) || !strings.Contains(rerr, tc.want) {
+						t.Errorf("send exit %d %q; recv exit %d %q; want 1 and %q at both", code, serr, rcode, rerr, tc.want)
+					}
+					if _, err := os.Stat(filepath.Join(dst, "f.txt")); err == nil {
+						t.Error("the file arrived without the right token")
+					}
+				})
 			}
 		})
 	}

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zcopy/zcopy/internal/secure"
 	"github.com/zcopy/zcopy/internal/testbin"
 )
 
@@ -20,6 +21,11 @@ var zcopyBin string
 func TestMain(m *testing.M) {
 	bin, remove := testbin.MustBuild("zcopy-e2e-")
 	zcopyBin = bin
+	// Every zcopy this suite starts inherits one strong token: a listening
+	// end started without a token makes its own (and prints it), which the
+	// dialing end would not have. Tests of tokens themselves set or clear
+	// it in their commands' environment (see withoutToken).
+	os.Setenv("ZCOPY_TOKEN", secure.NewToken())
 	code := m.Run()
 	remove()
 	os.Exit(code)
@@ -27,6 +33,50 @@ func TestMain(m *testing.M) {
 
 // proc is a running zcopy.
 type proc = testbin.Proc
+
+// A mode is how a framed transfer is protected: inside TLS (the default,
+// no flag) or in the clear (--plaintext, which both ends need). Tests of
+// what must hold either way run once in each, as subtests named after it.
+type mode struct {
+	name  string
+	flags []string // given to both ends
+}
+
+var modes = []mode{{"tls", nil}, {"plaintext", []string{"--plaintext"}}}
+
+// args returns a zcopy command line: verb, m's flags, then args.
+func (m mode) args(verb string, args ...string) []string {
+	return append(append([]string{verb}, m.flags...), args...)
+}
+
+// methods are the methods a framed transfer reports under m by default:
+// sendfile and splice in plaintext (zero copy); inside TLS the bodies are
+// encrypted in user space, so readwrite at both ends.
+func (m mode) methods() (send, recv string) {
+	if m.name == "plaintext" {
+		return "sendfile", "splice"
+	}
+	return "readwrite", "readwrite"
+}
+
+// withoutToken returns cmd with $ZCOPY_TOKEN removed from its environment
+// (TestMain sets it for every child), for tests of tokens themselves.
+func withoutToken(cmd *exec.Cmd) *exec.Cmd {
+	env := cmd.Env
+	if env == nil {
+		env = os.Environ()
+	}
+	cmd.Env = nil
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, "ZCOPY_TOKEN=") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	if cmd.Env == nil {
+		cmd.Env = []string{} // not nil: nil would mean the whole environment
+	}
+	return cmd
+}
 
 // start runs zcopy with args; it is killed at the end of the test if still
 // running.

@@ -13,7 +13,8 @@ import (
 // is still the token when --token is not given: a push with it at both
 // ends works, a sender that overrides it with another --token is refused,
 // and one that turns it off with --token ” is told the ends disagree.
-// --raw, which has no token, ignores the variable.
+// --raw, which has no token, ignores the variable. (t.Setenv replaces the
+// suite's own $ZCOPY_TOKEN, from TestMain, for the test's children.)
 func TestTokenEnv(t *testing.T) {
 	const secret = "env-canary-3c9d1f0e"
 	t.Setenv("ZCOPY_TOKEN", secret)
