@@ -49,12 +49,16 @@ func TestAcceptanceJSON(t *testing.T) {
 	}
 	required := []string{"method", "recv_method", "size", "bytes", "reps", "gbps",
 		"sender_cpu_s_per_gib", "receiver_cpu_s_per_gib", "syscalls_per_gib",
-		"ctxsw_per_gib", "model_copies", "model_cpu_copies"}
+		"ctxsw_per_gib", "model_copies", "model_cpu_copies", "tls", "zero_copy"}
 	for _, o := range objs {
 		for _, k := range required {
 			if _, ok := o[k]; !ok {
 				t.Errorf("object for %v has no %q", o["method"], k)
 			}
+		}
+		// The handshake's time is the tls row's alone.
+		if _, ok := o["handshake_ms"]; ok != (o["method"] == "tls") {
+			t.Errorf("object for %v: handshake_ms present %v", o["method"], ok)
 		}
 	}
 	var res []Result
@@ -72,9 +76,14 @@ func TestAcceptanceJSON(t *testing.T) {
 	}
 	rw, okRW := by["readwrite"]
 	sf, okSF := by["sendfile"]
-	if !okRW || !okSF {
-		t.Fatalf("want readwrite and sendfile among %d results", len(res))
+	tl, okTLS := by["tls"]
+	if !okRW || !okSF || !okTLS {
+		t.Fatalf("want readwrite, sendfile and tls among %d results", len(res))
 	}
+	if !tl.TLS || tl.MethodUsed != "readwrite" || tl.ZeroCopy || !sf.ZeroCopy || rw.ZeroCopy || !(tl.HandshakeMs > 0) {
+		t.Errorf("tls row: TLS %v, ran %s, zero copy %v (sendfile's %v, readwrite's %v), handshake %v ms", tl.TLS, tl.MethodUsed, tl.ZeroCopy, sf.ZeroCopy, rw.ZeroCopy, tl.HandshakeMs)
+	}
+	t.Logf("tls: %.2f GB/s, sender %.3f and receiver %.3f CPU s/GiB, handshake %.2f ms", tl.GBps, tl.SenderCPU, tl.ReceiverCPU, tl.HandshakeMs)
 	if len(res) != len(DefaultConfig().Methods) {
 		t.Errorf("%d results, want one per method", len(res))
 	}
@@ -100,14 +109,17 @@ func samplesOf(r Result, f func(Sample) float64) []float64 {
 }
 
 // TestTable checks the default output: the header names the machine, the
-// file and its page-cache state, and there is one row per method.
+// file and its page-cache state, and which rows are zero copy, there is
+// one row per method, tls among them, and the TLS handshake's time is
+// under the table.
 func TestTable(t *testing.T) {
 	r := runZcopy(t, time.Minute, "bench", "--size", "4MiB", "--reps", "1", "--warmup", "0")
 	if r.code != 0 {
 		t.Fatalf("exit %d\nstderr: %s", r.code, r.stderr)
 	}
 	for _, want := range []string{"sender:", "cores", "receiver: the same host, over loopback", "4.0 MiB of random bytes",
-		"page cache", "receiver readwrite", "GB/s", "sender CPU s/GiB", "receiver CPU s/GiB", "syscalls/GiB", "ctxsw/GiB", "model: copies (CPU)"} {
+		"page cache", "receiver readwrite", "GB/s", "sender CPU s/GiB", "receiver CPU s/GiB", "syscalls/GiB", "ctxsw/GiB", "model: copies (CPU)",
+		"sendfile and splice are zero copy", "readwrite, mmap and tls are not\n            zero copy", "readwrite inside TLS 1.3", "\nTLS handshake: "} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("the table lacks %q:\n%s", want, r.stdout)
 		}
@@ -116,6 +128,9 @@ func TestTable(t *testing.T) {
 		if !strings.Contains(r.stdout, "\n"+m.String()+" ") {
 			t.Errorf("no row for %v:\n%s", m, r.stdout)
 		}
+	}
+	if strings.Contains(r.stdout, "(ran ") {
+		t.Errorf("a row says it ran another method:\n%s", r.stdout)
 	}
 	if r.stderr != "" {
 		t.Errorf("stderr is not a terminal, so it should be empty; got %q", r.stderr)
@@ -197,6 +212,7 @@ func TestUsageErrors(t *testing.T) {
 	}{
 		{[]string{"--methods", "auto"}, "auto is not a method"},
 		{[]string{"--methods", "teleport"}, "unknown method"},
+		{[]string{"--methods", "readwrite,ssl"}, "tls"},
 		{[]string{"--recv-method", "mmap"}, "receive method mmap"},
 		{[]string{"--sizes", "0"}, "at least one byte"},
 		{[]string{"--size", "1MiB", "--sizes", "4KiB"}, "not both"},

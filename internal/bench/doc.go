@@ -37,6 +37,28 @@
 // cache) hits every method alike. Figures are reported as the median of
 // the repetitions with their minimum and maximum.
 //
+// # The tls row
+//
+// Besides the send methods, the table has a row named tls: readwrite
+// inside TLS 1.3, as zcopy's framed transfers run by default, so that the
+// price of encryption is one glance away. Its receiver makes a throwaway
+// certificate (secure.NewCertificate) before it listens; once connected,
+// the sender runs secure.Handshake as the client and the receiver as the
+// server, and then they make the same zerocopy.SendFile (by Auto, which
+// falls to ReadWrite: a TLS connection has no descriptor) and
+// zerocopy.ReceiveFile (by ReadWrite, whatever the plain rows' receive
+// method) calls over the TLS connection. The handshake is left out of the
+// measured region as connection set-up is; its time, from the TCP
+// connection set up to the handshake complete at the sender, is reported
+// apart. The engine counts each Read or Write on a TLS connection as a
+// system call; the worker counts the calls on the TCP connection beneath
+// it instead, which are the real ones.
+//
+// Sendfile and splice are zero copy: the CPU never copies the file's bytes
+// through user space. Readwrite, mmap and tls are not; tls copies each
+// byte twice more in user space (into a TLS record, into internal/secure's
+// batch of records) and encrypts it, and its receiver decrypts it.
+//
 // # Remote
 //
 // Serve answers a client started with Config.To, like iperf3's server: over
@@ -44,7 +66,8 @@
 // receiver per trial, the server starts a receiver worker on the address
 // the control connection arrived at and sends back its figures when it has
 // finished, so the report has both ends' numbers and both hosts'
-// descriptions. The sender always runs on the client, beside the file.
+// descriptions. A server that can run the tls row says so in its greeting;
+// against an older one the client leaves the row out and says so. The sender always runs on the client, beside the file.
 // Serve talks to several clients at once, dropping one that says nothing,
 // but runs their trials one at a time, so that no measurement disturbs
 // another.

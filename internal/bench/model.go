@@ -1,11 +1,24 @@
 package bench
 
 import (
+	"fmt"
+
 	"github.com/zcopy/zcopy/zerocopy"
 )
 
 // GiB is the unit every per-volume figure is normalised to.
 const GiB = 1 << 30
+
+// The TLS row's record layer: TLS 1.3 records carry up to 16 KiB of data
+// and 22 bytes more on the wire (a 5-byte header, the inner content type
+// and a 16-byte AES-GCM tag); internal/secure gathers sealed records into
+// batches of up to modelRecordBatch bytes (its recordBatch) and writes each
+// batch with one write(2).
+const (
+	modelRecordData  = 16 << 10
+	modelRecordExtra = 5 + 1 + 16
+	modelRecordBatch = 256 << 10
+)
 
 // modelPipeSize is the splice pipe capacity the engine asks for
 // (F_SETPIPE_SZ, 1 MiB); each pipe load costs a splice in and a splice out.
@@ -68,4 +81,47 @@ func Model(m zerocopy.Method, gather bool) Prediction {
 	}
 	p.ModeSwitchesPerGiB = 2 * p.SyscallsPerGiB
 	return p
+}
+
+// ModelRow returns the prediction for one row: Model's for a send method,
+// and for the TLS row readwrite's plus what TLS adds in user space. That
+// is not the seed's (it has no encryption) but the same count made for
+// crypto/tls and internal/secure: each buffer read by pread is copied into
+// TLS records (crypto/tls appends the data to the record, then seals it in
+// place with AES-GCM, a pass of the CPU over every byte) and each record
+// into internal/secure's batch, which write(2) copies into the socket: six
+// copies, four by the CPU, beside the encryption. Not zero copy.
+func ModelRow(r Row, gather bool) Prediction {
+	if !r.TLS {
+		return Model(r.Method, gather)
+	}
+	p := Model(zerocopy.ReadWrite, gather)
+	p.Copies += 2
+	p.CPUCopies += 2
+	perBuffer := 1 + float64(tlsBatches(zerocopy.DefaultBufferSize))
+	p.SyscallsPerGiB = float64(GiB) / float64(zerocopy.DefaultBufferSize) * perBuffer
+	p.ModeSwitchesPerGiB = 2 * p.SyscallsPerGiB
+	p.Note = fmt.Sprintf("readwrite inside TLS 1.3: pread + %d write(2)s of record batches per buffer; "+
+		"copies into the TLS record and into the batch, and AES-GCM sealing, in user space; not zero copy", int(perBuffer)-1)
+	return p
+}
+
+// tlsBatches returns how many batches (write(2)s) internal/secure makes of
+// the records crypto/tls seals for one Write of n bytes: it gathers
+// records while the next one fits in modelRecordBatch, and writes what it
+// holds at the end of the Write.
+func tlsBatches(n int) int {
+	batches, held := 0, 0
+	for ; n > 0; n -= modelRecordData {
+		rec := min(n, modelRecordData) + modelRecordExtra
+		if held > 0 && held+rec > modelRecordBatch {
+			batches++
+			held = 0
+		}
+		held += rec
+	}
+	if held > 0 {
+		batches++
+	}
+	return batches
 }

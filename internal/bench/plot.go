@@ -107,7 +107,10 @@ func plotTitle(rep *Report) string {
 	if rep.Link != "loopback" {
 		link = "to " + rep.Link
 	}
-	recv := rep.Results[0].RecvMethod
+	recv := recvMethod(rep)
+	if hasTLS(rep) && recv != "readwrite" {
+		recv += " (tls: readwrite)"
+	}
 	cache := "warm page cache"
 	if rep.Cold {
 		cache = "cold page cache"

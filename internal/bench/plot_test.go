@@ -12,13 +12,18 @@ func syntheticReport(sizes []int64, cpu float64) *Report {
 	for _, size := range sizes {
 		for i, m := range DefaultConfig().Methods {
 			f := float64(i + 1)
-			rep.Results = append(rep.Results, Result{
-				Method: m.String(), MethodUsed: m.String(), RecvMethod: "readwrite", Size: size, Bytes: size,
+			r := Result{
+				Method: m.String(), MethodUsed: m.Method.String(), RecvMethod: "readwrite", Size: size, Bytes: size,
+				TLS: m.TLS, ZeroCopy: m.ZeroCopy(),
 				GBps: f, GBpsMin: f * 0.9, GBpsMax: f * 1.1,
 				SenderCPU: cpu / f, SenderCPUMin: cpu / f, SenderCPUMax: cpu / f * 1.2, SenderUser: cpu / f / 4, SenderSys: cpu / f * 3 / 4,
 				ReceiverCPU: cpu, ReceiverCPUMin: cpu, ReceiverCPUMax: cpu, ReceiverSys: cpu,
-				Samples: []Sample{{Cached: 1}},
-			})
+				Samples: []Sample{{Cached: 1}}, Reps: 3,
+			}
+			if m.TLS {
+				r.HandshakeMs, r.HandshakeMsMin, r.HandshakeMsMax = 4.25, 3.5, 9
+			}
+			rep.Results = append(rep.Results, r)
 		}
 	}
 	return rep

@@ -23,6 +23,11 @@ import (
 // Any reply may instead be {"error":"..."}. The client closes the
 // connection when it is done; the server then kills any receiver still
 // running for it.
+//
+// A server that can run the TLS row's receivers says "tls":true in its
+// greeting, and a request for one has "tls":true; a client leaves the row
+// out for a server that does not say so (an older one, which would ignore
+// the field and run a plain receiver), so the version stays 1.
 const protocolVersion = 1
 
 type ctrlRequest struct {
@@ -32,10 +37,12 @@ type ctrlRequest struct {
 	Size      int64  `json:"size,omitempty"`
 	Transfers int    `json:"transfers,omitempty"`
 	TimeoutNs int64  `json:"timeout_ns,omitempty"`
+	TLS       bool   `json:"tls,omitempty"`
 }
 
 type ctrlReply struct {
 	Host   *HostInfo    `json:"host,omitempty"`
+	TLS    bool         `json:"tls,omitempty"` // in the greeting: TLS receivers can be had
 	Addr   string       `json:"addr,omitempty"`
 	Result *sideFigures `json:"result,omitempty"`
 	Error  string       `json:"error,omitempty"`
@@ -267,7 +274,7 @@ func (s *server) serveClient(ctx context.Context, conn net.Conn) (spoke bool, er
 				return spoke, fmt.Errorf("protocol version %d", req.Version)
 			}
 			h := LocalHost()
-			if err := enc.Encode(ctrlReply{Host: &h}); err != nil {
+			if err := enc.Encode(ctrlReply{Host: &h, TLS: true}); err != nil {
 				return spoke, err
 			}
 		case "recv":
@@ -328,9 +335,12 @@ func recvSpec(req ctrlRequest, ip net.IP) (workerSpec, error) {
 		return workerSpec{}, fmt.Errorf("transfers %d: want 1 to %d", req.Transfers, maxTransfers)
 	}
 	timeout := min(max(time.Duration(req.TimeoutNs), time.Second), 10*time.Minute)
+	if req.TLS && m != zerocopy.ReadWrite {
+		return workerSpec{}, fmt.Errorf("receive method %v: a TLS receiver reads by readwrite", m)
+	}
 	return workerSpec{
 		role: "recv", method: m, size: req.Size, transfers: req.Transfers,
-		listen: net.JoinHostPort(ip.String(), "0"), timeout: timeout,
+		listen: net.JoinHostPort(ip.String(), "0"), tls: req.TLS, timeout: timeout,
 	}, nil
 }
 
@@ -358,10 +368,11 @@ func serveTrial(ctx context.Context, enc *json.Encoder, cfg *ServeConfig, spec w
 
 // remoteEnd runs receivers on a Serve host.
 type remoteEnd struct {
-	conn net.Conn
-	enc  *json.Encoder
-	dec  *json.Decoder
-	peer HostInfo
+	conn    net.Conn
+	enc     *json.Encoder
+	dec     *json.Decoder
+	peer    HostInfo
+	peerTLS bool // the server runs TLS receivers
 }
 
 // dialServer connects to a Serve address and greets it.
@@ -384,6 +395,7 @@ func dialServer(ctx context.Context, addr string) (*remoteEnd, error) {
 		return nil, fmt.Errorf("bench server %s: no host description in its greeting", addr)
 	}
 	r.peer = *reply.Host
+	r.peerTLS = reply.TLS
 	return r, nil
 }
 
@@ -409,6 +421,7 @@ func (r *remoteEnd) call(req ctrlRequest) (ctrlReply, error) {
 
 func (r *remoteEnd) host() HostInfo { return r.peer }
 func (r *remoteEnd) close() error   { return r.conn.Close() }
+func (r *remoteEnd) tls() bool      { return r.peerTLS }
 
 func (r *remoteEnd) localIP() net.IP {
 	if a, ok := r.conn.LocalAddr().(*net.TCPAddr); ok {
@@ -421,7 +434,7 @@ func (r *remoteEnd) start(ctx context.Context, spec workerSpec) (string, func() 
 	stop := context.AfterFunc(ctx, func() { r.conn.Close() })
 	reply, err := r.call(ctrlRequest{
 		Op: "recv", Method: spec.method.String(), Size: spec.size,
-		Transfers: spec.transfers, TimeoutNs: int64(spec.timeout),
+		Transfers: spec.transfers, TimeoutNs: int64(spec.timeout), TLS: spec.tls,
 	})
 	if err == nil && reply.Addr == "" {
 		err = errors.New("no address in the reply")

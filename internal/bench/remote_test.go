@@ -14,6 +14,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/zcopy/zcopy/internal/secure"
+	"github.com/zcopy/zcopy/zerocopy"
 )
 
 // startServer runs `zcopy bench --serve addr` (under prefix, e.g. ip netns
@@ -92,14 +95,24 @@ func checkRemote(t *testing.T, prefix []string, addr string, size int64) {
 	if len(res) != len(DefaultConfig().Methods) {
 		t.Errorf("%d results, want one per method", len(res))
 	}
+	sawTLS := false
 	for _, r := range res {
 		t.Logf("%-9s %.2f GB/s, sender %.3f, receiver %.3f CPU s/GiB, %.0f and %.0f syscalls/GiB", r.Method, r.GBps, r.SenderCPU, r.ReceiverCPU, r.Syscalls, r.ReceiverSyscalls)
-		if r.Bytes != size || r.MethodUsed != r.Method {
+		want := r.Method
+		if r.TLS {
+			// The tls row runs on the server too: readwrite inside TLS.
+			sawTLS, want = true, "readwrite"
+			checkHandshake(t, r)
+		}
+		if r.Bytes != size || r.MethodUsed != want {
 			t.Errorf("%s: %d bytes by %s", r.Method, r.Bytes, r.MethodUsed)
 		}
 		if !(r.SenderCPU > 0) || !(r.ReceiverCPU > 0) || !(r.Syscalls > 0) || !(r.ReceiverSyscalls > 0) || !(r.GBps > 0) {
 			t.Errorf("%s: missing figures: %+v", r.Method, r)
 		}
+	}
+	if !sawTLS {
+		t.Error("no tls row")
 	}
 	// The table names both hosts.
 	argv = argv[:len(argv)-1]
@@ -183,8 +196,13 @@ func TestServeProtocol(t *testing.T) {
 	})
 	t.Run("bad requests", func(t *testing.T) {
 		c := dialCtrl(t, "127.0.0.1", addr)
-		if r := c.ask(ctrlRequest{Op: "hello", Version: protocolVersion}); r.Host == nil || r.Host.Cores < 1 {
-			t.Fatalf("greeting %+v", r)
+		if r := c.ask(ctrlRequest{Op: "hello", Version: protocolVersion}); r.Host == nil || r.Host.Cores < 1 || !r.TLS {
+			t.Fatalf("greeting %+v (want a host and tls)", r)
+		}
+		if zerocopy.Supported(zerocopy.Splice, false) {
+			if r := c.ask(ctrlRequest{Op: "recv", Method: "splice", Size: 1, Transfers: 1, TLS: true}); !strings.Contains(r.Error, "TLS receiver reads by readwrite") {
+				t.Errorf("a TLS receiver by splice: reply %+v", r)
+			}
 		}
 		for _, tc := range []struct {
 			req  ctrlRequest
@@ -221,6 +239,31 @@ func TestServeProtocol(t *testing.T) {
 			t.Fatalf("result %+v", res)
 		}
 	})
+	t.Run("receive over TLS", func(t *testing.T) {
+		c := dialCtrl(t, "127.0.0.1", addr)
+		c.hello()
+		const size, transfers = 100000, 3
+		r := c.ask(ctrlRequest{Op: "recv", Method: "readwrite", Size: size, Transfers: transfers, TimeoutNs: int64(time.Minute), TLS: true})
+		if r.Addr == "" {
+			t.Fatalf("reply %+v", r)
+		}
+		raw, err := net.Dial("tcp", r.Addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer raw.Close()
+		data, _, err := secure.Handshake(context.Background(), raw, true, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.CopyN(data, zeros{}, size*transfers); err != nil {
+			t.Fatal(err)
+		}
+		data.Close()
+		if res := c.reply(); res.Result == nil || res.Result.BytesEach != size || res.Result.Transfers != transfers || !res.Result.TLS || res.Result.HandshakeNanos <= 0 {
+			t.Fatalf("result %+v", res)
+		}
+	})
 	t.Run("client gone", func(t *testing.T) {
 		// A client that asks for a receiver and leaves must not wedge the
 		// server: the next client's trial runs.
@@ -240,3 +283,74 @@ func TestServeProtocol(t *testing.T) {
 type zeros struct{}
 
 func (zeros) Read(p []byte) (int, error) { clear(p); return len(p), nil }
+
+// TestRemoteOldServer runs a client against a server that predates the
+// tls row: a proxy of the control connection takes "tls" out of the
+// greeting, as an older server would leave it out. The client leaves the
+// row out and says so, and fails only if it was the only row asked for.
+func TestRemoteOldServer(t *testing.T) {
+	addr, _ := serveForTest(t, ServeConfig{})
+	old := oldServerProxy(t, addr)
+	cfg := testConfig(t)
+	cfg.To = old
+	cfg.Sizes = []int64{1 << 20}
+	cfg.Methods = []Row{{Method: zerocopy.ReadWrite}, TLSRow}
+	rep, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Results) != 1 || rep.Results[0].Method != "readwrite" {
+		t.Errorf("results %+v, want readwrite's alone", rep.Results)
+	}
+	if len(rep.Notes) != 1 || !strings.Contains(rep.Notes[0], "tls row was left out") {
+		t.Errorf("notes %q", rep.Notes)
+	}
+	var b strings.Builder
+	if err := WriteTable(&b, rep); err != nil || !strings.Contains(b.String(), "tls row was left out") {
+		t.Errorf("the table does not say the row was left out (%v):\n%s", err, b.String())
+	}
+	cfg.Methods = []Row{TLSRow}
+	if _, err := Run(context.Background(), cfg); err == nil || !strings.Contains(err.Error(), "cannot run the tls row") {
+		t.Errorf("Run of tls alone against an old server = %v", err)
+	}
+}
+
+// oldServerProxy relays control connections to the server at addr,
+// dropping "tls" from every reply, and returns its address.
+func oldServerProxy(t *testing.T, addr string) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			s, err := net.Dial("tcp", addr)
+			if err != nil {
+				c.Close()
+				return
+			}
+			go func() { io.Copy(s, c); s.Close() }()
+			go func() {
+				defer c.Close()
+				dec, enc := json.NewDecoder(s), json.NewEncoder(c)
+				for {
+					var r map[string]any
+					if dec.Decode(&r) != nil {
+						return
+					}
+					delete(r, "tls")
+					if enc.Encode(r) != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}

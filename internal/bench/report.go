@@ -8,6 +8,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/zcopy/zcopy/internal/bytesize"
+	"github.com/zcopy/zcopy/zerocopy"
 )
 
 // WriteJSON writes the results as one JSON array, one object per method and
@@ -37,10 +38,7 @@ func WriteTable(w io.Writer, rep *Report) error {
 		fmt.Fprintf(&b, "  receiver: %s, at %s (sender's %v)\n", describeHost(rep.Receiver), rep.Link, rep.NIC)
 	}
 	fmt.Fprintf(&b, "  file:     %s of random bytes, %s\n", sizesOf(rep.Results), cacheState(rep))
-	recv := "?"
-	if len(rep.Results) > 0 {
-		recv = rep.Results[0].RecvMethod
-	}
+	recv := recvMethod(rep)
 	pinned := ""
 	if rep.Pinned != "" {
 		pinned = "; " + rep.Pinned
@@ -52,14 +50,33 @@ func WriteTable(w io.Writer, rep *Report) error {
             ctxsw: the sender's voluntary+involuntary context switches (getrusage). model: the
             seed's copies of each byte (how many by the CPU) and user/kernel mode switches (two
             per system call) with the engine's buffer sizes.
-
+  rows:     sendfile and splice are zero copy: the kernel hands the file's pages to the socket
+            and the CPU never copies them through user space. readwrite, mmap and tls are not
+            zero copy: readwrite copies each byte into a user buffer and out again, mmap copies
+            it from the mapping into the socket, and tls is readwrite inside TLS 1.3 (zcopy's
+            default for framed transfers), which also copies each byte into TLS records and a
+            record batch and encrypts it (AES-GCM) in user space, and the receiver decrypts.
 `)
+	if hasTLS(rep) {
+		b.WriteString(`  tls:      the sender sends by auto into the TLS connection, as zcopy does (it runs readwrite:
+            a TLS connection has no descriptor), and the receiver reads it by readwrite. Its
+            syscalls are the engine's preads and the reads and writes on the TCP connection
+            beneath TLS; its model is readwrite's plus two copies in user space (into the TLS
+            record, into the record batch) besides the cipher. The handshake is not measured
+            with the transfer; its time is below.
+`)
+	}
+	b.WriteString("\n")
 
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "method\tsize\tGB/s\tsender CPU s/GiB\tusr/sys\treceiver CPU s/GiB\tusr/sys\tsyscalls/GiB\tctxsw/GiB\tmodel: copies (CPU)\tswitches/GiB")
 	for _, r := range rep.Results {
 		method := r.Method
-		if r.MethodUsed != "" && r.MethodUsed != r.Method {
+		want := r.Method
+		if r.TLS {
+			want = TLSRow.Method.String()
+		}
+		if r.MethodUsed != "" && r.MethodUsed != want {
 			method += " (ran " + r.MethodUsed + ")"
 		}
 		ctxsw := "n/a"
@@ -79,6 +96,15 @@ func WriteTable(w io.Writer, rep *Report) error {
 	}
 	var notes []string
 	for _, r := range rep.Results {
+		if r.TLS {
+			notes = append(notes, handshakeNote(r, len(distinctSizes(rep.Results)) > 1))
+		}
+	}
+	if recv := recvMethod(rep); hasTLS(rep) && recv != zerocopy.ReadWrite.String() {
+		notes = append(notes, fmt.Sprintf("The %s row's receiver read by readwrite, not %s, which needs a descriptor that a TLS connection has not.", tlsName, recv))
+	}
+	notes = append(notes, rep.Notes...)
+	for _, r := range rep.Results {
 		if r.Transfers > 1 && r.Method == rep.Results[0].Method {
 			notes = append(notes, fmt.Sprintf("A %s file was sent %d times per trial over one connection, so that a trial lasts long enough to measure.", bytesize.Format(r.Size), r.Transfers))
 		}
@@ -91,6 +117,41 @@ func WriteTable(w io.Writer, rep *Report) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// recvMethod returns the receive method of the plain rows (the TLS row's
+// is always readwrite).
+func recvMethod(rep *Report) string {
+	for _, r := range rep.Results {
+		if !r.TLS {
+			return r.RecvMethod
+		}
+	}
+	if len(rep.Results) > 0 {
+		return rep.Results[0].RecvMethod
+	}
+	return "?"
+}
+
+// hasTLS reports whether the report has a TLS row.
+func hasTLS(rep *Report) bool {
+	for _, r := range rep.Results {
+		if r.TLS {
+			return true
+		}
+	}
+	return false
+}
+
+// handshakeNote gives the TLS row's handshake time, naming the size if
+// several were measured.
+func handshakeNote(r Result, sized bool) string {
+	at := ""
+	if sized {
+		at = " (" + bytesize.Format(r.Size) + ")"
+	}
+	return fmt.Sprintf("TLS handshake%s: %.2f ms median (%.2f-%.2f) over %d rounds, from the TCP connection set up to the handshake complete at the sender; not in the %s row's figures.",
+		at, r.HandshakeMs, r.HandshakeMsMin, r.HandshakeMsMax, r.Reps, r.Method)
 }
 
 // rng renders "median (min-max)" with prec decimals.

@@ -21,6 +21,10 @@ type Sample struct {
 	// Cached is the fraction of the file in the page cache just before the
 	// trial (after --cold dropped it), or -1 if unknown.
 	Cached float64 `json:"cached_fraction"`
+	// HandshakeMs is, for the TLS row, the sender's TLS handshake in
+	// milliseconds: from the TCP connection being set up to the handshake
+	// being complete. It is not part of any other figure.
+	HandshakeMs float64 `json:"handshake_ms,omitempty"`
 }
 
 // SenderCPU is the sender's user plus system seconds per GiB.
@@ -45,6 +49,7 @@ func newSample(send, recv sideFigures, cached float64) Sample {
 		Ctxsw:            perGiB(float64(send.Usage.ctxsw())),
 		ReceiverCtxsw:    perGiB(float64(recv.Usage.ctxsw())),
 		Cached:           cached,
+		HandshakeMs:      float64(send.HandshakeNanos) / 1e6,
 	}
 }
 
@@ -52,11 +57,23 @@ func newSample(send, recv sideFigures, cached float64) Sample {
 // `zcopy bench --json`. Figures are medians over the repetitions, with
 // their minimum and maximum where the name says so.
 type Result struct {
-	// Method is the send method measured; MethodUsed the one the engine
-	// reports having used (they differ only after a fallback).
+	// Method is the row measured: a send method, or "tls"; MethodUsed the
+	// method the engine reports having used (they differ only after a
+	// fallback, and for tls, which is readwrite inside TLS 1.3).
 	Method     string `json:"method"`
 	MethodUsed string `json:"method_used"`
 	RecvMethod string `json:"recv_method"`
+	// TLS says the row's transfers ran inside TLS 1.3 (the tls row).
+	TLS bool `json:"tls"`
+	// ZeroCopy says whether the sender's method leaves the bytes to the
+	// kernel, never copying them through user space: sendfile and splice.
+	// Readwrite, mmap and tls are not zero copy.
+	ZeroCopy bool `json:"zero_copy"`
+	// HandshakeMs is the TLS row's handshake time (Sample.HandshakeMs):
+	// median, minimum and maximum over the repetitions.
+	HandshakeMs    float64 `json:"handshake_ms,omitempty"`
+	HandshakeMsMin float64 `json:"handshake_ms_min,omitempty"`
+	HandshakeMsMax float64 `json:"handshake_ms_max,omitempty"`
 	// Size is the file's size and Bytes what each transfer moved, checked
 	// by both sides.
 	Size  int64 `json:"size"`
@@ -119,13 +136,19 @@ type Result struct {
 	Samples []Sample `json:"samples"`
 }
 
-// newResult summarises the samples of method m at size.
-func newResult(m zerocopy.Method, cfg *Config, size int64, gather bool, samples []Sample, last sideFigures) Result {
-	p := Model(m, gather)
+// newResult summarises the samples of row m at size.
+func newResult(m Row, cfg *Config, size int64, gather bool, samples []Sample, last sideFigures) Result {
+	p := ModelRow(m, gather)
+	recv := cfg.RecvMethod
+	if m.TLS {
+		recv = zerocopy.ReadWrite // see runner.trial
+	}
 	r := Result{
 		Method:                  m.String(),
 		MethodUsed:              last.Method,
-		RecvMethod:              cfg.RecvMethod.String(),
+		RecvMethod:              recv.String(),
+		TLS:                     m.TLS,
+		ZeroCopy:                m.ZeroCopy(),
 		Size:                    size,
 		Bytes:                   last.BytesEach,
 		Transfers:               last.Transfers,
@@ -160,6 +183,10 @@ func newResult(m zerocopy.Method, cfg *Config, size int64, gather bool, samples 
 	r.Ctxsw, r.CtxswMin, r.CtxswMax = cs.Median, cs.Min, cs.Max
 	r.ReceiverCtxsw = summarizeBy(samples, func(s Sample) float64 { return s.ReceiverCtxsw }).Median
 	r.Cached = summarizeBy(samples, func(s Sample) float64 { return s.Cached }).Median
+	if m.TLS {
+		h := summarizeBy(samples, func(s Sample) float64 { return s.HandshakeMs })
+		r.HandshakeMs, r.HandshakeMsMin, r.HandshakeMsMax = h.Median, h.Min, h.Max
+	}
 	return r
 }
 
@@ -178,6 +205,8 @@ type Report struct {
 	Reps   int    `json:"reps"`
 	Warmup int    `json:"warmup"`
 	Cold   bool   `json:"cold"`
+	// Notes are said under the table: rows left out, and why.
+	Notes []string `json:"notes,omitempty"`
 	// Results has one entry per size and method, sizes in the order asked,
 	// methods in table order.
 	Results []Result `json:"results"`

@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/zcopy/zcopy/internal/bytesize"
@@ -20,6 +21,8 @@ type receiverEnd interface {
 	host() HostInfo
 	// localIP is this host's address on the link to the receiver.
 	localIP() net.IP
+	// tls reports whether the receiving end can run the TLS row.
+	tls() bool
 	// start starts a receiver for one trial and returns the address the
 	// sender dials and a function that waits for the receiver's figures.
 	// Cancelling ctx aborts the receiver.
@@ -68,6 +71,13 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	if cfg.To != "" {
 		rep.Link = cfg.To
+	}
+	if !end.tls() && slices.Contains(cfg.Methods, TLSRow) {
+		cfg.Methods = slices.DeleteFunc(slices.Clone(cfg.Methods), func(r Row) bool { return r.TLS })
+		rep.Notes = append(rep.Notes, fmt.Sprintf("The %s row was left out: the bench server at %s predates it (update zcopy there).", tlsName, cfg.To))
+		if len(cfg.Methods) == 0 {
+			return nil, fmt.Errorf("bench server %s: it cannot run the %s row (update zcopy there)", cfg.To, tlsName)
+		}
 	}
 	dir, err := os.MkdirTemp(cfg.Dir, "zcopy-bench-")
 	if err != nil {
@@ -146,7 +156,13 @@ func (r *runner) size(ctx context.Context, size int64) ([]Result, error) {
 
 // trial runs one sender against one receiver and returns both sides'
 // figures and the fraction of the file that was cached at the start.
-func (r *runner) trial(ctx context.Context, path string, m zerocopy.Method, size int64, transfers int) (send, recv sideFigures, cached float64, err error) {
+//
+// A TLS trial (row.TLS) runs both workers with --tls: the sender sends by
+// Auto into the TLS connection, as zcopy's sessions do (it falls to
+// ReadWrite: a TLS connection has no descriptor), and the receiver reads
+// it by ReadWrite, whatever Config.RecvMethod says (splice needs a
+// descriptor too).
+func (r *runner) trial(ctx context.Context, path string, row Row, size int64, transfers int) (send, recv sideFigures, cached float64, err error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	if r.cfg.Cold {
@@ -156,14 +172,18 @@ func (r *runner) trial(ctx context.Context, path string, m zerocopy.Method, size
 	} else {
 		cached = residency(path)
 	}
+	sendMethod, recvMethod := row.Method, r.cfg.RecvMethod
+	if row.TLS {
+		sendMethod, recvMethod = zerocopy.Auto, zerocopy.ReadWrite
+	}
 	addr, wait, err := r.end.start(ctx, workerSpec{
-		role: "recv", method: r.cfg.RecvMethod, size: size, transfers: transfers, timeout: r.cfg.Timeout,
+		role: "recv", method: recvMethod, size: size, transfers: transfers, tls: row.TLS, timeout: r.cfg.Timeout,
 	})
 	if err != nil {
 		return send, recv, 0, err
 	}
 	sender, err := startChild(ctx, r.cfg.Command, r.cfg.Env, workerSpec{
-		role: "send", method: m, size: size, transfers: transfers, file: path, to: addr, timeout: r.cfg.Timeout,
+		role: "send", method: sendMethod, size: size, transfers: transfers, file: path, to: addr, tls: row.TLS, timeout: r.cfg.Timeout,
 	}, r.cpu)
 	if err == nil {
 		send, err = sender.wait()
@@ -179,6 +199,9 @@ func (r *runner) trial(ctx context.Context, path string, m zerocopy.Method, size
 	if recv.BytesEach != size || recv.Transfers != transfers {
 		return send, recv, 0, fmt.Errorf("the receiver got %d transfers of %d bytes, want %d of %d", recv.Transfers, recv.BytesEach, transfers, size)
 	}
+	if send.TLS != row.TLS || recv.TLS != row.TLS {
+		return send, recv, 0, fmt.Errorf("TLS asked %v, the sender ran %v, the receiver %v", row.TLS, send.TLS, recv.TLS)
+	}
 	return send, recv, cached, nil
 }
 
@@ -191,6 +214,7 @@ type localEnd struct {
 func (l *localEnd) host() HostInfo  { return LocalHost() }
 func (l *localEnd) localIP() net.IP { return net.IPv4(127, 0, 0, 1) }
 func (l *localEnd) close() error    { return nil }
+func (l *localEnd) tls() bool       { return true }
 
 func (l *localEnd) start(ctx context.Context, spec workerSpec) (string, func() (sideFigures, error), error) {
 	spec.listen = "127.0.0.1:0"

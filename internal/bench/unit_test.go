@@ -64,6 +64,34 @@ func TestModel(t *testing.T) {
 	}
 }
 
+// TestModelTLS checks the TLS row's prediction: readwrite's copies and two
+// more by the CPU (into the record, into the batch), a pread and the
+// batches' writes per buffer, and a note that says it is not zero copy.
+func TestModelTLS(t *testing.T) {
+	rw := Model(zerocopy.ReadWrite, true)
+	for _, gather := range []bool{false, true} {
+		p := ModelRow(TLSRow, gather)
+		batches := tlsBatches(zerocopy.DefaultBufferSize)
+		if p.Copies != rw.Copies+2 || p.CPUCopies != rw.CPUCopies+2 ||
+			p.SyscallsPerGiB != float64(GiB/zerocopy.DefaultBufferSize*(1+batches)) || p.ModeSwitchesPerGiB != 2*p.SyscallsPerGiB {
+			t.Errorf("ModelRow(tls, gather=%v) = %+v", gather, p)
+		}
+		if !strings.Contains(p.Note, "not zero copy") || !strings.Contains(p.Note, "AES-GCM") {
+			t.Errorf("note %q", p.Note)
+		}
+	}
+	if p := ModelRow(Row{Method: zerocopy.Sendfile}, true); p != Model(zerocopy.Sendfile, true) {
+		t.Errorf("ModelRow(sendfile) = %+v, want Model's", p)
+	}
+	// 16 records of 16 KiB + 22 bytes are 352 bytes more than a 256 KiB
+	// batch: the last is written apart.
+	for n, want := range map[int]int{1: 1, 16 << 10: 1, 15 << 14: 1, 256 << 10: 2, 1 << 20: 5} {
+		if got := tlsBatches(n); got != want {
+			t.Errorf("tlsBatches(%d) = %d, want %d", n, got, want)
+		}
+	}
+}
+
 func TestTransfersFor(t *testing.T) {
 	for _, tc := range []struct {
 		size int64
@@ -121,14 +149,45 @@ func TestParseSizes(t *testing.T) {
 }
 
 func TestParseMethods(t *testing.T) {
-	testParse(t, "ParseMethods", ParseMethods, []parseCase[zerocopy.Method]{
-		{in: "all", want: zerocopy.SendMethods()},
-		{in: "readwrite,sendfile", want: []zerocopy.Method{zerocopy.ReadWrite, zerocopy.Sendfile}},
-		{in: "SENDFILE", want: []zerocopy.Method{zerocopy.Sendfile}},
+	rw, sf := Row{Method: zerocopy.ReadWrite}, Row{Method: zerocopy.Sendfile}
+	testParse(t, "ParseMethods", ParseMethods, []parseCase[Row]{
+		{in: "all", want: AllRows()},
+		{in: "readwrite,sendfile", want: []Row{rw, sf}},
+		{in: "SENDFILE", want: []Row{sf}},
+		{in: "tls", want: []Row{TLSRow}},
+		{in: "readwrite, TLS", want: []Row{rw, TLSRow}},
 		{in: "auto", wantErr: "auto is not a method"},
 		{in: "carrier-pigeon", wantErr: "unknown method"},
+		{in: "ssl", wantErr: "tls"}, // the error lists the rows, tls among them
 		{in: ",", wantErr: "no methods"},
 	})
+}
+
+// TestRows checks the default set of rows: every send method, then tls,
+// and which of them are zero copy.
+func TestRows(t *testing.T) {
+	rows := AllRows()
+	if len(rows) != len(zerocopy.SendMethods())+1 || rows[len(rows)-1] != TLSRow {
+		t.Fatalf("AllRows() = %v, want the send methods %v and tls", rows, zerocopy.SendMethods())
+	}
+	if !slices.Equal(DefaultConfig().Methods, rows) {
+		t.Errorf("the default rows are %v, want %v", DefaultConfig().Methods, rows)
+	}
+	for _, tc := range []struct {
+		row  Row
+		name string
+		zero bool
+	}{
+		{Row{Method: zerocopy.ReadWrite}, "readwrite", false},
+		{Row{Method: zerocopy.MMap}, "mmap", false},
+		{Row{Method: zerocopy.Sendfile}, "sendfile", true},
+		{Row{Method: zerocopy.Splice}, "splice", true},
+		{TLSRow, "tls", false},
+	} {
+		if tc.row.String() != tc.name || tc.row.ZeroCopy() != tc.zero {
+			t.Errorf("%+v: name %q, zero copy %v; want %q, %v", tc.row, tc.row, tc.row.ZeroCopy(), tc.name, tc.zero)
+		}
+	}
 }
 
 func TestConfigValidate(t *testing.T) {
@@ -143,7 +202,9 @@ func TestConfigValidate(t *testing.T) {
 		{"no sizes", func(c *Config) { c.Sizes = nil }, "no sizes"},
 		{"zero size", func(c *Config) { c.Sizes = []int64{0} }, "at least one byte"},
 		{"no methods", func(c *Config) { c.Methods = nil }, "no methods"},
-		{"auto", func(c *Config) { c.Methods = []zerocopy.Method{zerocopy.Auto} }, "send method auto"},
+		{"auto", func(c *Config) { c.Methods = []Row{{Method: zerocopy.Auto}} }, "send method auto"},
+		{"tls alone", func(c *Config) { c.Methods = []Row{TLSRow} }, ""},
+		{"sendfile over TLS", func(c *Config) { c.Methods = []Row{{Method: zerocopy.Sendfile, TLS: true}} }, "only readwrite runs over TLS"},
 		{"mmap receiver", func(c *Config) { c.RecvMethod = zerocopy.MMap }, "receive method mmap"},
 		{"remote checks its own receiver", func(c *Config) { c.RecvMethod = zerocopy.MMap; c.To = "h:1" }, ""},
 		{"no reps", func(c *Config) { c.Reps = 0 }, "reps"},
@@ -208,5 +269,73 @@ func TestNewSample(t *testing.T) {
 	}
 	if s != want {
 		t.Errorf("newSample = %+v\nwant        %+v", s, want)
+	}
+}
+
+// TestWriteTableTLS checks what the table says about the tls row on made-up
+// results: its name alone (it runs readwrite, which is not a fallback), the
+// handshake's time under the table (per size in a sweep), a receiver by
+// splice that the tls row did not use, and rows left out.
+func TestWriteTableTLS(t *testing.T) {
+	render := func(rep *Report) string {
+		t.Helper()
+		var b strings.Builder
+		if err := WriteTable(&b, rep); err != nil {
+			t.Fatal(err)
+		}
+		return b.String()
+	}
+	one := render(syntheticReport([]int64{1 << 20}, 0.3))
+	for _, want := range []string{"\ntls ", "TLS handshake: 4.25 ms median (3.50-9.00) over 3 rounds", "not in the tls row's figures",
+		"sendfile and splice are zero copy", "readwrite, mmap and tls are not\n            zero copy", "\n  tls:      the sender sends by auto"} {
+		if !strings.Contains(one, want) {
+			t.Errorf("the table lacks %q:\n%s", want, one)
+		}
+	}
+	if strings.Contains(one, "(ran ") || strings.Contains(one, "receiver read by readwrite") {
+		t.Errorf("the table marks a fallback or a receiver that did not change:\n%s", one)
+	}
+
+	sweep := render(syntheticReport([]int64{4 << 10, 1 << 20}, 0.3))
+	for _, want := range []string{"TLS handshake (4.0 KiB): 4.25 ms", "TLS handshake (1.0 MiB): 4.25 ms"} {
+		if !strings.Contains(sweep, want) {
+			t.Errorf("the sweep's table lacks %q:\n%s", want, sweep)
+		}
+	}
+
+	rep := syntheticReport([]int64{1 << 20}, 0.3)
+	for i := range rep.Results {
+		if !rep.Results[i].TLS {
+			rep.Results[i].RecvMethod = "splice"
+		}
+	}
+	rep.Notes = []string{"The tls row was left out: nothing."}
+	spliced := render(rep)
+	for _, want := range []string{"receiver splice into /dev/null", "The tls row's receiver read by readwrite, not splice", "The tls row was left out: nothing."} {
+		if !strings.Contains(spliced, want) {
+			t.Errorf("the table lacks %q:\n%s", want, spliced)
+		}
+	}
+
+	plain := syntheticReport([]int64{1 << 20}, 0.3)
+	plain.Results = slices.DeleteFunc(plain.Results, func(r Result) bool { return r.TLS })
+	if out := render(plain); strings.Contains(out, "TLS handshake") || strings.Contains(out, "\n  tls:") {
+		t.Errorf("a table without the tls row speaks of its handshake:\n%s", out)
+	}
+}
+
+func TestTLSCountsAccount(t *testing.T) {
+	// The engine counted 10 preads and 10 Writes into TLS; beneath, 25
+	// writes were made.
+	fig := sideFigures{Syscalls: 20}
+	c := &tlsCounts{tls: &countConn{calls: 10}, tcp: &countConn{calls: 25}}
+	c.account(&fig)
+	if fig.Syscalls != 35 {
+		t.Errorf("corrected to %d system calls, want 35", fig.Syscalls)
+	}
+	var plain *tlsCounts
+	plain.account(&fig)
+	if fig.Syscalls != 35 {
+		t.Errorf("a plain trial's count changed to %d", fig.Syscalls)
 	}
 }

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/zcopy/zcopy/internal/rawxfer"
+	"github.com/zcopy/zcopy/internal/secure"
 	"github.com/zcopy/zcopy/zerocopy"
 )
 
@@ -44,6 +46,11 @@ type sideFigures struct {
 	// Nanos is the wall time from the start of the first transfer to the
 	// end of the last.
 	Nanos int64 `json:"nanos"`
+	// TLS says the transfers ran inside TLS 1.3 (secure.Handshake);
+	// HandshakeNanos is then the handshake's wall time, from the TCP
+	// connection being set up to the handshake being complete at this end.
+	TLS            bool  `json:"tls,omitempty"`
+	HandshakeNanos int64 `json:"handshake_nanos,omitempty"`
 	// Start is the worker's own getrusage just before the first transfer.
 	Start usage `json:"start"`
 	// Usage is filled in by the parent: the finished process's usage (wait4)
@@ -60,6 +67,7 @@ type workerSpec struct {
 	file      string // send: the file
 	to        string // send: the receiver's address
 	listen    string // recv: where to listen
+	tls       bool   // run the transfers inside TLS 1.3
 	timeout   time.Duration
 }
 
@@ -81,6 +89,9 @@ func (s workerSpec) args() []string {
 	if s.listen != "" {
 		a = append(a, "--listen", s.listen)
 	}
+	if s.tls {
+		a = append(a, "--tls")
+	}
 	return a
 }
 
@@ -95,6 +106,7 @@ func parseWorkerArgs(args []string) (workerSpec, error) {
 	fs.StringVar(&s.file, "file", "", "the file to send")
 	fs.StringVar(&s.to, "to", "", "the receiver's address")
 	fs.StringVar(&s.listen, "listen", "", "the address to listen on")
+	fs.BoolVar(&s.tls, "tls", false, "run the transfers inside TLS 1.3")
 	fs.DurationVar(&s.timeout, "timeout", time.Minute, "how long to wait for the peer to connect")
 	if err := fs.Parse(args); err != nil {
 		return s, err
@@ -154,19 +166,27 @@ func workSend(ctx context.Context, s workerSpec) (sideFigures, error) {
 		return sideFigures{}, err
 	}
 	defer conn.Close()
-	fig := sideFigures{Start: selfUsage()}
+	var fig sideFigures
+	peer, counted, err := secureIf(ctx, s, conn, true, nil, &fig)
+	if err != nil {
+		return fig, err
+	}
+	defer peer.Close()
+	fig.Start = selfUsage()
 	start := time.Now()
 	for range s.transfers {
-		st, err := zerocopy.SendFile(ctx, conn, f, 0, s.size, &zerocopy.SendOptions{Method: s.method})
+		st, err := zerocopy.SendFile(ctx, peer, f, 0, s.size, &zerocopy.SendOptions{Method: s.method})
 		if err := fig.add(st, err, s.size); err != nil {
 			return fig, err
 		}
 	}
-	// Closing is part of the send: it is when the last segment is queued.
-	if err := conn.Close(); err != nil {
+	// Closing is part of the send: it is when the last segment is queued
+	// (and under TLS, when the close_notify alert is written).
+	if err := peer.Close(); err != nil {
 		return fig, fmt.Errorf("close: %w", err)
 	}
 	fig.Nanos = time.Since(start).Nanoseconds()
+	counted.account(&fig)
 	return fig, nil
 }
 
@@ -178,6 +198,16 @@ func workRecv(ctx context.Context, s workerSpec, onListen func(net.Addr)) (sideF
 		return sideFigures{}, err
 	}
 	defer null.Close()
+	var cert *tls.Certificate
+	if s.tls {
+		// Made before listening: neither the handshake's time nor the
+		// measured region pays for it.
+		c, err := secure.NewCertificate()
+		if err != nil {
+			return sideFigures{}, err
+		}
+		cert = &c
+	}
 	actx, cancel := context.WithTimeout(ctx, s.timeout)
 	conn, err := rawxfer.Connect(actx, rawxfer.Endpoint{Listen: s.listen, OnListen: onListen})
 	cancel()
@@ -185,16 +215,81 @@ func workRecv(ctx context.Context, s workerSpec, onListen func(net.Addr)) (sideF
 		return sideFigures{}, fmt.Errorf("waiting for the sender: %w", err)
 	}
 	defer conn.Close()
-	fig := sideFigures{Start: selfUsage()}
+	var fig sideFigures
+	peer, counted, err := secureIf(ctx, s, conn, false, cert, &fig)
+	if err != nil {
+		return fig, err
+	}
+	defer peer.Close()
+	fig.Start = selfUsage()
 	start := time.Now()
 	for range s.transfers {
-		st, err := zerocopy.ReceiveFile(ctx, null, conn, -1, s.size, &zerocopy.ReceiveOptions{Method: s.method})
+		st, err := zerocopy.ReceiveFile(ctx, null, peer, -1, s.size, &zerocopy.ReceiveOptions{Method: s.method})
 		if err := fig.add(st, err, s.size); err != nil {
 			return fig, err
 		}
 	}
 	fig.Nanos = time.Since(start).Nanoseconds()
+	counted.account(&fig)
 	return fig, nil
+}
+
+// secureIf returns conn itself for a plain trial. For a TLS trial
+// (s.tls) it runs secure.Handshake on conn, as the client if client is
+// set, under s.timeout, records the handshake's time in fig, and returns
+// the TLS connection; the calls made on it and on conn beneath it are
+// counted from then on, so that fig's system calls can be corrected (see
+// tlsCounts.account).
+func secureIf(ctx context.Context, s workerSpec, conn net.Conn, client bool, cert *tls.Certificate, fig *sideFigures) (net.Conn, *tlsCounts, error) {
+	if !s.tls {
+		return conn, nil, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	under := &countConn{Conn: conn}
+	start := time.Now()
+	tc, _, err := secure.Handshake(ctx, under, client, cert)
+	if err != nil {
+		return nil, nil, fmt.Errorf("TLS handshake: %w", err)
+	}
+	fig.TLS = true
+	fig.HandshakeNanos = time.Since(start).Nanoseconds()
+	under.calls = 0
+	top := &countConn{Conn: tc}
+	return top, &tlsCounts{tls: top, tcp: under}, nil
+}
+
+// tlsCounts are the calls one end of a TLS trial made on the TLS
+// connection and on the TCP connection beneath it.
+type tlsCounts struct{ tls, tcp *countConn }
+
+// account corrects the engine's count of system calls: it counts each Read
+// or Write on the TLS connection as one system call, which it is not (a
+// Read returns one record, a Write seals records into internal/secure's
+// batch); the reads and writes on the TCP connection beneath are the
+// system calls. (Go's own retries of a write that found the socket full
+// are not seen, unlike the engine's on a plain connection.)
+func (c *tlsCounts) account(fig *sideFigures) {
+	if c != nil {
+		fig.Syscalls += c.tcp.calls - c.tls.calls
+	}
+}
+
+// countConn counts the Reads and Writes made on a connection. Only one
+// goroutine uses it.
+type countConn struct {
+	net.Conn
+	calls int64
+}
+
+func (c *countConn) Read(p []byte) (int, error) {
+	c.calls++
+	return c.Conn.Read(p)
+}
+
+func (c *countConn) Write(p []byte) (int, error) {
+	c.calls++
+	return c.Conn.Write(p)
 }
 
 // add accounts one transfer, and turns a short one into an error.
