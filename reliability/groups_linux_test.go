@@ -30,9 +30,11 @@ func dialFrom(from, addr string) (net.Conn, error) {
 
 // hostileOptions places a connection as stream 0 of group id, of n streams
 // the peer will never open: the group it opens is abandoned once that
-// stream ends.
+// stream ends. The peer is in-process (internal/session), the end that
+// dialed, inside TLS with the suite's token like the zcopy it talks to:
+// the group limits hold for peers that have the token.
 func hostileOptions(id uint32, n int) session.Options {
-	return session.Options{Stream: session.Stream{Group: id, Index: 0, Count: n}, HeaderTimeout: 30 * time.Second, IdleTimeout: 30 * time.Second}
+	return tlsMode.dialed(session.Options{Stream: session.Stream{Group: id, Index: 0, Count: n}, HeaderTimeout: 30 * time.Second, IdleTimeout: 30 * time.Second})
 }
 
 // abandonPush opens stream 0 of 2 of group id to a receiver at addr, from

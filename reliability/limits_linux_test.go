@@ -64,16 +64,18 @@ func vm(t testing.TB, pid int) (rss, hwm int64) {
 }
 
 // shakeAsSender dials a receiver at addr and shakes hands as a sender
-// without a token, by hand (a Hello and an accepting Verdict each way). It
-// returns the connection and a reader past the receiver's Verdict.
-func shakeAsSender(t testing.TB, addr string) (net.Conn, *bufio.Reader) {
+// without a token, by hand (a Hello and an accepting Verdict each way), in
+// mode m (inside TLS, or on TCP). It returns the connection and a reader
+// past the receiver's Verdict. The receiver must run without a token (an
+// empty --token).
+func shakeAsSender(t testing.TB, m secMode, addr string) (net.Conn, *bufio.Reader) {
 	t.Helper()
-	c, err := net.DialTimeout("tcp", addr, 10*time.Second)
+	c, err := dialPeer(m, addr, 10*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	h := proto.Hello{Version: proto.Version, Role: proto.RoleSender}
+	h := proto.Hello{Version: proto.Version, Role: proto.RoleSender, Flags: m.peerFlags()}
 	if _, err := c.Write((&proto.Verdict{OK: true}).Append(h.Append(nil))); err != nil {
 		t.Fatal(err)
 	}
@@ -89,14 +91,14 @@ func shakeAsSender(t testing.TB, addr string) (net.Conn, *bufio.Reader) {
 	return c, br
 }
 
-// sendHonest sends a new file of 1 MiB from dir with zcopy send to the
-// receiver at addr, which writes into dst: it must arrive. when says when,
-// for the failure.
-func sendHonest(t testing.TB, addr, dir, dst, when string) {
+// sendHonest sends a new file of 1 MiB from dir with zcopy send, in mode m
+// and without a token, to the receiver at addr, which writes into dst: it
+// must arrive. when says when, for the failure.
+func sendHonest(t testing.TB, m secMode, addr, dir, dst, when string) {
 	t.Helper()
 	name := fmt.Sprintf("honest-%d.bin", time.Now().UnixNano())
 	data := writeRandom(t, filepath.Join(dir, name), 1<<20)
-	if code, _, serr := run(t, "send", "--to", addr, filepath.Join(dir, name)); code != 0 {
+	if code, _, serr := run(t, m.args("send", "--to", addr, "--token", "", filepath.Join(dir, name))...); code != 0 {
 		t.Fatalf("an honest send %s: exit %d: %s", when, code, serr)
 	}
 	if arrived(t, filepath.Join(dst, name), data) {
@@ -210,12 +212,22 @@ func watchRSS(t testing.TB, pid int, bound int64, stop <-chan struct{}, over fun
 // which also ends the flood on a receiver without bounds before it
 // exhausts the machine); afterwards it still serves an honest transfer and
 // exits 0 on SIGTERM.
+//
+// In both modes, the receiver without a token (the senders prove none):
+// in plaintext the senders write on TCP; inside TLS they are TLS clients
+// that write the same records inside TLS.
 func TestHostileManifest(t *testing.T) {
+	for _, m := range secModes {
+		t.Run(m.name, func(t *testing.T) { hostileManifest(t, m) })
+	}
+}
+
+func hostileManifest(t *testing.T, m secMode) {
 	const manifest, total = 64 << 20, 96 << 20
 	base := t.TempDir()
 	dst := filepath.Join(base, "dst")
-	r := start(t, "recv", "--listen", "127.0.0.1:0", "--dir", dst, "--keep", "--max-sessions", "8",
-		"--manifest-memory", "64MiB", "--total-manifest-memory", "96MiB", "--idle-timeout", "10m")
+	r := start(t, m.args("recv", "--listen", "127.0.0.1:0", "--dir", dst, "--keep", "--max-sessions", "8",
+		"--manifest-memory", "64MiB", "--total-manifest-memory", "96MiB", "--idle-timeout", "10m", "--token", "")...)
 	addr := r.Addr(t)
 	pid := r.Cmd.Process.Pid
 	bound := processLimit(8, total)
@@ -248,7 +260,7 @@ func TestHostileManifest(t *testing.T) {
 	}{{"long-paths", longPaths}, {"short-paths", shortPaths}} {
 		t.Run(tc.name, func(t *testing.T) {
 			figs.hostile("framed protocol, manifest floods past the memory bounds", 1)
-			c, br := shakeAsSender(t, addr)
+			c, br := shakeAsSender(t, m, addr)
 			ab := flooded(t, tc.f, c, br)
 			if !strings.Contains(ab.Reason, "64.0 MiB") || !strings.Contains(ab.Reason, "--manifest-memory") {
 				t.Errorf("the abort says %q; want the bound (64.0 MiB) and its flag (--manifest-memory)", ab.Reason)
@@ -266,7 +278,7 @@ func TestHostileManifest(t *testing.T) {
 		// The first takes about three quarters of its own bound and
 		// holds it: it ends its manifest (so that the receiver writes
 		// every plan), reads the plans and sends no body.
-		first, fbr := shakeAsSender(t, addr)
+		first, fbr := shakeAsSender(t, m, addr)
 		held := 3 * manifest / 4 / (longPaths.size + 800) // entries of ~4.9 KiB each, as charged
 		go longPaths.write(first, held, true)
 		for range len(strings.Split(longPaths.dir, "/")) + held {
@@ -274,7 +286,7 @@ func TestHostileManifest(t *testing.T) {
 				t.Fatalf("the first sender's plans: %v", err)
 			}
 		}
-		second, sbr := shakeAsSender(t, addr)
+		second, sbr := shakeAsSender(t, m, addr)
 		ab := flooded(t, longPaths, second, sbr)
 		if !strings.Contains(ab.Reason, "--total-manifest-memory") || !strings.Contains(ab.Reason, "other transfers") {
 			t.Errorf("the abort says %q; want the total bound's flag (--total-manifest-memory) and that other transfers hold it", ab.Reason)
@@ -283,9 +295,9 @@ func TestHostileManifest(t *testing.T) {
 		second.Close()
 	})
 
-	sendHonest(t, addr, base, dst, "after the floods")
+	sendHonest(t, m, addr, base, dst, "after the floods")
 	_, hwm := vm(t, pid)
-	figs.peak(figs.PeakRSS, "recv --keep under manifest floods (64 MiB per transfer, 96 MiB in all)", hwm)
+	figs.peak(figs.PeakRSS, "recv --keep under manifest floods (64 MiB per transfer, 96 MiB in all), "+m.name, hwm)
 	t.Logf("receiver peak RSS %s; the documented bound for these flags is %s", mib(hwm<<10), mib(bound<<10))
 	if hwm > bound {
 		t.Errorf("receiver peak RSS %s; the documented bound is %s", mib(hwm<<10), mib(bound<<10))
@@ -339,13 +351,23 @@ func TestManifestTooLargeSender(t *testing.T) {
 // handshake and go silent: the receiver holds them all (its --max-sessions
 // is 1,024) under the bound, and serves an honest transfer meanwhile.
 // Once they are closed, it exits 0 on SIGTERM.
+//
+// In both modes, the receiver without a token (the idle sessions prove
+// none): inside TLS each idle session is a TLS client's, past its TLS
+// handshake and the protocol's.
 func TestIdleConnections(t *testing.T) {
+	for _, m := range secModes {
+		t.Run(m.name, func(t *testing.T) { idleConnections(t, m) })
+	}
+}
+
+func idleConnections(t *testing.T, m secMode) {
 	const n = 1000
 	needNoFile(t, 2*n+100)
 	base := t.TempDir()
 	dst := filepath.Join(base, "dst")
-	r := start(t, "recv", "--listen", "127.0.0.1:0", "--dir", dst, "--keep",
-		"--header-timeout", "10m", "--idle-timeout", "10m")
+	r := start(t, m.args("recv", "--listen", "127.0.0.1:0", "--dir", dst, "--keep",
+		"--header-timeout", "10m", "--idle-timeout", "10m", "--token", "")...)
 	addr := r.Addr(t)
 	pid := r.Cmd.Process.Pid
 	listeners, err := sockets(pid)
@@ -392,15 +414,15 @@ func TestIdleConnections(t *testing.T) {
 	// Silent after the handshake: sessions, all held.
 	idle := make([]net.Conn, n)
 	for i := range idle {
-		idle[i], _ = shakeAsSender(t, addr)
+		idle[i], _ = shakeAsSender(t, m, addr)
 	}
 	figs.hostile("idle sessions (1,000 past the handshake, to recv --keep)", n)
-	sendHonest(t, addr, base, dst, "beside 1,000 idle sessions")
+	sendHonest(t, m, addr, base, dst, "beside 1,000 idle sessions")
 	rss, hwm := vm(t, pid)
 	held, _ = sockets(pid)
 	held -= listeners
-	figs.peak(figs.PeakConns, "recv --keep with 1,000 idle sessions", int64(held))
-	figs.peak(figs.PeakRSS, "recv --keep with 1,000 idle sessions", hwm)
+	figs.peak(figs.PeakConns, "recv --keep with 1,000 idle sessions, "+m.name, int64(held))
+	figs.peak(figs.PeakRSS, "recv --keep with 1,000 idle sessions, "+m.name, hwm)
 	t.Logf("%d idle sessions and an honest transfer: the receiver holds %d connections, resident %s, peak %s", n, held, mib(rss<<10), mib(hwm<<10))
 	if b := connsBound(n + 1); hwm > b {
 		t.Errorf("the receiver's peak resident memory is %s with %d idle sessions; the documented bound is %s", mib(hwm<<10), n, mib(b<<10))
@@ -412,8 +434,10 @@ func TestIdleConnections(t *testing.T) {
 }
 
 // gate holds in-process senders (session.Send) just after their
-// handshake: each one's Source waits for the gate to open.
+// handshake: each one's Source waits for the gate to open. They dial
+// zcopy processes in mode m, with the suite's token.
 type gate struct {
+	m     secMode
 	open  chan struct{}
 	ready chan struct{} // one value per sender that reached the gate
 	wg    sync.WaitGroup
@@ -421,7 +445,9 @@ type gate struct {
 	errs  []error
 }
 
-func newGate() *gate { return &gate{open: make(chan struct{}), ready: make(chan struct{}, 100)} }
+func newGate(m secMode) *gate {
+	return &gate{m: m, open: make(chan struct{}), ready: make(chan struct{}, 100)}
+}
 
 // send starts an in-process sender of path to addr, held at the gate.
 func (g *gate) send(t testing.TB, addr, path string) {
@@ -443,7 +469,7 @@ func (g *gate) send(t testing.TB, addr, path string) {
 			<-g.open
 			return items, nil
 		}
-		o := session.Options{Method: zerocopy.Auto, HeaderTimeout: testbin.HangGuard, IdleTimeout: testbin.HangGuard}
+		o := g.m.dialed(session.Options{Method: zerocopy.Auto, HeaderTimeout: testbin.HangGuard, IdleTimeout: testbin.HangGuard})
 		if _, err := session.Send(context.Background(), c, src, o); err != nil {
 			g.mu.Lock()
 			g.errs = append(g.errs, err)
@@ -475,14 +501,20 @@ func (g *gate) release() []error {
 // transfers refuses a fourth sender, which exits 1 saying why and how to
 // raise the bound, and logs the refusal; the three then finish. A zcopy
 // send --listen --keep --max-sessions 1 that serves a fetch refuses a
-// second receiver the same way.
+// second receiver the same way. In both modes.
 func TestMaxSessions(t *testing.T) {
+	for _, m := range secModes {
+		t.Run(m.name, func(t *testing.T) { maxSessions(t, m) })
+	}
+}
+
+func maxSessions(t *testing.T, m secMode) {
 	t.Run("recv", func(t *testing.T) {
 		base := t.TempDir()
 		dst := filepath.Join(base, "dst")
-		r := start(t, "recv", "--listen", "127.0.0.1:0", "--dir", dst, "--keep", "--max-sessions", "3", "--idle-timeout", "10m")
+		r := start(t, m.args("recv", "--listen", "127.0.0.1:0", "--dir", dst, "--keep", "--max-sessions", "3", "--idle-timeout", "10m")...)
 		addr := r.Addr(t)
-		g := newGate()
+		g := newGate(m)
 		want := map[string][]byte{}
 		for i := range 3 {
 			p := filepath.Join(base, fmt.Sprintf("held%d.bin", i))
@@ -493,7 +525,7 @@ func TestMaxSessions(t *testing.T) {
 		extra := filepath.Join(base, "extra.bin")
 		writeRandom(t, extra, 1<<10)
 		figs.hostile("connections beyond --max-sessions", 1)
-		code, _, serr := run(t, "send", "--to", addr, extra)
+		code, _, serr := run(t, m.args("send", "--to", addr, extra)...)
 		t.Logf("the fourth sender: %s", strings.TrimSpace(serr))
 		if code != 1 || !strings.Contains(serr, "--max-sessions 3") || !strings.Contains(serr, "the receiver ended the session") {
 			t.Errorf("a fourth sender exited %d saying %q; want 1, the receiver's refusal and its bound (--max-sessions 3)", code, serr)
@@ -517,15 +549,16 @@ func TestMaxSessions(t *testing.T) {
 		base := t.TempDir()
 		src := filepath.Join(base, "f.bin")
 		data := writeRandom(t, src, 64<<10)
-		s := start(t, "send", "--listen", "127.0.0.1:0", "--keep", "--max-sessions", "1", src)
+		s := start(t, m.args("send", "--listen", "127.0.0.1:0", "--keep", "--max-sessions", "1", src)...)
 		// The first receiver fetches through a relay that holds the
-		// sender's bytes after its handshake: its session stays open.
+		// sender's bytes 16 KiB in, past its handshake (TLS's too) and
+		// in the middle of the file's body: its session stays open.
 		relay := testbin.NewRelay(t, s.Addr(t), testbin.Pull)
-		relay.HoldEach(handshakeLen)
-		first := start(t, "recv", "--from", relay.Addr(), "--dir", filepath.Join(base, "first"), "--idle-timeout", "10m")
+		relay.HoldEach(16 << 10)
+		first := start(t, m.args("recv", "--from", relay.Addr(), "--dir", filepath.Join(base, "first"), "--idle-timeout", "10m")...)
 		relay.HeldEach(1, testbin.HangGuard)
 		figs.hostile("connections beyond --max-sessions", 1)
-		code, _, serr := run(t, "recv", "--from", s.Addr(t), "--dir", filepath.Join(base, "second"))
+		code, _, serr := run(t, m.args("recv", "--from", s.Addr(t), "--dir", filepath.Join(base, "second"))...)
 		t.Logf("the second receiver: %s", strings.TrimSpace(serr))
 		if code != 1 || !strings.Contains(serr, "--max-sessions 1") || !strings.Contains(serr, "the sender ended the session") {
 			t.Errorf("a second receiver exited %d saying %q; want 1, the sender's refusal and its bound (--max-sessions 1)", code, serr)
@@ -579,7 +612,7 @@ func TestGrace(t *testing.T) {
 		r := start(t, append([]string{"recv", "--listen", "127.0.0.1:0", "--dir", filepath.Join(base, "dst"), "--keep"}, long...)...)
 		src := filepath.Join(base, "f.bin")
 		writeRandom(t, src, 1<<10)
-		g := newGate()
+		g := newGate(tlsMode)
 		g.send(t, r.Addr(t), src)
 		g.await(t, 1)
 		figs.fault("silent peer at a --keep server's shutdown")

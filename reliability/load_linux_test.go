@@ -2,6 +2,7 @@ package reliability
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -9,10 +10,10 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/zcopy/zcopy/internal/proto"
 	"github.com/zcopy/zcopy/internal/session"
 	"github.com/zcopy/zcopy/internal/testbin"
 	"github.com/zcopy/zcopy/internal/tree"
@@ -55,10 +56,23 @@ const (
 // receiver log no failure and exit 0 on SIGTERM. It reports the receiver's
 // peak RSS (VmHWM) and the connections it held at the gate, which is its
 // peak: no connection is opened after the gate.
+//
+// In both modes, every sender with the suite's token: inside TLS (the
+// default) every one of the 1,000 connections runs its TLS handshake
+// before the gate too, and the relay holds each send process after TLS's
+// handshake and the protocol's (handshakeLen measures them).
 func TestLoadConcurrentFramed(t *testing.T) {
+	for _, m := range secModes {
+		t.Run(m.name, func(t *testing.T) { loadConcurrentFramed(t, m) })
+	}
+}
+
+func loadConcurrentFramed(t *testing.T, m secMode) {
 	const inProcess, processes = 960, 40
 	const n = inProcess + processes
 	needNoFile(t, 2*n+100)
+	held := handshakeLen(t, m)
+	t.Logf("the dialing end's handshake (%s, with a token) is %d bytes", m.name, held)
 	for round := range rounds() {
 		base := t.TempDir()
 		srcDir := filepath.Join(base, "src")
@@ -73,8 +87,8 @@ func TestLoadConcurrentFramed(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		r := start(t, "recv", "--listen", "127.0.0.1:0", "--dir", dst, "--keep", "-q",
-			"--header-timeout", loadTimeout.String(), "--idle-timeout", loadTimeout.String())
+		r := start(t, m.args("recv", "--listen", "127.0.0.1:0", "--dir", dst, "--keep", "-q",
+			"--header-timeout", loadTimeout.String(), "--idle-timeout", loadTimeout.String())...)
 		addr := r.Addr(t)
 		pid := r.Cmd.Process.Pid
 		listeners, err := sockets(pid)
@@ -93,7 +107,7 @@ func TestLoadConcurrentFramed(t *testing.T) {
 		// The send processes' relay: each one's handshake, then nothing
 		// until the gate.
 		relay := testbin.NewRelay(t, addr, testbin.Push)
-		relay.HoldEach(handshakeLen)
+		relay.HoldEach(held)
 		relay.Notify(ready)
 		var wg sync.WaitGroup
 		conns := make([]net.Conn, inProcess)
@@ -166,7 +180,7 @@ func TestLoadConcurrentFramed(t *testing.T) {
 					<-gate
 					return items, nil
 				}
-				o := session.Options{Method: zerocopy.Auto, HeaderTimeout: loadTimeout, IdleTimeout: loadTimeout}
+				o := m.dialed(session.Options{Method: zerocopy.Auto, HeaderTimeout: loadTimeout, IdleTimeout: loadTimeout})
 				res, err := session.Send(context.Background(), c, atGate, o)
 				if err == nil && res.Files != 1 {
 					err = fmt.Errorf("result %+v", res)
@@ -185,7 +199,7 @@ func TestLoadConcurrentFramed(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				code, _, serr, err := runGo("send", "--to", relay.Addr(), "--idle-timeout", loadTimeout.String(), srcs[i])
+				code, _, serr, err := runGo(m.args("send", "--to", relay.Addr(), "--idle-timeout", loadTimeout.String(), srcs[i])...)
 				if code != 0 || err != nil {
 					fail(i, fmt.Errorf("exit %d: %s %v", code, serr, err))
 				}
@@ -195,12 +209,12 @@ func TestLoadConcurrentFramed(t *testing.T) {
 
 		// Every transfer is past its handshake and waits at the gate: the
 		// receiver holds every connection now, or it dropped some.
-		held, err := sockets(pid)
+		holding, err := sockets(pid)
 		if err != nil {
 			abort("counting the receiver's connections: %v", err)
 		}
-		if held -= listeners; held < n {
-			abort("the receiver holds %d connections while all %d transfers wait at the gate", held, n)
+		if holding -= listeners; holding < n {
+			abort("the receiver holds %d connections while all %d transfers wait at the gate", holding, n)
 		}
 		began := time.Now()
 		close(gate)
@@ -233,10 +247,10 @@ func TestLoadConcurrentFramed(t *testing.T) {
 		if strings.Count(log, "\n") > 2 {
 			t.Errorf("the receiver (-q) logged more than its start and stop:\n%s", log)
 		}
-		figs.peak(figs.PeakConns, "recv --keep under 1,000 concurrent framed transfers", int64(held))
-		figs.peak(figs.PeakRSS, "recv --keep under 1,000 concurrent framed transfers", rss)
+		figs.peak(figs.PeakConns, "recv --keep under 1,000 concurrent framed transfers, "+m.name, int64(holding))
+		figs.peak(figs.PeakRSS, "recv --keep under 1,000 concurrent framed transfers, "+m.name, rss)
 		t.Logf("%d transfers (%d in-process, %d processes), all %d connections held by the receiver at once, done in %v after the gate; receiver peak RSS %s",
-			n, inProcess, processes, held, took.Round(time.Millisecond), mib(rss<<10))
+			n, inProcess, processes, holding, took.Round(time.Millisecond), mib(rss<<10))
 		// A bound, not a figure: one session's buffers, times 1,000, with
 		// room to spare.
 		if rss > 256<<10 {
@@ -245,9 +259,67 @@ func TestLoadConcurrentFramed(t *testing.T) {
 	}
 }
 
-// handshakeLen is what each end sends of a handshake without a token: a
-// Hello and an accepting Verdict.
-var handshakeLen = int64(proto.HelloSize + len((&proto.Verdict{OK: true}).Append(nil)))
+// handshakeLen returns how many bytes the end that dials writes of a
+// handshake in mode m with the suite's token, TLS's own included: its
+// Hello, its Verdict and proof, and its Verdict on the peer's proof. It is
+// measured, not added up (TLS's records have their own sizes): an
+// in-process sender (session.Send) shakes hands with an in-process
+// receiver, and the bytes it has written when Send asks its Source for the
+// items, which Send does once the handshake is done, are the handshake.
+func handshakeLen(t testing.TB, m secMode) int64 {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	root, err := os.OpenRoot(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Close()
+	received := make(chan struct{})
+	go func() {
+		defer close(received)
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		o := session.Options{Token: suiteToken, Plaintext: m.plaintext, HeaderTimeout: loadWait, IdleTimeout: loadWait}
+		session.Receive(context.Background(), c, root, o)
+	}()
+	c, err := net.DialTimeout("tcp", ln.Addr().String(), 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cc := &countingConn{Conn: c}
+	n := int64(-1)
+	stop := errors.New("measured")
+	o := m.dialed(session.Options{Method: zerocopy.Auto, HeaderTimeout: loadWait, IdleTimeout: loadWait})
+	_, err = session.Send(context.Background(), cc, func(session.Stream) ([]tree.Item, error) {
+		n = cc.n.Load()
+		return nil, stop
+	}, o)
+	c.Close()
+	<-received
+	if n < 0 {
+		t.Fatalf("measuring the handshake (%s): %v", m.name, err)
+	}
+	return n
+}
+
+// countingConn counts the bytes written on its connection.
+type countingConn struct {
+	net.Conn
+	n atomic.Int64
+}
+
+func (c *countingConn) Write(p []byte) (int, error) {
+	n, err := c.Conn.Write(p)
+	c.n.Add(int64(n))
+	return n, err
+}
 
 // TestDescriptorExhaustion starts zcopy recv --keep with at most 64 open
 // descriptors (ulimit -n 64, soft and hard) and floods it with 200
@@ -305,7 +377,9 @@ func TestDescriptorExhaustion(t *testing.T) {
 		if err != nil {
 			t.Fatalf("during the flood, dialling: %v", err)
 		}
-		o := session.Options{Method: zerocopy.Auto, HeaderTimeout: testbin.HangGuard, IdleTimeout: testbin.HangGuard}
+		// The end that dialed, inside TLS with the suite's token, as the
+		// zcopy recv it talks to.
+		o := tlsMode.dialed(session.Options{Method: zerocopy.Auto, HeaderTimeout: testbin.HangGuard, IdleTimeout: testbin.HangGuard})
 		res, err := session.Send(context.Background(), c, session.Items(items), o)
 		c.Close()
 		if err != nil || res.Files != 1 {

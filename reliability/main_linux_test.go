@@ -2,12 +2,14 @@ package reliability
 
 import (
 	"bytes"
+	"crypto/tls"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,11 +22,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zcopy/zcopy/internal/proto"
+	"github.com/zcopy/zcopy/internal/secure"
+	"github.com/zcopy/zcopy/internal/session"
 	"github.com/zcopy/zcopy/internal/testbin"
 )
 
 // zcopyBin is the binary under test, built once by TestMain.
 var zcopyBin string
+
+// suiteToken is the token every zcopy the suite starts has, in
+// $ZCOPY_TOKEN (set by TestMain).
+var suiteToken string
 
 var soakFlag = flag.Bool("soak", false, "run the suite for longer (also ZCOPY_SOAK=1)")
 
@@ -48,6 +57,14 @@ func TestMain(m *testing.M) {
 	raiseNoFile(1 << 16)
 	bin, remove := testbin.MustBuild("zcopy-reliability-")
 	zcopyBin = bin
+	// Every zcopy this suite starts inherits one strong token: a listening
+	// end started without a token makes its own (and prints it), which the
+	// dialing end would not have. In-process peers (session.Send and the
+	// like) use the same token (suiteToken); tests of tokens themselves
+	// give theirs on the command line or clear it in a command's
+	// environment.
+	suiteToken = secure.NewToken()
+	os.Setenv("ZCOPY_TOKEN", suiteToken)
 	began := time.Now()
 	code := m.Run()
 	figs.Seconds = time.Since(began).Seconds()
@@ -215,6 +232,76 @@ func mib(n int64) string {
 		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
 	}
 	return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+}
+
+// A secMode is how a framed transfer is protected: inside TLS (the
+// default, no flag) or in the clear (--plaintext, which both ends need).
+// Tests of what must hold either way run once in each, as subtests named
+// after it.
+type secMode struct {
+	name      string
+	plaintext bool
+}
+
+var secModes = []secMode{{"tls", false}, {"plaintext", true}}
+
+// args returns a zcopy command line: verb, m's flag (if any), then args.
+func (m secMode) args(verb string, args ...string) []string {
+	a := []string{verb}
+	if m.plaintext {
+		a = append(a, "--plaintext")
+	}
+	return append(a, args...)
+}
+
+// dialed returns o for an in-process end (session.Send, Receive and the
+// like) that dialed a zcopy process started by the suite in mode m: the
+// TLS client (Dialed), with the suite's token.
+func (m secMode) dialed(o session.Options) session.Options {
+	o.Dialed, o.Token, o.Plaintext = true, suiteToken, m.plaintext
+	return o
+}
+
+// tlsMode is the default, the mode of every zcopy the suite starts
+// without --plaintext.
+var tlsMode = secModes[0]
+
+// A peerConn is a hand-written peer's connection to a zcopy process: TCP
+// in plaintext, or a TLS client connection over it (as zcopy's own:
+// secure.ClientConfig) inside which the peer writes the protocol's
+// records as it would in the clear.
+type peerConn interface {
+	net.Conn
+	CloseWrite() error
+}
+
+// dialPeer connects to addr as a hand-written peer in mode m, within
+// timeout. Inside TLS its Hellos must say so (peerFlags).
+func dialPeer(m secMode, addr string, timeout time.Duration) (peerConn, error) {
+	c, err := net.DialTimeout("tcp", addr, timeout)
+	if err != nil {
+		return nil, err
+	}
+	if m.plaintext {
+		return c.(*net.TCPConn), nil
+	}
+	tc := tls.Client(c, secure.ClientConfig())
+	tc.SetDeadline(time.Now().Add(timeout))
+	if err := tc.Handshake(); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("TLS handshake with %s: %w", addr, err)
+	}
+	tc.SetDeadline(time.Time{})
+	return tc, nil
+}
+
+// peerFlags are the Hello flags of a hand-written peer in mode m: inside
+// TLS every zcopy peer says so (FlagTLS).
+func (m secMode) peerFlags() uint8 {
+	if m.plaintext {
+		return 0
+	}
+	return proto.FlagTLS
 }
 
 // proc is a running zcopy, with what the suite asks of its servers.
