@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -57,12 +56,25 @@ func cat(parts ...[]byte) []byte {
 // receiver must serve an honest transfer and exit 0 on SIGTERM. (e2e's
 // TestHostilePeers covers random garbage, a silent peer, three path
 // escapes and bodies longer or shorter than declared.)
+//
+// In both modes: the receiver runs without a token (an empty --token, as
+// the senders prove none), with --plaintext, where the senders write their
+// bytes on TCP, and inside TLS, where each sender is a TLS client (as
+// zcopy's) that writes the same bytes inside TLS, its Hellos saying
+// FlagTLS: the records a peer can lie in are the same either way, and
+// TLS must not open another way in.
 func TestFramedHostileSenders(t *testing.T) {
+	for _, m := range secModes {
+		t.Run(m.name, func(t *testing.T) { framedHostileSenders(t, m) })
+	}
+}
+
+func framedHostileSenders(t *testing.T, m secMode) {
 	base := t.TempDir()
 	dst := filepath.Join(base, "dst")
 	outside := filepath.Join(base, "outside") // where escapes would land
 	os.MkdirAll(outside, 0o755)
-	r := start(t, "recv", "--listen", "127.0.0.1:0", "--dir", dst, "--keep", "--header-timeout", "2s", "--idle-timeout", "3s")
+	r := start(t, m.args("recv", "--listen", "127.0.0.1:0", "--dir", dst, "--keep", "--header-timeout", "2s", "--idle-timeout", "3s", "--token", "")...)
 	addr := r.Addr(t)
 
 	hello := func(h proto.Hello) []byte {
@@ -72,6 +84,7 @@ func TestFramedHostileSenders(t *testing.T) {
 		if h.Role == 0 {
 			h.Role = proto.RoleSender
 		}
+		h.Flags |= m.peerFlags()
 		return h.Append(nil)
 	}
 	ok := cat(hello(proto.Hello{}), (&proto.Verdict{OK: true}).Append(nil))
@@ -143,14 +156,14 @@ func TestFramedHostileSenders(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			figs.hostile("framed protocol, hand-written hostile senders", 1)
-			c, err := net.Dial("tcp", addr)
+			c, err := dialPeer(m, addr, 10*time.Second)
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer c.Close()
 			local := c.LocalAddr().String()
 			c.Write(tc.raw)
-			c.(*net.TCPConn).CloseWrite()
+			c.CloseWrite()
 			c.SetReadDeadline(time.Now().Add(10 * time.Second))
 			io.Copy(io.Discard, bufio.NewReader(c))
 			var line string
@@ -177,7 +190,7 @@ func TestFramedHostileSenders(t *testing.T) {
 	}
 	src := filepath.Join(base, "honest.bin")
 	honest := writeRandom(t, src, 100<<10)
-	if code, _, serr := run(t, "send", "--to", addr, src); code != 0 {
+	if code, _, serr := run(t, m.args("send", "--to", addr, "--token", "", src)...); code != 0 {
 		t.Fatalf("an honest send after the hostile ones: exit %d: %s", code, serr)
 	}
 	if arrived(t, filepath.Join(dst, "honest.bin"), honest) {

@@ -24,14 +24,14 @@ import (
 // relay held after 8 MiB holds it in the middle of its body.
 const ownerSize = 32 << 20
 
-// interruptedPush pushes src to the --keep --resume server r through a
-// relay that resets the connection after 8 MiB of data, and returns the
-// length of the part the server kept.
-func interruptedPush(t *testing.T, r *proc, src, part string) int64 {
+// interruptedPush pushes src in mode m to the --keep --resume server r
+// through a relay that resets the connection after 8 MiB of data, and
+// returns the length of the part the server kept.
+func interruptedPush(t *testing.T, m secMode, r *proc, src, part string) int64 {
 	t.Helper()
 	px := testbin.NewRelay(t, r.Addr(t), testbin.Push)
 	px.Hold(8 << 20)
-	s := start(t, "send", "--to", px.Addr(), src)
+	s := start(t, m.args("send", "--to", px.Addr(), src)...)
 	resetHeldAfter(t, px, part)
 	if code, serr := s.Wait(t); code != 1 {
 		t.Fatalf("the interrupted send exited %d: %s", code, serr)
@@ -52,8 +52,15 @@ type sendResult struct {
 // one version of a file was continued with the rest of another version of
 // the same size (both ends exit 0, the file mixed, and stamped so that
 // every later run skips it). A resume must start over when the source
-// changed, and say so; it must still continue an unchanged source.
+// changed, and say so; it must still continue an unchanged source. In
+// both modes.
 func TestResumeAcrossSourceChange(t *testing.T) {
+	for _, m := range secModes {
+		t.Run(m.name, func(t *testing.T) { resumeAcrossSourceChange(t, m) })
+	}
+}
+
+func resumeAcrossSourceChange(t *testing.T, m secMode) {
 	for _, tc := range []struct {
 		name   string
 		change func(t *testing.T, src string) // nil: the source is unchanged
@@ -93,14 +100,14 @@ func TestResumeAcrossSourceChange(t *testing.T) {
 			src := filepath.Join(t.TempDir(), "f.bin")
 			genFile(t, src, ownerSize)
 			dst := t.TempDir()
-			r := start(t, "recv", "--listen", "127.0.0.1:0", "--dir", dst, "--keep", "--resume")
+			r := start(t, m.args("recv", "--listen", "127.0.0.1:0", "--dir", dst, "--keep", "--resume")...)
 			final := filepath.Join(dst, "f.bin")
-			kept := interruptedPush(t, r, src, final+".zcopy-part")
+			kept := interruptedPush(t, m, r, src, final+".zcopy-part")
 			if tc.change != nil {
 				tc.change(t, src)
 				figs.fault("source replaced between an interrupted transfer and its resume")
 			}
-			code, out, serr := run(t, "send", "--to", r.Addr(t), "--json", src)
+			code, out, serr := run(t, m.args("send", "--to", r.Addr(t), "--json", src)...)
 			if code != 0 {
 				t.Fatalf("the resumed send: exit %d: %s", code, serr)
 			}
@@ -125,15 +132,21 @@ func TestResumeAcrossSourceChange(t *testing.T) {
 
 // TestResumePullAcrossSourceChange is case 1 for a pull: recv --from
 // --resume against a sender whose file was replaced since the part was
-// written must start over.
+// written must start over. In both modes.
 func TestResumePullAcrossSourceChange(t *testing.T) {
+	for _, m := range secModes {
+		t.Run(m.name, func(t *testing.T) { resumePullAcrossSourceChange(t, m) })
+	}
+}
+
+func resumePullAcrossSourceChange(t *testing.T, m secMode) {
 	src := filepath.Join(t.TempDir(), "f.bin")
 	genFile(t, src, ownerSize)
 	dst := t.TempDir()
-	s := start(t, "send", "--listen", "127.0.0.1:0", "--keep", src)
+	s := start(t, m.args("send", "--listen", "127.0.0.1:0", "--keep", src)...)
 	px := testbin.NewRelay(t, s.Addr(t), testbin.Pull)
 	px.Hold(8 << 20)
-	r := start(t, "recv", "--from", px.Addr(), "--dir", dst)
+	r := start(t, m.args("recv", "--from", px.Addr(), "--dir", dst)...)
 	resetHeldAfter(t, px, filepath.Join(dst, "f.bin.zcopy-part"))
 	if code, rerr := r.Wait(t); code != 1 {
 		t.Fatalf("the interrupted pull exited %d: %s", code, rerr)
@@ -145,7 +158,7 @@ func TestResumePullAcrossSourceChange(t *testing.T) {
 	genFile(t, src+".v2", ownerSize)
 	os.Rename(src+".v2", src)
 	figs.fault("source replaced between an interrupted transfer and its resume")
-	code, _, rerr := run(t, "recv", "--from", s.Addr(t), "--dir", dst, "--resume")
+	code, _, rerr := run(t, m.args("recv", "--from", s.Addr(t), "--dir", dst, "--resume")...)
 	s.stop(t)
 	if code != 0 {
 		t.Fatalf("the resumed pull: exit %d: %s", code, rerr)
@@ -425,20 +438,23 @@ func TestDeliveredLessNeverExitsZero(t *testing.T) {
 		absent(t, filepath.Join(dst, "f.bin"))
 	})
 	// A framed sender into recv --raw: the 32-byte handshake was kept as
-	// the file, exit 0.
-	t.Run("framed-sender-into-raw-receiver", func(t *testing.T) {
-		out := filepath.Join(t.TempDir(), "out.bin")
-		r := start(t, "recv", "--raw", "--listen", "127.0.0.1:0", "-o", out)
-		scode, _, _ := run(t, "send", "--to", r.Addr(t), "--header-timeout", "1s", src)
-		rcode, rerr := r.Wait(t)
-		if rcode != 1 || !strings.Contains(rerr, "framed protocol") {
-			t.Errorf("receiver exited %d: %s; want 1, naming the framed protocol", rcode, rerr)
-		}
-		if scode == 0 {
-			t.Error("the framed sender exited 0")
-		}
-		absent(t, out)
-	})
+	// the file, exit 0. In both modes: inside TLS (the default) what the
+	// framed sender writes first is its TLS ClientHello, not the Hello.
+	for _, m := range secModes {
+		t.Run("framed-sender-into-raw-receiver/"+m.name, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "out.bin")
+			r := start(t, "recv", "--raw", "--listen", "127.0.0.1:0", "-o", out)
+			scode, _, _ := run(t, m.args("send", "--to", r.Addr(t), "--header-timeout", "1s", src)...)
+			rcode, rerr := r.Wait(t)
+			if rcode != 1 || !strings.Contains(rerr, "framed protocol") {
+				t.Errorf("receiver exited %d: %s; want 1, naming the framed protocol", rcode, rerr)
+			}
+			if scode == 0 {
+				t.Error("the framed sender exited 0")
+			}
+			absent(t, out)
+		})
+	}
 }
 
 // TestFileThatAppearedIsKept guards case 7: a file that appears under its
@@ -446,7 +462,13 @@ func TestDeliveredLessNeverExitsZero(t *testing.T) {
 // --overwrite. It must be kept and the transfer exit 23, for a small file
 // (placed whole from an unnamed file) and a large one (renamed from its
 // part) alike; with --overwrite it is replaced.
+//
+// Both ends run --plaintext: the relay holds the transfer at a byte of the
+// protocol counted in the clear (handshakeAndManifest), which TLS's records
+// would hide. What the receiver does with a file that appeared does not
+// depend on the mode.
 func TestFileThatAppearedIsKept(t *testing.T) {
+	plain := secModes[1]
 	for _, tc := range []struct {
 		name      string
 		size      int64
@@ -461,7 +483,7 @@ func TestFileThatAppearedIsKept(t *testing.T) {
 			src := filepath.Join(t.TempDir(), "f.bin")
 			genFile(t, src, tc.size)
 			dst := t.TempDir()
-			args := []string{"recv", "--listen", "127.0.0.1:0", "--dir", dst}
+			args := plain.args("recv", "--listen", "127.0.0.1:0", "--dir", dst)
 			if tc.overwrite {
 				args = append(args, "--overwrite")
 			}
@@ -473,8 +495,8 @@ func TestFileThatAppearedIsKept(t *testing.T) {
 			// make the file appear. (Held at the manifest's end, the relay
 			// waits for budget before the plan is made.)
 			px := testbin.NewRelay(t, r.Addr(t), testbin.Push)
-			px.Hold(handshakeAndManifest("f.bin") + 1)
-			s := start(t, "send", "--to", px.Addr(), src)
+			px.Hold(handshakeAndManifest(t, "f.bin") + 1)
+			s := start(t, plain.args("send", "--to", px.Addr(), src)...)
 			px.Held(30 * time.Second)
 			theirs := filepath.Join(dst, "f.bin")
 			if err := os.WriteFile(theirs, []byte("appeared meanwhile"), 0o644); err != nil {
@@ -501,14 +523,14 @@ func TestFileThatAppearedIsKept(t *testing.T) {
 	}
 }
 
-// handshakeAndManifest is the number of bytes a sender of one file named
-// name writes before its first data header: its Hello, its Verdict (no
-// token, an empty reason), one file entry and the end of the manifest
-// (docs/PROTOCOL.md).
-func handshakeAndManifest(name string) int64 {
-	const hello, verdict = 32, 1 + 2
+// handshakeAndManifest is the number of bytes a --plaintext sender of one
+// file named name, with the suite's token, writes before its first data
+// header: its handshake (handshakeLen: its Hello, its Verdict and proof, its
+// Verdict on the receiver's proof), one file entry and the end of the
+// manifest (docs/PROTOCOL.md).
+func handshakeAndManifest(t testing.TB, name string) int64 {
 	entry := 1 + 2 + len(name) + 4 + 8 + 8 + 8
-	return int64(hello + verdict + entry + 1)
+	return handshakeLen(t, secModes[1]) + int64(entry+1)
 }
 
 // TestResumeInTreeOfManyDirectories guards a fault the review of the fix

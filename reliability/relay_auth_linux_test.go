@@ -34,6 +34,12 @@ const relayToken = "relay-test-token-5b1e"
 // proof to give, so neither server says anything that could be relayed,
 // both give up at their header timeout, nothing is written and nothing is
 // served. Afterwards both servers still serve honest peers with the token.
+//
+// The servers run --plaintext: the relay is an attack on the handshake in
+// the clear, whose proofs are bound to nothing but the nonces. Inside TLS
+// each proof is also bound to its TLS session, which a relay (a man in the
+// middle with a TLS session towards each end) cannot make the same at both;
+// tls_linux_test.go attacks that.
 func TestRelayAuth(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -66,7 +72,8 @@ func TestRelayAuth(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			base := t.TempDir()
-			r, s := relayReceiver(t, base), relaySender(t, base)
+			plain := secModes[1]
+			r, s := relayReceiver(t, plain, base), relaySender(t, plain, base)
 			victim, oracle := s, r
 			if tc.push {
 				victim, oracle = r, s
@@ -82,7 +89,7 @@ func TestRelayAuth(t *testing.T) {
 			}
 			tc.lost(t, base)
 			logged(t, victim, local, "handshake")
-			honestWithToken(t, base, r, s)
+			honestWithToken(t, plain, base, r, s)
 		})
 	}
 }
@@ -92,10 +99,18 @@ func TestRelayAuth(t *testing.T) {
 // has not proven the token. The peer here proves with a wrong token; after
 // its Hello the server must write nothing but its verdict on the peer's
 // Hello (accept) and its verdict on the proof (wrong token), then close.
+// In both modes: inside TLS the stranger is a TLS client that writes the
+// same bytes inside TLS.
 func TestAuthNoProofForStrangers(t *testing.T) {
+	for _, m := range secModes {
+		t.Run(m.name, func(t *testing.T) { authNoProofForStrangers(t, m) })
+	}
+}
+
+func authNoProofForStrangers(t *testing.T, m secMode) {
 	for _, tc := range []struct {
 		name   string
-		server func(t *testing.T, base string) *proc
+		server func(t *testing.T, m secMode, base string) *proc
 		role   proto.Role // the stranger's
 	}{
 		{"send-listen", relaySender, proto.RoleReceiver},
@@ -104,16 +119,16 @@ func TestAuthNoProofForStrangers(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			base := t.TempDir()
-			s := tc.server(t, base)
+			s := tc.server(t, m, base)
 			figs.hostile("token proof guessed", 1)
-			c, err := net.Dial("tcp", s.Addr(t))
+			c, err := dialPeer(m, s.Addr(t), testbin.HangGuard)
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer c.Close()
 			local := c.LocalAddr().String()
 			c.SetDeadline(time.Now().Add(testbin.HangGuard))
-			h := proto.Hello{Version: proto.Version, Role: tc.role, Flags: proto.FlagAuth}
+			h := proto.Hello{Version: proto.Version, Role: tc.role, Flags: proto.FlagAuth | m.peerFlags()}
 			rand.Read(h.Nonce[:])
 			guess := make([]byte, proto.ProofSize)
 			rand.Read(guess)
@@ -147,19 +162,19 @@ func logged(t *testing.T, p *proc, peer, want string) {
 	t.Logf("the server, about %s: %s", peer, lines)
 }
 
-// relayReceiver starts zcopy recv --listen --keep with the token, writing
-// under base/dst.
-func relayReceiver(t *testing.T, base string) *proc {
-	return start(t, "recv", "--listen", "127.0.0.1:0", "--keep", "--dir", filepath.Join(base, "dst"),
-		"--token", relayToken, "--header-timeout", "3s")
+// relayReceiver starts zcopy recv --listen --keep with the token, in mode
+// m, writing under base/dst.
+func relayReceiver(t *testing.T, m secMode, base string) *proc {
+	return start(t, m.args("recv", "--listen", "127.0.0.1:0", "--keep", "--dir", filepath.Join(base, "dst"),
+		"--token", relayToken, "--header-timeout", "3s")...)
 }
 
-// relaySender starts zcopy send --listen --keep with the token, serving
-// base/secret.bin (which it writes).
-func relaySender(t *testing.T, base string) *proc {
+// relaySender starts zcopy send --listen --keep with the token, in mode m,
+// serving base/secret.bin (which it writes).
+func relaySender(t *testing.T, m secMode, base string) *proc {
 	src := filepath.Join(base, "secret.bin")
 	writeRandom(t, src, 4096)
-	return start(t, "send", "--listen", "127.0.0.1:0", "--keep", "--token", relayToken, "--header-timeout", "3s", src)
+	return start(t, m.args("send", "--listen", "127.0.0.1:0", "--keep", "--token", relayToken, "--header-timeout", "3s", src)...)
 }
 
 // relayHandshake is the attacker's relay. It connects to victim and
@@ -278,19 +293,20 @@ func fetch(c net.Conn, br *bufio.Reader) ([]byte, error) {
 }
 
 // honestWithToken checks that r and s (started by relayReceiver and
-// relaySender under base) still serve peers that have the token, a push to
-// the receiver and a pull from the sender, and then stop cleanly.
-func honestWithToken(t *testing.T, base string, r, s *proc) {
+// relaySender in mode m under base) still serve peers that have the
+// token, a push to the receiver and a pull from the sender, and then stop
+// cleanly.
+func honestWithToken(t *testing.T, m secMode, base string, r, s *proc) {
 	t.Helper()
 	src := filepath.Join(base, "honest.bin")
 	honest := writeRandom(t, src, 64<<10)
-	if code, _, serr := run(t, "send", "--to", r.Addr(t), "--token", relayToken, src); code != 0 {
+	if code, _, serr := run(t, m.args("send", "--to", r.Addr(t), "--token", relayToken, src)...); code != 0 {
 		t.Errorf("an honest push with the token: exit %d: %s", code, serr)
 	} else if arrived(t, filepath.Join(base, "dst", "honest.bin"), honest) {
 		figs.transfer(1)
 	}
 	fetched := filepath.Join(base, "fetched")
-	if code, _, rerr := run(t, "recv", "--from", s.Addr(t), "--token", relayToken, "--dir", fetched); code != 0 {
+	if code, _, rerr := run(t, m.args("recv", "--from", s.Addr(t), "--token", relayToken, "--dir", fetched)...); code != 0 {
 		t.Errorf("an honest pull with the token: exit %d: %s", code, rerr)
 	} else if arrivedAs(t, filepath.Join(fetched, "secret.bin"), filepath.Join(base, "secret.bin")) {
 		figs.transfer(1)
