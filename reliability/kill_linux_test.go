@@ -71,46 +71,50 @@ func parseResult(t testing.TB, s string) sessionResult {
 //     keeps NAME.zcopy-part;
 //   - framed: a new receiver with --resume completes the file with only
 //     the bytes after the part on the wire, byte-identical to the source.
+//
+// The framed cases run in both modes.
 func TestReceiverKilled(t *testing.T) {
 	src := filepath.Join(t.TempDir(), "big.bin")
 	genFile(t, src, killSize)
 	for range rounds() {
-		t.Run("framed-push", func(t *testing.T) {
-			dst := t.TempDir()
-			r := start(t, "recv", "--listen", "127.0.0.1:0", "--dir", dst)
-			px := testbin.NewRelay(t, r.Addr(t), testbin.Push)
-			px.Hold(killHold)
-			s := start(t, "send", "--method", "readwrite", "--to", px.Addr(), src)
-			kept := killMidway(t, r, px, filepath.Join(dst, "big.bin.zcopy-part"))
-			senderLost(t, s)
-			absent(t, filepath.Join(dst, "big.bin"))
-			r = start(t, "recv", "--listen", "127.0.0.1:0", "--dir", dst, "--resume")
-			code, out, serr := run(t, "send", "--to", r.Addr(t), "--json", "--verify", src)
-			resumed(t, code, out, serr, r, filepath.Join(dst, "big.bin"), src, kept)
-		})
-		t.Run("framed-pull", func(t *testing.T) {
-			dst := t.TempDir()
-			s := start(t, "send", "--method", "readwrite", "--listen", "127.0.0.1:0", src)
-			px := testbin.NewRelay(t, s.Addr(t), testbin.Pull)
-			px.Hold(killHold)
-			r := start(t, "recv", "--from", px.Addr(), "--dir", dst)
-			kept := killMidway(t, r, px, filepath.Join(dst, "big.bin.zcopy-part"))
-			senderLost(t, s)
-			absent(t, filepath.Join(dst, "big.bin"))
-			s = start(t, "send", "--listen", "127.0.0.1:0", "--json", "--verify", src)
-			code, _, rerr := run(t, "recv", "--from", s.Addr(t), "--dir", dst, "--resume")
-			scode, _ := s.Wait(t)
-			if code != 0 || scode != 0 {
-				t.Fatalf("resumed pull: recv exit %d (%s), send exit %d", code, rerr, scode)
-			}
-			res := parseResult(t, s.Stdout.String())
-			if res.BytesSent != killSize-kept {
-				t.Errorf("the resumed pull sent %d bytes; want the %d after the part", res.BytesSent, killSize-kept)
-			}
-			if arrivedAs(t, filepath.Join(dst, "big.bin"), src) {
-				figs.transfer(1)
-			}
-		})
+		for _, m := range secModes {
+			t.Run("framed-push/"+m.name, func(t *testing.T) {
+				dst := t.TempDir()
+				r := start(t, m.args("recv", "--listen", "127.0.0.1:0", "--dir", dst)...)
+				px := testbin.NewRelay(t, r.Addr(t), testbin.Push)
+				px.Hold(killHold)
+				s := start(t, m.args("send", "--method", "readwrite", "--to", px.Addr(), src)...)
+				kept := killMidway(t, r, px, filepath.Join(dst, "big.bin.zcopy-part"))
+				senderLost(t, s)
+				absent(t, filepath.Join(dst, "big.bin"))
+				r = start(t, m.args("recv", "--listen", "127.0.0.1:0", "--dir", dst, "--resume")...)
+				code, out, serr := run(t, m.args("send", "--to", r.Addr(t), "--json", "--verify", src)...)
+				resumed(t, code, out, serr, r, filepath.Join(dst, "big.bin"), src, kept)
+			})
+			t.Run("framed-pull/"+m.name, func(t *testing.T) {
+				dst := t.TempDir()
+				s := start(t, m.args("send", "--method", "readwrite", "--listen", "127.0.0.1:0", src)...)
+				px := testbin.NewRelay(t, s.Addr(t), testbin.Pull)
+				px.Hold(killHold)
+				r := start(t, m.args("recv", "--from", px.Addr(), "--dir", dst)...)
+				kept := killMidway(t, r, px, filepath.Join(dst, "big.bin.zcopy-part"))
+				senderLost(t, s)
+				absent(t, filepath.Join(dst, "big.bin"))
+				s = start(t, m.args("send", "--listen", "127.0.0.1:0", "--json", "--verify", src)...)
+				code, _, rerr := run(t, m.args("recv", "--from", s.Addr(t), "--dir", dst, "--resume")...)
+				scode, _ := s.Wait(t)
+				if code != 0 || scode != 0 {
+					t.Fatalf("resumed pull: recv exit %d (%s), send exit %d", code, rerr, scode)
+				}
+				res := parseResult(t, s.Stdout.String())
+				if res.BytesSent != killSize-kept {
+					t.Errorf("the resumed pull sent %d bytes; want the %d after the part", res.BytesSent, killSize-kept)
+				}
+				if arrivedAs(t, filepath.Join(dst, "big.bin"), src) {
+					figs.transfer(1)
+				}
+			})
+		}
 		t.Run("raw", func(t *testing.T) {
 			dir := t.TempDir()
 			out := filepath.Join(dir, "out.bin")
@@ -122,54 +126,56 @@ func TestReceiverKilled(t *testing.T) {
 			senderLost(t, s)
 			absent(t, out)
 		})
-		t.Run("keep-server-with-three-in-flight", func(t *testing.T) {
-			// A --keep server killed with three transfers in flight:
-			// every sender fails, no file is final, and a restarted
-			// server with --resume completes all three.
-			dst := t.TempDir()
-			r := start(t, "recv", "--listen", "127.0.0.1:0", "--dir", dst, "--keep")
-			// One relay, each connection held on its own.
-			px := testbin.NewRelay(t, r.Addr(t), testbin.Push)
-			px.HoldEach(killHold)
-			var senders []*proc
-			var srcs []string
-			for i := range 3 {
-				p := filepath.Join(t.TempDir(), fmt.Sprintf("f%d.bin", i))
-				os.Link(src, p)
-				srcs = append(srcs, p)
-				senders = append(senders, start(t, "send", "--method", "readwrite", "--to", px.Addr(), p))
-			}
-			px.HeldEach(3, 30*time.Second)
-			for i := range 3 {
-				waitPart(t, filepath.Join(dst, fmt.Sprintf("f%d.bin.zcopy-part", i)), 16<<20)
-			}
-			r.Cmd.Process.Signal(syscall.SIGKILL)
-			<-r.Done
-			figs.fault("receiver killed (SIGKILL) mid-transfer")
-			px.Release()
-			var kept []int64
-			for i := range 3 {
-				kept = append(kept, fileSize(filepath.Join(dst, fmt.Sprintf("f%d.bin.zcopy-part", i))))
-			}
-			for i, s := range senders {
-				senderLost(t, s)
-				absent(t, filepath.Join(dst, fmt.Sprintf("f%d.bin", i)))
-			}
-			r = start(t, "recv", "--listen", "127.0.0.1:0", "--dir", dst, "--keep", "--resume")
-			for i, p := range srcs {
-				code, out, serr := run(t, "send", "--to", r.Addr(t), "--json", p)
-				if code != 0 {
-					t.Fatalf("resume of %s: exit %d: %s", p, code, serr)
+		for _, m := range secModes {
+			t.Run("keep-server-with-three-in-flight/"+m.name, func(t *testing.T) {
+				// A --keep server killed with three transfers in flight:
+				// every sender fails, no file is final, and a restarted
+				// server with --resume completes all three.
+				dst := t.TempDir()
+				r := start(t, m.args("recv", "--listen", "127.0.0.1:0", "--dir", dst, "--keep")...)
+				// One relay, each connection held on its own.
+				px := testbin.NewRelay(t, r.Addr(t), testbin.Push)
+				px.HoldEach(killHold)
+				var senders []*proc
+				var srcs []string
+				for i := range 3 {
+					p := filepath.Join(t.TempDir(), fmt.Sprintf("f%d.bin", i))
+					os.Link(src, p)
+					srcs = append(srcs, p)
+					senders = append(senders, start(t, m.args("send", "--method", "readwrite", "--to", px.Addr(), p)...))
 				}
-				if res := parseResult(t, out); res.BytesSent != killSize-kept[i] {
-					t.Errorf("resume of %s sent %d bytes; want the %d after the part", p, res.BytesSent, killSize-kept[i])
+				px.HeldEach(3, 30*time.Second)
+				for i := range 3 {
+					waitPart(t, filepath.Join(dst, fmt.Sprintf("f%d.bin.zcopy-part", i)), 16<<20)
 				}
-				if arrivedAs(t, filepath.Join(dst, fmt.Sprintf("f%d.bin", i)), src) {
-					figs.transfer(1)
+				r.Cmd.Process.Signal(syscall.SIGKILL)
+				<-r.Done
+				figs.fault("receiver killed (SIGKILL) mid-transfer")
+				px.Release()
+				var kept []int64
+				for i := range 3 {
+					kept = append(kept, fileSize(filepath.Join(dst, fmt.Sprintf("f%d.bin.zcopy-part", i))))
 				}
-			}
-			r.stop(t)
-		})
+				for i, s := range senders {
+					senderLost(t, s)
+					absent(t, filepath.Join(dst, fmt.Sprintf("f%d.bin", i)))
+				}
+				r = start(t, m.args("recv", "--listen", "127.0.0.1:0", "--dir", dst, "--keep", "--resume")...)
+				for i, p := range srcs {
+					code, out, serr := run(t, m.args("send", "--to", r.Addr(t), "--json", p)...)
+					if code != 0 {
+						t.Fatalf("resume of %s: exit %d: %s", p, code, serr)
+					}
+					if res := parseResult(t, out); res.BytesSent != killSize-kept[i] {
+						t.Errorf("resume of %s sent %d bytes; want the %d after the part", p, res.BytesSent, killSize-kept[i])
+					}
+					if arrivedAs(t, filepath.Join(dst, fmt.Sprintf("f%d.bin", i)), src) {
+						figs.transfer(1)
+					}
+				}
+				r.stop(t)
+			})
+		}
 	}
 }
 

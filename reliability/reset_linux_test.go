@@ -27,6 +27,8 @@ const resetSize = 64 << 20
 //   - framed pull from a --keep server: the receiver exits 1 naming the
 //     reset and keeps the part; recv --resume against the same server
 //     completes it with only the missing bytes on the wire.
+//
+// The framed cases run in both modes.
 func TestPeerReset(t *testing.T) {
 	src := filepath.Join(t.TempDir(), "f.bin")
 	genFile(t, src, resetSize)
@@ -54,74 +56,76 @@ func TestPeerReset(t *testing.T) {
 			bothReset(t, s, r)
 			absent(t, out)
 		})
-		t.Run("framed-push", func(t *testing.T) {
-			dst := t.TempDir()
-			r := start(t, "recv", "--listen", "127.0.0.1:0", "--dir", dst, "--keep", "--resume")
-			px := testbin.NewRelay(t, r.Addr(t), testbin.Push)
-			px.Hold(8 << 20)
-			s := start(t, "send", "--to", px.Addr(), src)
-			final := filepath.Join(dst, "f.bin")
-			part := final + ".zcopy-part"
-			resetHeldAfter(t, px, part)
-			code, serr := s.Wait(t)
-			t.Logf("sender: exit %d: %s", code, strings.TrimSpace(serr))
-			if code != 1 || !strings.Contains(serr, "reset") {
-				t.Errorf("sender exited %d: %q; want 1 and the reset", code, serr)
-			}
-			// The server notices the reset on its own time.
-			if !eventually(30*time.Second, func() bool { return strings.Contains(r.Log(), "reset") }) {
-				t.Errorf("the server did not log the reset:\n%s", r.Log())
-			}
-			absent(t, final)
-			kept := fileSize(part)
-			if kept <= 0 || kept >= resetSize {
-				t.Errorf("part holds %d bytes after the reset; want some, not all", kept)
-			}
-			code, out, serr := run(t, "send", "--to", r.Addr(t), "--json", "--verify", src)
-			if code != 0 {
-				t.Fatalf("the same send again: exit %d: %s", code, serr)
-			}
-			if res := parseResult(t, out); res.BytesSent != resetSize-kept {
-				t.Errorf("the resumed send moved %d bytes; want the %d after the part", res.BytesSent, resetSize-kept)
-			}
-			if arrivedAs(t, final, src) {
-				figs.transfer(1)
-			}
-			r.stop(t)
-		})
-		t.Run("framed-pull", func(t *testing.T) {
-			dst := t.TempDir()
-			s := start(t, "send", "--listen", "127.0.0.1:0", "--keep", "--json", src)
-			px := testbin.NewRelay(t, s.Addr(t), testbin.Pull)
-			px.Hold(8 << 20)
-			r := start(t, "recv", "--from", px.Addr(), "--dir", dst)
-			final := filepath.Join(dst, "f.bin")
-			resetHeldAfter(t, px, final+".zcopy-part")
-			code, rerr := r.Wait(t)
-			t.Logf("receiver: exit %d: %s", code, strings.TrimSpace(rerr))
-			if code != 1 || !strings.Contains(rerr, "reset") {
-				t.Errorf("receiver exited %d: %q; want 1 and the reset", code, rerr)
-			}
-			absent(t, final)
-			kept := fileSize(final + ".zcopy-part")
-			if kept <= 0 || kept >= resetSize {
-				t.Errorf("part holds %d bytes after the reset; want some, not all", kept)
-			}
-			code, _, rerr = run(t, "recv", "--from", s.Addr(t), "--dir", dst, "--resume", "--verify")
-			if code != 0 {
-				t.Fatalf("recv --resume: exit %d: %s", code, rerr)
-			}
-			if arrivedAs(t, final, src) {
-				figs.transfer(1)
-			}
-			s.stop(t)
-			// The server printed one JSON line per session: the reset
-			// one and the resumed one, which sent only the rest.
-			lines := strings.Split(strings.TrimSpace(s.Stdout.String()), "\n")
-			if res := parseResult(t, lines[len(lines)-1]); res.BytesSent != resetSize-kept {
-				t.Errorf("the resumed pull moved %d bytes; want the %d after the part (server said %q)", res.BytesSent, resetSize-kept, lines)
-			}
-		})
+		for _, m := range secModes {
+			t.Run("framed-push/"+m.name, func(t *testing.T) {
+				dst := t.TempDir()
+				r := start(t, m.args("recv", "--listen", "127.0.0.1:0", "--dir", dst, "--keep", "--resume")...)
+				px := testbin.NewRelay(t, r.Addr(t), testbin.Push)
+				px.Hold(8 << 20)
+				s := start(t, m.args("send", "--to", px.Addr(), src)...)
+				final := filepath.Join(dst, "f.bin")
+				part := final + ".zcopy-part"
+				resetHeldAfter(t, px, part)
+				code, serr := s.Wait(t)
+				t.Logf("sender: exit %d: %s", code, strings.TrimSpace(serr))
+				if code != 1 || !strings.Contains(serr, "reset") {
+					t.Errorf("sender exited %d: %q; want 1 and the reset", code, serr)
+				}
+				// The server notices the reset on its own time.
+				if !eventually(30*time.Second, func() bool { return strings.Contains(r.Log(), "reset") }) {
+					t.Errorf("the server did not log the reset:\n%s", r.Log())
+				}
+				absent(t, final)
+				kept := fileSize(part)
+				if kept <= 0 || kept >= resetSize {
+					t.Errorf("part holds %d bytes after the reset; want some, not all", kept)
+				}
+				code, out, serr := run(t, m.args("send", "--to", r.Addr(t), "--json", "--verify", src)...)
+				if code != 0 {
+					t.Fatalf("the same send again: exit %d: %s", code, serr)
+				}
+				if res := parseResult(t, out); res.BytesSent != resetSize-kept {
+					t.Errorf("the resumed send moved %d bytes; want the %d after the part", res.BytesSent, resetSize-kept)
+				}
+				if arrivedAs(t, final, src) {
+					figs.transfer(1)
+				}
+				r.stop(t)
+			})
+			t.Run("framed-pull/"+m.name, func(t *testing.T) {
+				dst := t.TempDir()
+				s := start(t, m.args("send", "--listen", "127.0.0.1:0", "--keep", "--json", src)...)
+				px := testbin.NewRelay(t, s.Addr(t), testbin.Pull)
+				px.Hold(8 << 20)
+				r := start(t, m.args("recv", "--from", px.Addr(), "--dir", dst)...)
+				final := filepath.Join(dst, "f.bin")
+				resetHeldAfter(t, px, final+".zcopy-part")
+				code, rerr := r.Wait(t)
+				t.Logf("receiver: exit %d: %s", code, strings.TrimSpace(rerr))
+				if code != 1 || !strings.Contains(rerr, "reset") {
+					t.Errorf("receiver exited %d: %q; want 1 and the reset", code, rerr)
+				}
+				absent(t, final)
+				kept := fileSize(final + ".zcopy-part")
+				if kept <= 0 || kept >= resetSize {
+					t.Errorf("part holds %d bytes after the reset; want some, not all", kept)
+				}
+				code, _, rerr = run(t, m.args("recv", "--from", s.Addr(t), "--dir", dst, "--resume", "--verify")...)
+				if code != 0 {
+					t.Fatalf("recv --resume: exit %d: %s", code, rerr)
+				}
+				if arrivedAs(t, final, src) {
+					figs.transfer(1)
+				}
+				s.stop(t)
+				// The server printed one JSON line per session: the reset
+				// one and the resumed one, which sent only the rest.
+				lines := strings.Split(strings.TrimSpace(s.Stdout.String()), "\n")
+				if res := parseResult(t, lines[len(lines)-1]); res.BytesSent != resetSize-kept {
+					t.Errorf("the resumed pull moved %d bytes; want the %d after the part (server said %q)", res.BytesSent, resetSize-kept, lines)
+				}
+			})
+		}
 	}
 }
 

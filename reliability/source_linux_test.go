@@ -12,6 +12,30 @@ import (
 
 var sendMethods = []string{"readwrite", "mmap", "sendfile", "splice", "auto"}
 
+// methodModes returns the modes a framed transfer can send by method in:
+// both for readwrite and auto; the zero-copy methods move bodies in the
+// clear, so only --plaintext (inside TLS they are a usage error).
+func methodModes(method string) []secMode {
+	if method == "readwrite" || method == "auto" {
+		return secModes
+	}
+	return secModes[1:]
+}
+
+// modeMethods returns the send methods a framed transfer in mode m can use
+// (see methodModes).
+func modeMethods(m secMode) []string {
+	var ms []string
+	for _, meth := range sendMethods {
+		for _, mm := range methodModes(meth) {
+			if mm == m {
+				ms = append(ms, meth)
+			}
+		}
+	}
+	return ms
+}
+
 const (
 	changeSize = 32 << 20 // the source file
 	changeHold = 4 << 20  // where the relay holds the transfer
@@ -200,58 +224,64 @@ func rawSourceChanged(t *testing.T, ch sourceChange, method string, lease bool) 
 // naming the file and the truncation, the receiver logs it and keeps
 // neither a final file nor a part. One that must succeed: exit 0, the old version
 // whole. After all of them the receiver still serves an honest transfer
-// and exits 0 on SIGTERM.
+// and exits 0 on SIGTERM. In both modes, a receiver for each: inside TLS
+// by readwrite and auto, in plaintext by every method (methodModes).
 func TestFramedSourceChanged(t *testing.T) {
 	for range rounds() {
 		for _, ch := range sourceChanges {
-			t.Run(ch.name, func(t *testing.T) {
-				base := t.TempDir()
-				dst := filepath.Join(base, "dst")
-				r := start(t, "recv", "--listen", "127.0.0.1:0", "--dir", dst, "--keep")
-				for _, m := range sendMethods {
-					t.Run(m, func(t *testing.T) {
-						src := filepath.Join(base, "src", m+".bin")
-						old := writeRandom(t, src, changeSize)
-						px := testbin.NewRelay(t, r.Addr(t), testbin.Push)
-						px.Hold(changeHold)
-						s := start(t, "send", "--method", m, "--to", px.Addr(), src)
-						px.Held(30 * time.Second)
-						change(t, ch, src)
-						px.Release()
-						code, serr := s.Wait(t)
-						t.Logf("sender: exit %d %s", code, strings.TrimSpace(serr))
-						final := filepath.Join(dst, m+".bin")
-						why := ch.fails("framed")
-						if why == "" {
-							if code != 0 {
-								t.Fatalf("sender exited %d; want 0", code)
-							}
-							arrived(t, final, old)
-							figs.transfer(1)
-							return
-						}
-						if code != 23 || !strings.Contains(serr, m+".bin") || !strings.Contains(serr, why) {
-							t.Errorf("sender exited %d: %q; want 23 (partial transfer), the file's name and %q", code, serr, why)
-						}
-						absent(t, final)
-						if _, err := os.Stat(final + ".zcopy-part"); err == nil {
-							t.Errorf("the receiver kept the part of a file whose source was %s", ch.name)
-						}
-					})
-				}
-				honest := filepath.Join(base, "honest.txt")
-				os.WriteFile(honest, []byte("still serving\n"), 0o644)
-				if code, _, serr := run(t, "send", "--to", r.Addr(t), honest); code != 0 {
-					t.Fatalf("an honest send after the faults failed: %s", serr)
-				}
-				arrived(t, filepath.Join(dst, "honest.txt"), []byte("still serving\n"))
-				figs.transfer(1)
-				log := r.stop(t)
-				if why := ch.fails("framed"); why != "" && strings.Count(log, why) != len(sendMethods) {
-					t.Errorf("the receiver's log does not say %q for every source:\n%s", why, log)
-				}
-			})
+			for _, mode := range secModes {
+				t.Run(ch.name+"/"+mode.name, func(t *testing.T) { framedSourceChanged(t, ch, mode) })
+			}
 		}
+	}
+}
+
+func framedSourceChanged(t *testing.T, ch sourceChange, mode secMode) {
+	base := t.TempDir()
+	dst := filepath.Join(base, "dst")
+	r := start(t, mode.args("recv", "--listen", "127.0.0.1:0", "--dir", dst, "--keep")...)
+	methods := modeMethods(mode)
+	for _, m := range methods {
+		t.Run(m, func(t *testing.T) {
+			src := filepath.Join(base, "src", m+".bin")
+			old := writeRandom(t, src, changeSize)
+			px := testbin.NewRelay(t, r.Addr(t), testbin.Push)
+			px.Hold(changeHold)
+			s := start(t, mode.args("send", "--method", m, "--to", px.Addr(), src)...)
+			px.Held(30 * time.Second)
+			change(t, ch, src)
+			px.Release()
+			code, serr := s.Wait(t)
+			t.Logf("sender: exit %d %s", code, strings.TrimSpace(serr))
+			final := filepath.Join(dst, m+".bin")
+			why := ch.fails("framed")
+			if why == "" {
+				if code != 0 {
+					t.Fatalf("sender exited %d; want 0", code)
+				}
+				arrived(t, final, old)
+				figs.transfer(1)
+				return
+			}
+			if code != 23 || !strings.Contains(serr, m+".bin") || !strings.Contains(serr, why) {
+				t.Errorf("sender exited %d: %q; want 23 (partial transfer), the file's name and %q", code, serr, why)
+			}
+			absent(t, final)
+			if _, err := os.Stat(final + ".zcopy-part"); err == nil {
+				t.Errorf("the receiver kept the part of a file whose source was %s", ch.name)
+			}
+		})
+	}
+	honest := filepath.Join(base, "honest.txt")
+	os.WriteFile(honest, []byte("still serving\n"), 0o644)
+	if code, _, serr := run(t, mode.args("send", "--to", r.Addr(t), honest)...); code != 0 {
+		t.Fatalf("an honest send after the faults failed: %s", serr)
+	}
+	arrived(t, filepath.Join(dst, "honest.txt"), []byte("still serving\n"))
+	figs.transfer(1)
+	log := r.stop(t)
+	if why := ch.fails("framed"); why != "" && strings.Count(log, why) != len(methods) {
+		t.Errorf("the receiver's log does not say %q for every source:\n%s", why, log)
 	}
 }
 
@@ -277,12 +307,10 @@ func TestFramedSourceChanged(t *testing.T) {
 // alone with
 //
 //	go test ./reliability -run TestFramedSourceReplacedBeforeSend -v
+//
+// Each case runs in every mode its method can send in (methodModes).
 func TestFramedSourceReplacedBeforeSend(t *testing.T) {
-	type tc struct {
-		method        string
-		size, newSize int
-		verify        bool
-	}
+	type tc = replacedCase
 	var cases []tc
 	for _, m := range sendMethods {
 		cases = append(cases, tc{m, 2 << 20, 3 << 20, false}, tc{m, 2 << 20, 2 << 20, false})
@@ -290,54 +318,67 @@ func TestFramedSourceReplacedBeforeSend(t *testing.T) {
 	cases = append(cases, tc{"auto", 8 << 10, 12 << 10, false}, tc{"auto", 8 << 10, 8 << 10, false},
 		tc{"sendfile", 2 << 20, 3 << 20, true}, tc{"auto", 8 << 10, 12 << 10, true})
 	for _, c := range cases {
-		name := c.method + "/" + mib(int64(c.size)) + "-to-" + mib(int64(c.newSize))
-		if c.verify {
-			name += "/verify"
-		}
-		t.Run(name, func(t *testing.T) {
-			base := t.TempDir()
-			tree := filepath.Join(base, "tree")
-			first := writeRandom(t, filepath.Join(tree, "a.bin"), changeSize) // listed first
-			old := writeRandom(t, filepath.Join(tree, "b.bin"), c.size)
-			dst := filepath.Join(base, "dst")
-			r := start(t, "recv", "--listen", "127.0.0.1:0", "--dir", dst)
-			px := testbin.NewRelay(t, r.Addr(t), testbin.Push)
-			px.Hold(changeHold)
-			args := []string{"send", "--method", c.method, "--to", px.Addr(), tree}
+		for _, mode := range methodModes(c.method) {
+			name := c.method + "/" + mib(int64(c.size)) + "-to-" + mib(int64(c.newSize))
 			if c.verify {
-				args = append(args, "--verify")
+				name += "/verify"
 			}
-			s := start(t, args...)
-			px.Held(30 * time.Second)
-			b := filepath.Join(tree, "b.bin")
-			writeRandom(t, b+".new", c.newSize)
-			if err := os.Rename(b+".new", b); err != nil {
-				t.Fatal(err)
-			}
-			figs.fault("source replaced after it was listed")
-			px.Release()
-			code, serr := s.Wait(t)
-			rcode, rerr := r.Wait(t)
-			t.Logf("sender: exit %d %s; receiver: exit %d %s", code, strings.TrimSpace(serr), rcode, strings.TrimSpace(rerr))
-			if code == 0 {
-				arrived(t, filepath.Join(dst, "tree", "a.bin"), first)
-			}
-			final := filepath.Join(dst, "tree", "b.bin")
-			got, err := os.ReadFile(final)
-			switch {
-			case err != nil:
-				if code != 23 || !strings.Contains(serr, "b.bin") {
-					t.Errorf("b.bin did not arrive, yet the sender exited %d (want 23, a partial transfer, naming it): %q", code, serr)
-				}
-			case string(got) == string(old):
-				if arrived(t, final, old) && code == 0 {
-					figs.transfer(1)
-				}
-			default:
-				arrived(t, final, old) // fails, and counts the file as corrupted
-				t.Errorf("b.bin arrived as %d bytes that are not the listed version (sender exit %d, receiver exit %d): a file replaced after the manifest listed it arrives as the new version's first SIZE bytes under the listed size and mtime",
-					len(got), code, rcode)
-			}
-		})
+			t.Run(name+"/"+mode.name, func(t *testing.T) { sourceReplacedBeforeSend(t, mode, c) })
+		}
+	}
+}
+
+// replacedCase is a case of TestFramedSourceReplacedBeforeSend: b.bin, of
+// size bytes, is replaced by a version of newSize bytes once it is
+// listed, and sent by method (with --verify if verify).
+type replacedCase struct {
+	method        string
+	size, newSize int
+	verify        bool
+}
+
+func sourceReplacedBeforeSend(t *testing.T, mode secMode, c replacedCase) {
+	base := t.TempDir()
+	tree := filepath.Join(base, "tree")
+	first := writeRandom(t, filepath.Join(tree, "a.bin"), changeSize) // listed first
+	old := writeRandom(t, filepath.Join(tree, "b.bin"), c.size)
+	dst := filepath.Join(base, "dst")
+	r := start(t, mode.args("recv", "--listen", "127.0.0.1:0", "--dir", dst)...)
+	px := testbin.NewRelay(t, r.Addr(t), testbin.Push)
+	px.Hold(changeHold)
+	args := mode.args("send", "--method", c.method, "--to", px.Addr(), tree)
+	if c.verify {
+		args = append(args, "--verify")
+	}
+	s := start(t, args...)
+	px.Held(30 * time.Second)
+	b := filepath.Join(tree, "b.bin")
+	writeRandom(t, b+".new", c.newSize)
+	if err := os.Rename(b+".new", b); err != nil {
+		t.Fatal(err)
+	}
+	figs.fault("source replaced after it was listed")
+	px.Release()
+	code, serr := s.Wait(t)
+	rcode, rerr := r.Wait(t)
+	t.Logf("sender: exit %d %s; receiver: exit %d %s", code, strings.TrimSpace(serr), rcode, strings.TrimSpace(rerr))
+	if code == 0 {
+		arrived(t, filepath.Join(dst, "tree", "a.bin"), first)
+	}
+	final := filepath.Join(dst, "tree", "b.bin")
+	got, err := os.ReadFile(final)
+	switch {
+	case err != nil:
+		if code != 23 || !strings.Contains(serr, "b.bin") {
+			t.Errorf("b.bin did not arrive, yet the sender exited %d (want 23, a partial transfer, naming it): %q", code, serr)
+		}
+	case string(got) == string(old):
+		if arrived(t, final, old) && code == 0 {
+			figs.transfer(1)
+		}
+	default:
+		arrived(t, final, old) // fails, and counts the file as corrupted
+		t.Errorf("b.bin arrived as %d bytes that are not the listed version (sender exit %d, receiver exit %d): a file replaced after the manifest listed it arrives as the new version's first SIZE bytes under the listed size and mtime",
+			len(got), code, rcode)
 	}
 }

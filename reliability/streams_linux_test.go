@@ -36,17 +36,23 @@ func wholeOrNothing(t *testing.T, code int, final, src string, bug string) {
 // the other goes on. The sender must exit 1 naming the reset, the file
 // must not be renamed into place (half of it never arrived), and the
 // receiver (--keep) must serve the same transfer again, which completes
-// the file byte-identical.
+// the file byte-identical. In both modes.
 func TestStreamsOneReset(t *testing.T) {
 	const size = 128 << 20
 	src := filepath.Join(t.TempDir(), "big.bin")
 	genFile(t, src, size)
+	for _, m := range secModes {
+		t.Run(m.name, func(t *testing.T) { streamsOneReset(t, m, src, size) })
+	}
+}
+
+func streamsOneReset(t *testing.T, m secMode, src string, size int64) {
 	for range rounds() {
 		dst := t.TempDir()
-		r := start(t, "recv", "--listen", "127.0.0.1:0", "--dir", dst, "--keep")
+		r := start(t, m.args("recv", "--listen", "127.0.0.1:0", "--dir", dst, "--keep")...)
 		px := testbin.NewRelay(t, r.Addr(t), testbin.Push)
 		px.Hold(32 << 20)
-		s := start(t, "send", "--streams", "2", "--to", px.Addr(), src)
+		s := start(t, m.args("send", "--streams", "2", "--to", px.Addr(), src)...)
 		if !eventually(30*time.Second, func() bool { return px.Conns() == 2 }) {
 			t.Fatalf("the sender opened %d connections; want 2", px.Conns())
 		}
@@ -61,7 +67,7 @@ func TestStreamsOneReset(t *testing.T) {
 		}
 		final := filepath.Join(dst, "big.bin")
 		absent(t, final)
-		code, _, serr = run(t, "send", "--streams", "2", "--verify", "--to", r.Addr(t), src)
+		code, _, serr = run(t, m.args("send", "--streams", "2", "--verify", "--to", r.Addr(t), src)...)
 		if code != 0 {
 			t.Fatalf("the same transfer again: exit %d: %s", code, serr)
 		}
@@ -94,18 +100,26 @@ func TestStreamsOneReset(t *testing.T) {
 //	zcopy send --streams 2 --to 127.0.0.1:7301 big.bin   # kill -9 it halfway
 //	zcopy send --to 127.0.0.1:7301 big.bin               # exit 0
 //	cmp big.bin d/big.bin                                # differ
+//
+// In both modes.
 func TestStreamsInterruptedThenResumed(t *testing.T) {
 	const size = 256 << 20
 	src := filepath.Join(t.TempDir(), "big.bin")
 	genFile(t, src, size)
+	for _, m := range secModes {
+		t.Run(m.name, func(t *testing.T) { streamsInterruptedThenResumed(t, m, src, size) })
+	}
+}
+
+func streamsInterruptedThenResumed(t *testing.T, m secMode, src string, size int64) {
 	for range rounds() {
 		dst := t.TempDir()
-		r := start(t, "recv", "--listen", "127.0.0.1:0", "--dir", dst, "--keep", "--resume")
+		r := start(t, m.args("recv", "--listen", "127.0.0.1:0", "--dir", dst, "--keep", "--resume")...)
 		px := testbin.NewRelay(t, r.Addr(t), testbin.Push)
 		// Each stream is held on its own: a shared budget could all go to
 		// one stream and leave no hole to test.
 		px.HoldEach(32 << 20)
-		s := start(t, "send", "--streams", "2", "--to", px.Addr(), src)
+		s := start(t, m.args("send", "--streams", "2", "--to", px.Addr(), src)...)
 		px.HeldEach(2, 30*time.Second)
 		final := filepath.Join(dst, "big.bin")
 		// Ranges are written to NAME.zcopy-ranges, which --resume never
@@ -132,7 +146,7 @@ func TestStreamsInterruptedThenResumed(t *testing.T) {
 		} else {
 			t.Logf("the interrupted ranges left a file of %d bytes; the first range had at most 32 MiB of its 128", kept)
 		}
-		code, out, serr := run(t, "send", "--json", "--to", r.Addr(t), src)
+		code, out, serr := run(t, m.args("send", "--json", "--to", r.Addr(t), src)...)
 		t.Logf("resume with one stream: exit %d %s %s", code, strings.TrimSpace(out), strings.TrimSpace(serr))
 		r.stop(t)
 		wholeOrNothing(t, code, final, src,
@@ -158,16 +172,24 @@ func TestStreamsInterruptedThenResumed(t *testing.T) {
 //	zcopy recv --listen 127.0.0.1:7302 --dir d --keep &
 //	zcopy send --streams 2 --verify --to 127.0.0.1:7302 big.bin   # exit 0, "verified"
 //	ls -l d/big.bin                                               # 200000000 bytes
+//
+// In both modes.
 func TestStreamsOverLongerPart(t *testing.T) {
+	for _, m := range secModes {
+		t.Run(m.name, func(t *testing.T) { streamsOverLongerPart(t, m) })
+	}
+}
+
+func streamsOverLongerPart(t *testing.T, m secMode) {
 	base := t.TempDir()
 	src := filepath.Join(base, "big.bin")
 	for range rounds() {
 		genFile(t, src, 256<<20)
 		dst := t.TempDir()
-		r := start(t, "recv", "--listen", "127.0.0.1:0", "--dir", dst, "--keep")
+		r := start(t, m.args("recv", "--listen", "127.0.0.1:0", "--dir", dst, "--keep")...)
 		px := testbin.NewRelay(t, r.Addr(t), testbin.Push)
 		px.Hold(192 << 20)
-		s := start(t, "send", "--to", px.Addr(), src)
+		s := start(t, m.args("send", "--to", px.Addr(), src)...)
 		px.Held(30 * time.Second)
 		final := filepath.Join(dst, "big.bin")
 		part := final + ".zcopy-part"
@@ -190,7 +212,7 @@ func TestStreamsOverLongerPart(t *testing.T) {
 		if err := os.Rename(src+".new", src); err != nil {
 			t.Fatal(err)
 		}
-		code, out, serr := run(t, "send", "--streams", "2", "--verify", "--json", "--to", r.Addr(t), src)
+		code, out, serr := run(t, m.args("send", "--streams", "2", "--verify", "--json", "--to", r.Addr(t), src)...)
 		t.Logf("send --streams 2 --verify: exit %d %s %s; final file %d bytes", code, strings.TrimSpace(out), strings.TrimSpace(serr), fileSize(final))
 		r.stop(t)
 		wholeOrNothing(t, code, final, src,
