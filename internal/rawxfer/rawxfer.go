@@ -25,6 +25,7 @@ import (
 
 	"github.com/zcopy/zcopy/internal/part"
 	"github.com/zcopy/zcopy/internal/proto"
+	"github.com/zcopy/zcopy/internal/secure"
 	"github.com/zcopy/zcopy/internal/tree"
 	"github.com/zcopy/zcopy/zerocopy"
 )
@@ -253,11 +254,14 @@ func receiveInto(ctx context.Context, f *os.File, off int64, conn net.Conn, size
 	}
 }
 
-// framedHello refuses a stream of exactly one framed sender's Hello: the
-// peer runs zcopy send without --raw, and waited for an answer before it
-// gave up.
+// framedHello refuses a stream that is exactly what a framed zcopy sender
+// writes before it waits for an answer, and then gives up: its Hello, in
+// plaintext, or the TLS ClientHello of an encrypted one (a single
+// handshake record offering zcopy's ALPN, secure.ALPN). The peer runs zcopy
+// send without --raw.
 func framedHello(f *os.File, n int64) error {
-	if n != proto.HelloSize {
+	const most = 16 << 10 // a ClientHello is about 1.5 KiB
+	if n != proto.HelloSize && (n < 5 || n > most) {
 		return nil
 	}
 	b := make([]byte, n)
@@ -267,5 +271,22 @@ func framedHello(f *os.File, n int64) error {
 	if h, err := proto.ReadHello(bufio.NewReader(bytes.NewReader(b))); err == nil && h.Role == proto.RoleSender {
 		return errors.New("the peer speaks zcopy's framed protocol (zcopy send without --raw): receive with zcopy recv --dir DIR instead")
 	}
+	if clientHello(b) {
+		return errors.New("the peer speaks zcopy's framed protocol, encrypted (zcopy send without --raw): receive with zcopy recv --dir DIR instead")
+	}
 	return nil
+}
+
+// clientHello reports whether b is exactly one TLS handshake record (RFC
+// 8446, section 5.1: type 22, legacy version 3.x, a 16-bit length) holding
+// a ClientHello (handshake type 1) that offers zcopy's ALPN protocol name
+// (length-prefixed, RFC 7301).
+func clientHello(b []byte) bool {
+	if len(b) < 6 || b[0] != 22 || b[1] != 3 || b[5] != 1 {
+		return false
+	}
+	if int(b[3])<<8|int(b[4]) != len(b)-5 {
+		return false
+	}
+	return bytes.Contains(b, append([]byte{byte(len(secure.ALPN))}, secure.ALPN...))
 }

@@ -73,10 +73,7 @@ func (b *batchConn) Write(p []byte) (int, error) {
 			return b.Conn.Write(p)
 		}
 	}
-	if b.out == nil {
-		b.out = make([]byte, 0, recordBatch)
-	}
-	b.out = append(b.out, p...)
+	b.out = append(b.out, p...) // grows to a batch only for a peer that writes that much
 	return len(p), nil
 }
 

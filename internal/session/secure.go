@@ -39,6 +39,9 @@ func secureConn(conn net.Conn, role proto.Role, o *Options) (net.Conn, []byte, e
 			}
 			return nil, nil, fmt.Errorf("handshake: %w: %s", ErrMismatch, peerPlain)
 		}
+		if o.Dialed {
+			return nil, nil, fmt.Errorf("handshake: TLS: %w (the peer did not complete a TLS handshake: is it a zcopy send or recv in framed mode, not --raw, nc or another program?)", err)
+		}
 		return nil, nil, fmt.Errorf("handshake: TLS: %w", err)
 	}
 	return tc, binding, nil
