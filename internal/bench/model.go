@@ -3,6 +3,7 @@ package bench
 import (
 	"fmt"
 
+	"github.com/zcopy/zcopy/internal/secure"
 	"github.com/zcopy/zcopy/zerocopy"
 )
 
@@ -17,7 +18,7 @@ const GiB = 1 << 30
 const (
 	modelRecordData  = 16 << 10
 	modelRecordExtra = 5 + 1 + 16
-	modelRecordBatch = 256 << 10
+	modelRecordBatch = secure.RecordBatch
 )
 
 // modelPipeSize is the splice pipe capacity the engine asks for

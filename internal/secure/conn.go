@@ -39,9 +39,13 @@ func Handshake(ctx context.Context, conn net.Conn, client bool, cert *tls.Certif
 	return &tlsConn{Conn: tc, under: under}, binding, nil
 }
 
-// recordBatch is how many bytes of TLS records batchConn gathers before it
-// writes them: sixteen full records.
-const recordBatch = 256 << 10
+// RecordBatch is how many bytes of TLS records a connection from Handshake
+// gathers before it writes them: sixteen full TLS 1.3 records (16 KiB of
+// data and 22 bytes more each: a 5-byte header, the inner content type
+// and a 16-byte AES-GCM tag), all the records of one 256 KiB Write, which
+// then costs one write(2). 256 KiB even took two (measured by zcopy
+// bench's tls row: 12,292 against 8,196 system calls per GiB).
+const RecordBatch = 16 * (16<<10 + 22)
 
 // batchConn is the TCP connection beneath a session's TLS: once the
 // handshake is done (batching), it gathers the records crypto/tls writes
@@ -65,11 +69,11 @@ func (b *batchConn) Write(p []byte) (int, error) {
 	if !b.batching {
 		return b.Conn.Write(p)
 	}
-	if len(b.out)+len(p) > recordBatch {
+	if len(b.out)+len(p) > RecordBatch {
 		if err := b.flush(); err != nil {
 			return 0, err
 		}
-		if len(p) >= recordBatch {
+		if len(p) >= RecordBatch {
 			return b.Conn.Write(p)
 		}
 	}
