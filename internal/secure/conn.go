@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"net"
+	"sync"
 )
 
 // Handshake runs the TLS 1.3 handshake on conn, as the client if client is
@@ -35,7 +36,6 @@ func Handshake(ctx context.Context, conn net.Conn, client bool, cert *tls.Certif
 	if err != nil {
 		return nil, nil, err
 	}
-	under.batching = true
 	return &tlsConn{Conn: tc, under: under}, binding, nil
 }
 
@@ -47,30 +47,37 @@ func Handshake(ctx context.Context, conn net.Conn, client bool, cert *tls.Certif
 // bench's tls row: 12,292 against 8,196 system calls per GiB).
 const RecordBatch = 16 * (16<<10 + 22)
 
-// batchConn is the TCP connection beneath a session's TLS: once the
-// handshake is done (batching), it gathers the records crypto/tls writes
-// one by one (a write(2) per 16 KiB record) and writes them at once when
-// the tlsConn above flushes. That costs one copy of the ciphertext, far
-// less than the system calls it saves. Reads are left alone: crypto/tls
-// already reads whatever the socket holds into its own buffer, and a
-// buffer beneath it measured no faster for its extra copy (issue 15's
-// closing note has the figures).
+// batchConn is the TCP connection beneath a session's TLS. While a Write
+// of the tlsConn above is in progress (batching), it gathers the records
+// crypto/tls writes one by one (a write(2) per 16 KiB record), and the
+// tlsConn writes them at once when its Write ends. That costs one copy of
+// the ciphertext, far less than the system calls it saves. Anything
+// crypto/tls writes at another time (the handshake; an alert or a
+// KeyUpdate answer from its read path, which can run in another goroutine
+// beside a Write) goes straight through, in order with the batches: mu
+// serialises both. Reads are left alone: crypto/tls already reads
+// whatever the socket holds into its own buffer, and a buffer beneath it
+// measured no faster for its extra copy.
 type batchConn struct {
 	net.Conn
+	mu       sync.Mutex
 	out      []byte
 	batching bool
 }
 
 func newBatchConn(c net.Conn) *batchConn { return &batchConn{Conn: c} }
 
-// Write gathers p once batching, writing the batch first if p would not
-// fit, and p itself if it is larger than a batch.
+// Write gathers p while batching, writing the batch first if p would not
+// fit, and p itself if it is larger than a batch; at other times it writes
+// p at once.
 func (b *batchConn) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	if !b.batching {
 		return b.Conn.Write(p)
 	}
 	if len(b.out)+len(p) > RecordBatch {
-		if err := b.flush(); err != nil {
+		if err := b.flushLocked(); err != nil {
 			return 0, err
 		}
 		if len(p) >= RecordBatch {
@@ -81,8 +88,19 @@ func (b *batchConn) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// flush writes what was gathered.
-func (b *batchConn) flush() error {
+// batch turns batching on or off; turning it off writes what was gathered.
+func (b *batchConn) batch(on bool) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.batching = on
+	if on {
+		return nil
+	}
+	return b.flushLocked()
+}
+
+// flushLocked writes what was gathered; b.mu is held.
+func (b *batchConn) flushLocked() error {
 	if len(b.out) == 0 {
 		return nil
 	}
@@ -91,23 +109,18 @@ func (b *batchConn) flush() error {
 	return err
 }
 
-// Close writes what was gathered (a close_notify alert, say), then closes.
-func (b *batchConn) Close() error {
-	b.flush()
-	return b.Conn.Close()
-}
-
-// tlsConn is a session's TLS connection: each Write leaves crypto/tls's
-// records gathered by the batchConn beneath and then flushes them, so that
-// every Write is on the wire when it returns, as on any net.Conn.
+// tlsConn is a session's TLS connection: during each Write the batchConn
+// beneath gathers crypto/tls's records, and at its end writes them, so
+// that every Write is on the wire when it returns, as on any net.Conn.
 type tlsConn struct {
 	*tls.Conn
 	under *batchConn
 }
 
 func (c *tlsConn) Write(p []byte) (int, error) {
+	c.under.batch(true)
 	n, err := c.Conn.Write(p)
-	if ferr := c.under.flush(); err == nil {
+	if ferr := c.under.batch(false); err == nil {
 		err = ferr
 	}
 	return n, err

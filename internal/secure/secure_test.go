@@ -175,3 +175,65 @@ func TestBatchedRecords(t *testing.T) {
 		t.Fatalf("the server read %d bytes, want %d identical", len(b), size)
 	}
 }
+
+// TestAlertDuringWrite: crypto/tls writes from its read path too (an
+// alert for a bad record, an answer to a KeyUpdate), in the reading
+// goroutine, while another goroutine may be in Write. The batch beneath
+// TLS must take both in order and without a data race (run under -race):
+// here the peer corrupts the stream under TLS while this end writes
+// without pause, so the reader's alert meets the writer's batches.
+func TestAlertDuringWrite(t *testing.T) {
+	for range 20 {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		srvDone := make(chan struct{})
+		go func() {
+			defer close(srvDone)
+			raw, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer raw.Close()
+			s, _, err := Handshake(context.Background(), raw, false, nil)
+			if err != nil {
+				return
+			}
+			io.CopyN(io.Discard, s, 1<<20)
+			raw.Write(bytes.Repeat([]byte{23, 3, 3, 0, 64}, 64)) // records no key opens
+			io.Copy(io.Discard, raw)
+		}()
+		raw, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, _, err := Handshake(context.Background(), raw, true, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		readErr := make(chan error, 1)
+		go func() {
+			_, err := c.Read(make([]byte, 1<<10))
+			readErr <- err
+		}()
+		buf := make([]byte, 256<<10)
+	write:
+		for {
+			select {
+			case err := <-readErr:
+				if err == nil {
+					t.Fatal("read garbage without an error")
+				}
+				break write
+			default:
+			}
+			if _, err := c.Write(buf); err != nil {
+				break
+			}
+		}
+		c.Close()
+		ln.Close()
+		<-srvDone
+	}
+}
