@@ -30,6 +30,27 @@ func benchDir(b *testing.B) string {
 	return b.TempDir()
 }
 
+// benchListener listens on loopback (closed when b ends) and returns the
+// accepting end's Options: token, mode and, unless plaintext, a
+// certificate made once, as a listening zcopy does.
+func benchListener(b *testing.B, token string, plaintext bool) (net.Listener, Options) {
+	b.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { ln.Close() })
+	o := Options{Token: token, Plaintext: plaintext}
+	if !plaintext {
+		cert, err := secure.NewCertificate()
+		if err != nil {
+			b.Fatal(err)
+		}
+		o.Certificate = &cert
+	}
+	return ln, o
+}
+
 // cpuTime is the process's user and system CPU time so far.
 func cpuTime() time.Duration {
 	var ru syscall.Rusage
@@ -80,19 +101,7 @@ func BenchmarkTransfer(b *testing.B) {
 					b.Fatal(err)
 				}
 				defer root.Close()
-				ln, err := net.Listen("tcp", "127.0.0.1:0")
-				if err != nil {
-					b.Fatal(err)
-				}
-				defer ln.Close()
-				o := Options{Token: token, Plaintext: tc.plaintext}
-				if !tc.plaintext {
-					cert, err := secure.NewCertificate()
-					if err != nil {
-						b.Fatal(err)
-					}
-					o.Certificate = &cert
-				}
+				ln, o := benchListener(b, token, tc.plaintext)
 				groups := &Groups{}
 				defer groups.Close()
 				var wg sync.WaitGroup
@@ -153,19 +162,7 @@ func BenchmarkHandshake(b *testing.B) {
 		plaintext bool
 	}{{"tls", false}, {"plaintext", true}} {
 		b.Run(tc.mode, func(b *testing.B) {
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer ln.Close()
-			so := Options{Token: token, Plaintext: tc.plaintext}
-			if !tc.plaintext {
-				cert, err := secure.NewCertificate()
-				if err != nil {
-					b.Fatal(err)
-				}
-				so.Certificate = &cert
-			}
+			ln, so := benchListener(b, token, tc.plaintext)
 			co := Options{Token: token, Plaintext: tc.plaintext, Dialed: true}
 			ctx := context.Background()
 			b.ResetTimer()
