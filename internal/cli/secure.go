@@ -59,6 +59,9 @@ func (f *secureFlags) apply(e *env, c *command, o *session.Options, listening bo
 		return true, nil
 	}
 	if o.Token == "" {
+		if listening {
+			fmt.Fprintf(e.stderr, "zcopy %s: warning: no token (--token ''): anyone who can reach this port can transfer, and a man in the middle goes unnoticed\n", c.name)
+		}
 		return false, nil
 	}
 	if w := secure.Weak(o.Token, f.plaintext); w != "" {

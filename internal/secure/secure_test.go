@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // TestNewToken: tokens have the documented shape, are judged at
@@ -235,5 +236,52 @@ func TestAlertDuringWrite(t *testing.T) {
 		c.Close()
 		ln.Close()
 		<-srvDone
+	}
+}
+
+// TestWriteErrorSticks: once a Write fails (here a write deadline while the
+// peer reads nothing), every later Write fails too, even after the
+// deadline is lifted and the peer reads again: records crypto/tls took for
+// written may not have left, and a record sent after them would be read
+// as garbage (bad record MAC) or, worse, as the stream's continuation.
+func TestWriteErrorSticks(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	drain := make(chan struct{})
+	go func() {
+		raw, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer raw.Close()
+		s, _, err := Handshake(context.Background(), raw, false, nil)
+		if err != nil {
+			return
+		}
+		<-drain
+		io.Copy(io.Discard, s)
+	}()
+	raw, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	c, _, err := Handshake(context.Background(), raw, true, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
+	buf := make([]byte, 256<<10)
+	var first error
+	for first == nil {
+		_, first = c.Write(buf)
+	}
+	c.SetWriteDeadline(time.Time{})
+	close(drain)
+	if n, err := c.Write(buf); err == nil {
+		t.Fatalf("a Write after %v returned %d, nil; want the error again", first, n)
 	}
 }

@@ -18,7 +18,7 @@ const TokenBits = 125
 var tokenEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
 
 // NewToken returns a random token of TokenBits bits, as five groups of five
-// characters joined by dashes (31 characters, such as
+// characters joined by dashes (29 characters, such as
 // "k3fzq-7bma2-..."), for a listening end started without one. It is
 // strong enough that no offline guessing of a captured proof can find it,
 // which is what a short human code would need a PAKE for.

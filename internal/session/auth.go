@@ -7,12 +7,14 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net"
+	"strings"
 
 	"github.com/zcopy/zcopy/internal/proto"
 )
 
 // The token's challenge and response (docs/PROTOCOL.md, section 1; proof
-// version 2, protocol version 4, issue 14). Invariants any change must keep:
+// version 2, since protocol version 4, issue 14; bound to TLS since
+// version 5, issue 15). Invariants any change must keep:
 //
 //   - An end proves the token only after it has checked the peer's proof,
 //     except the client (the end that opened the connection, Options.Dialed),
@@ -140,7 +142,20 @@ func readVerdict(br *bufio.Reader) error {
 	case v.Message == wrongToken:
 		return fmt.Errorf("%w: the peer refused our token", ErrAuth)
 	}
-	return fmt.Errorf("%w: the peer refused: %s", ErrRefused, v.Message)
+	return fmt.Errorf("%w: the peer refused: %s", ErrRefused, printable(v.Message))
+}
+
+// printable returns a message a peer wrote, perhaps before it proved
+// anything, made safe to print on a terminal: control characters (C0, DEL,
+// C1), which could be taken for commands, become '?', and invalid UTF-8
+// becomes U+FFFD.
+func printable(s string) string {
+	return strings.Map(func(c rune) rune {
+		if c < 0x20 || c >= 0x7f && c < 0xa0 {
+			return '?'
+		}
+		return c
+	}, strings.ToValidUTF8(s, "\uFFFD"))
 }
 
 // otherRole is the role of the peer of an end of role r.

@@ -245,3 +245,21 @@ func FuzzHandshakePeer(f *testing.F) {
 		}
 	})
 }
+
+// TestPeerMessagePrintable: a refusal a peer writes before it proved
+// anything reaches the user's terminal without control characters (an
+// escape sequence could rewrite the screen or the title) or invalid UTF-8.
+func TestPeerMessagePrintable(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"busy", "busy"},
+		{"\x1b[2J\x1b]0;pwned\x07", "?[2J?]0;pwned?"},
+		{"a\rb\nc\x7f\u0085", "a?b?c??"},
+		{"caf\xe9 ✓", "caf\uFFFD ✓"},
+	} {
+		br := bufio.NewReader(bytes.NewReader((&proto.Verdict{Message: tc.in}).Append(nil)))
+		err := readVerdict(br)
+		if !errors.Is(err, ErrRefused) || !strings.HasSuffix(err.Error(), "the peer refused: "+tc.want) {
+			t.Errorf("refusal %q: %v; want it printed as %q", tc.in, err, tc.want)
+		}
+	}
+}

@@ -20,7 +20,7 @@ var ErrMismatch = errors.New("encryption mismatch")
 // Messages for the two sides of a mismatch, as the end that notices it
 // says them.
 const (
-	peerPlain     = "the peer runs --plaintext and this end is encrypted (the default): drop --plaintext there, or add it here"
+	peerPlain     = "the peer answered in the clear, as an end with --plaintext does, and this end is encrypted (the default): drop --plaintext there; add it here only on a network you control, since then anyone on the path reads the data (and anyone on the path can also forge this answer)"
 	peerEncrypted = "the peer is encrypted (the default) and this end runs --plaintext: add --plaintext there, or drop it here"
 )
 
@@ -50,8 +50,7 @@ func secureConn(conn net.Conn, role proto.Role, o *Options) (net.Conn, []byte, e
 // refusePlain answers a --plaintext client in its own terms: a Hello that
 // says this end is encrypted (FlagTLS), which the client's judge refuses
 // with peerEncrypted, and a Verdict that refuses its Hello for the same
-// reason. Its Hello is already read (the TLS record header was its
-// magic), and the rest is left unread: the client reads ours first.
+// reason. What the client sent is not read further: it reads ours first.
 func refusePlain(conn net.Conn, role proto.Role) {
 	h := proto.Hello{Version: proto.Version, Role: role, Flags: proto.FlagTLS}
 	out := h.Append(nil)

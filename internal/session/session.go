@@ -134,7 +134,10 @@ func begin(ctx context.Context, conn net.Conn, bufSize int, role proto.Role, o *
 	start := time.Now()
 	*res = Result{Streams: 1, Method: o.Method}
 	conn = cancellable(ctx, conn)
-	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(aLongTimeAgo) })
+	// The cancellation holds the connection beneath TLS: conn is replaced
+	// below (by the TLS connection, or nil when TLS fails) while ctx may end.
+	raw := conn
+	stop := context.AfterFunc(ctx, func() { raw.SetDeadline(aLongTimeAgo) })
 	end = func() {
 		stop()
 		res.Seconds = time.Since(start).Seconds()

@@ -1,43 +1,10 @@
 package secure
 
 import (
-	"context"
 	"crypto/tls"
 	"net"
 	"sync"
 )
-
-// Handshake runs the TLS 1.3 handshake on conn, as the client if client is
-// set and otherwise as the server presenting cert (a throwaway one is made
-// if cert is nil), under ctx and whatever deadline conn has. It returns the
-// TLS connection, whose records are written and read in batches (see
-// batchConn), and the session's Binding. The error is crypto/tls's for a
-// failed handshake (a tls.RecordHeaderError for a peer that does not
-// speak TLS, holding its first five bytes).
-func Handshake(ctx context.Context, conn net.Conn, client bool, cert *tls.Certificate) (net.Conn, []byte, error) {
-	under := newBatchConn(conn)
-	var tc *tls.Conn
-	if client {
-		tc = tls.Client(under, ClientConfig())
-	} else {
-		if cert == nil {
-			c, err := NewCertificate()
-			if err != nil {
-				return nil, nil, err
-			}
-			cert = &c
-		}
-		tc = tls.Server(under, ServerConfig(*cert))
-	}
-	if err := tc.HandshakeContext(ctx); err != nil {
-		return nil, nil, err
-	}
-	binding, err := Binding(tc.ConnectionState())
-	if err != nil {
-		return nil, nil, err
-	}
-	return &tlsConn{Conn: tc, under: under}, binding, nil
-}
 
 // RecordBatch is how many bytes of TLS records a connection from Handshake
 // gathers before it writes them: sixteen full TLS 1.3 records (16 KiB of
@@ -58,11 +25,16 @@ const RecordBatch = 16 * (16<<10 + 22)
 // serialises both. Reads are left alone: crypto/tls already reads
 // whatever the socket holds into its own buffer, and a buffer beneath it
 // measured no faster for its extra copy.
+//
+// The first error writing to the socket is kept and returned by every
+// later write, as crypto/tls does for its own: records it took for written
+// may not have left, so nothing may follow them.
 type batchConn struct {
 	net.Conn
 	mu       sync.Mutex
 	out      []byte
 	batching bool
+	err      error
 }
 
 func newBatchConn(c net.Conn) *batchConn { return &batchConn{Conn: c} }
@@ -73,15 +45,18 @@ func newBatchConn(c net.Conn) *batchConn { return &batchConn{Conn: c} }
 func (b *batchConn) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.err != nil {
+		return 0, b.err
+	}
 	if !b.batching {
-		return b.Conn.Write(p)
+		return b.writeLocked(p)
 	}
 	if len(b.out)+len(p) > RecordBatch {
 		if err := b.flushLocked(); err != nil {
 			return 0, err
 		}
 		if len(p) >= RecordBatch {
-			return b.Conn.Write(p)
+			return b.writeLocked(p)
 		}
 	}
 	b.out = append(b.out, p...) // grows to a batch only for a peer that writes that much
@@ -94,19 +69,29 @@ func (b *batchConn) batch(on bool) error {
 	defer b.mu.Unlock()
 	b.batching = on
 	if on {
-		return nil
+		return b.err
 	}
 	return b.flushLocked()
 }
 
 // flushLocked writes what was gathered; b.mu is held.
 func (b *batchConn) flushLocked() error {
-	if len(b.out) == 0 {
-		return nil
+	if b.err != nil || len(b.out) == 0 {
+		return b.err
 	}
-	_, err := b.Conn.Write(b.out)
+	_, err := b.writeLocked(b.out)
 	b.out = b.out[:0]
 	return err
+}
+
+// writeLocked writes p to the socket, keeping the first error; b.mu is
+// held.
+func (b *batchConn) writeLocked(p []byte) (int, error) {
+	n, err := b.Conn.Write(p)
+	if err != nil && b.err == nil {
+		b.err = err
+	}
+	return n, err
 }
 
 // tlsConn is a session's TLS connection: during each Write the batchConn
@@ -117,11 +102,16 @@ type tlsConn struct {
 	under *batchConn
 }
 
+// Write encrypts p and writes it. It returns len(p) and nil once all of
+// p's records are written to the socket, and otherwise 0 and the error
+// (the records may be partly written, and every later Write fails).
 func (c *tlsConn) Write(p []byte) (int, error) {
-	c.under.batch(true)
+	if err := c.under.batch(true); err != nil {
+		return 0, err
+	}
 	n, err := c.Conn.Write(p)
-	if ferr := c.under.batch(false); err == nil {
-		err = ferr
+	if ferr := c.under.batch(false); ferr != nil {
+		return 0, ferr
 	}
 	return n, err
 }
