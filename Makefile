@@ -43,9 +43,10 @@ cross:
 	done
 
 # fuzz runs each fuzz target briefly (FUZZTIME each): the protocol's
-# decoders, and the handshake (everything parsed before a peer is trusted).
+# decoders, the handshake (everything parsed before a peer is trusted), and
+# zcopy http's paths, ranges and preconditions.
 FUZZTIME ?= 10s
-FUZZPKGS := ./internal/proto ./internal/session
+FUZZPKGS := ./internal/proto ./internal/session ./httpserve
 fuzz:
 	for p in $(FUZZPKGS); do \
 		for f in $$($(GO) test -list '^Fuzz' $$p | grep '^Fuzz'); do \

@@ -93,9 +93,7 @@ func (s *Server) serve(w *responseWriter, r *http.Request) *servedFile {
 // serveFile sends a regular file through http.ServeContent.
 func (s *Server) serveFile(w *responseWriter, r *http.Request, f *os.File, fi fs.FileInfo) {
 	w.Header().Set("ETag", etag(fi))
-	if screenRange(w, r, fi.Size()) {
-		return
-	}
+	screenRange(r, fi.Size())
 	w.fileBody = true
 	http.ServeContent(w, r, fi.Name(), fi.ModTime(), &fileReader{f: f, size: fi.Size()})
 }
