@@ -60,13 +60,20 @@ func unsatisfiable(size int64) string {
 	return "bytes=" + strconv.FormatInt(size, 10) + "-"
 }
 
-// parseRangeSet parses a range-set (RFC 9110, section 14.1.1: 1#range-spec,
-// where a list may hold empty elements, section 5.6.1) strictly and returns
-// the satisfiable ranges of a file of size bytes in plain decimal, the
-// number of range-specs, and whether the set is valid.
+// parseRangeSet parses a range-set (RFC 9110, section 14.1.1: 1#range-spec)
+// strictly and returns the satisfiable ranges of a file of size bytes in
+// plain decimal, the number of range-specs, and whether the set is valid.
+// The list rule (section 5.6.1) allows optional whitespace around each
+// comma and empty elements, but none before the first element: "bytes= 0-5"
+// breaks the grammar.
 func parseRangeSet(spec string, size int64) (keep []string, n int, valid bool) {
+	first := true
 	for part := range strings.SplitSeq(spec, ",") {
-		part = strings.Trim(part, " \t")
+		if first {
+			part, first = strings.TrimRight(part, " \t"), false
+		} else {
+			part = strings.Trim(part, " \t")
+		}
 		if part == "" {
 			continue
 		}
