@@ -19,9 +19,9 @@ const maxRanges = 1000
 // false If-Range the whole file, whatever the Range says. The rewrite
 // (RFC 9110, sections 14.1.1 and 14.2), for a file of size bytes:
 //   - a header that is not a bytes ranges-specifier ("items=0-5", no "="),
-//     and any Range on an empty file, are ignored: the whole file, 200
-//     (a server may always ignore Range; an empty file has no range
-//     net/http can describe);
+//     one that names no range ("bytes=", "bytes=,"), and any Range on an
+//     empty file, are ignored: the whole file, 200 (a server may always
+//     ignore Range; an empty file has no range net/http can describe);
 //   - a bytes range set that breaks the grammar (a sign, a space inside a
 //     range, last before first, no digits) is unsatisfiable: 416 with
 //     "bytes */SIZE" (net/http's own parser takes "-+0" and "0 - 5");
@@ -45,6 +45,8 @@ func screenRange(r *http.Request, size int64) {
 	}
 	keep, n, valid := parseRangeSet(spec, size)
 	switch {
+	case n == 0:
+		r.Header.Del("Range") // "bytes=" names no range at all: ignored, as nginx does
 	case !valid || len(keep) == 0 && n <= maxRanges:
 		r.Header.Set("Range", unsatisfiable(size))
 	case n > maxRanges:

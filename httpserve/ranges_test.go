@@ -36,7 +36,8 @@ func TestScreenRange(t *testing.T) {
 		{"past-end", "bytes=100-200", "bytes=100-"},
 		{"past-end-and-more", "bytes=100-200,0-4", "bytes=0-4"},
 		{"suffix-zero-and-more", "bytes=-0,0-4", "bytes=0-4"},
-		{"empty-set", "bytes=", "bytes=100-"},
+		{"empty-set", "bytes=", ""},
+		{"only-commas", "bytes=, ,", ""},
 		{"huge", "bytes=0-99999999999999999999999", "bytes=0-9223372036854775807"},
 		{"too-many", many, ""},
 	} {
