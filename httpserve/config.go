@@ -55,6 +55,11 @@ type Config struct {
 	// holding it back and corking it with the body.
 	NoCork bool
 
+	// OpenFiles is how many regular files are kept open between requests,
+	// each revalidated by a stat of its name on every hit (see fileCache):
+	// DefaultOpenFiles if 0, none if negative, and never more than a
+	// quarter of the limit on open files (RLIMIT_NOFILE).
+	OpenFiles int
 	// NoList answers 403 for a directory that has no index.html instead of
 	// listing it.
 	NoList bool

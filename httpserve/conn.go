@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"os"
 	"sync"
@@ -202,8 +203,7 @@ func (s fileSource) advance(off, n int64) error {
 }
 
 // sendFile sends s's file from its position: the limit's bytes, or to the
-// end of the file. If the file is already shorter than that, it sends the
-// bytes that exist and reports zerocopy.ErrTruncated.
+// end of the file.
 func (c *conn) sendFile(s fileSource) (int64, error) {
 	c.holding = false
 	want := int64(-1)
@@ -217,18 +217,46 @@ func (c *conn) sendFile(s fileSource) (int64, error) {
 	if err != nil {
 		return 0, errors.Join(err, c.flushHeld())
 	}
+	n, err := c.sendRange(s.f, off, want, nil, nil, nil)
+	if errors.Is(err, errNotRegular) {
+		return c.copyFrom(s.src)
+	}
+	if aerr := s.advance(off, n); aerr != nil && err == nil {
+		err = aerr
+	}
+	return n, err
+}
+
+// errNotRegular: sendRange was given a file that is not a regular file; the
+// held bytes have been written.
+var errNotRegular = errors.New("not a regular file")
+
+// sendRange sends the held bytes and head, want bytes of f from off (to the
+// end of the file if want < 0), and tail, by the engine, corked together.
+// It returns the file's bytes sent. If the file is already shorter than
+// the range, it sends the bytes that exist (without tail) and reports
+// zerocopy.ErrTruncated. info, if not nil, is f's stat as just taken (the
+// file cache's revalidation), which spares the fstat.
+func (c *conn) sendRange(f *os.File, off, want int64, head, tail []byte, info fs.FileInfo) (int64, error) {
+	c.holding = false
+	if len(head) > 0 {
+		c.held = append(c.held, head...)
+	}
 	// The engine checks the range against the size before it writes the
 	// header; check first, so that a file truncated before this point
 	// still gets its header and the bytes that exist.
-	fi, err := s.f.Stat()
-	if err != nil {
-		return 0, errors.Join(err, c.flushHeld())
+	fi := info
+	if fi == nil {
+		var err error
+		if fi, err = f.Stat(); err != nil {
+			return 0, errors.Join(err, c.flushHeld())
+		}
 	}
 	if !fi.Mode().IsRegular() {
 		if err := c.flushHeld(); err != nil {
 			return 0, err
 		}
-		return c.copyFrom(s.src)
+		return 0, errNotRegular
 	}
 	var short error
 	avail := max(fi.Size()-off, 0)
@@ -237,6 +265,7 @@ func (c *conn) sendFile(s fileSource) (int64, error) {
 	} else if want > avail {
 		short = fmt.Errorf("%w: the file ends at %d, %d bytes short of the response", zerocopy.ErrTruncated, fi.Size(), want-avail)
 		want = avail
+		tail = nil
 	}
 	if off > fi.Size() {
 		return 0, errors.Join(short, c.flushHeld())
@@ -249,10 +278,14 @@ func (c *conn) sendFile(s fileSource) (int64, error) {
 		ChunkSize: cfg.ChunkSize,
 		Lease:     cfg.Lease,
 		Header:    c.held,
+		Trailer:   tail,
+		NoCork:    cfg.NoCork,
+		Info:      info,
 	}
-	if c.writeTimeout > 0 {
+	if c.writeTimeout > 0 && want > zerocopy.GatherMax {
 		// A step of the send is progress: push the deadline, at most a few
-		// times per timeout period.
+		// times per timeout period. (A body this small leaves in one step,
+		// under the deadline armed below.)
 		opts.Progress = func(int64) {
 			if now := time.Now(); now.Sub(last) > c.writeTimeout/8 {
 				last = now
@@ -261,15 +294,12 @@ func (c *conn) sendFile(s fileSource) (int64, error) {
 		}
 	}
 	c.armWriteDeadline()
-	st, err := zerocopy.SendFile(c.ctx, c.Conn, s.f, off, want, &opts)
+	st, err := zerocopy.SendFile(c.ctx, c.Conn, f, off, want, &opts)
 	c.held = c.held[:0]
 	c.addStats(st)
 	if err != nil {
 		// SendFile may have left a deadline in the past to wake itself.
 		c.Conn.SetWriteDeadline(time.Time{})
-	}
-	if aerr := s.advance(off, st.Bytes); aerr != nil && err == nil {
-		err = aerr
 	}
 	if err == nil {
 		err = short
@@ -322,11 +352,36 @@ func (c *conn) CloseWrite() error {
 	return nil
 }
 
-// Close closes the connection and frees its place under the cap.
+// Close closes the connection and frees its place under the cap. If the
+// client has sent bytes that were never read (a request refused before its
+// end, a body not wanted), closing at once would make the kernel answer them
+// with a reset, which can destroy the response still on its way to the
+// client (RFC 9112, section 9.6). Such a connection is closed as nginx's
+// lingering_close does: the writing side first, then the input is read and
+// dropped, for at most lingerTime and lingerBytes, before the close.
 func (c *conn) Close() error {
+	if unreadInput(c.Conn) {
+		if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok && cw.CloseWrite() == nil {
+			go c.linger()
+			return nil
+		}
+	}
 	err := c.Conn.Close()
 	c.closeOnce.Do(c.onClose)
 	return err
+}
+
+// Lingering close bounds.
+const (
+	lingerTime  = 2 * time.Second
+	lingerBytes = 1 << 20
+)
+
+func (c *conn) linger() {
+	c.Conn.SetReadDeadline(time.Now().Add(lingerTime))
+	io.Copy(io.Discard, io.LimitReader(c.Conn, lingerBytes))
+	c.Conn.Close()
+	c.closeOnce.Do(c.onClose)
 }
 
 type connKey struct{}

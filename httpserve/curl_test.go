@@ -166,8 +166,11 @@ func TestCurl(t *testing.T) {
 		if _, err := mr.NextPart(); err != io.EOF {
 			t.Errorf("after the parts: %v, want EOF", err)
 		}
-		if resp.Outcome != httpserve.OK || resp.SendMethod != httpserve.SendBuffered {
-			t.Errorf("outcome %s, send method %q: want ok, buffered (multipart goes through net/http's copy)", resp.Outcome, resp.SendMethod)
+		// Each part goes by the engine, its header gathered with its bytes.
+		parts := int64(100 + 100 + (size - 1048576))
+		if resp.Outcome != httpserve.OK || resp.SendMethod != zerocopy.ReadWrite.String() || resp.EngineBytes != parts {
+			t.Errorf("outcome %s, send method %q, %d bytes by the engine: want ok, readwrite, %d (the parts' bytes)",
+				resp.Outcome, resp.SendMethod, resp.EngineBytes, parts)
 		}
 	})
 	t.Run("head", func(t *testing.T) {

@@ -3,28 +3,24 @@ package httpserve
 import (
 	"errors"
 	"fmt"
-	"io/fs"
+	"io"
 	"log/slog"
 	"net/http"
-	"net/url"
-	"os"
-	"path"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/zcopy/zcopy/zerocopy"
 )
 
-// ServeHTTP serves GET and HEAD for the files under the server's directory.
-// Ranges, If-Range, ETag, Last-Modified and the conditional requests (304,
-// 412, 416) are http.ServeContent's; the body leaves by the engine through
-// conn.ReadFrom.
+// ServeHTTP answers r on net/http (Serve uses it for HTTPS; plain HTTP goes
+// by fastpath.go): the answer is decided by decide, as on the fast path, and
+// a file body leaves through conn.ReadFrom and the engine.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	s.metrics.inFlight.Inc()
 	defer s.metrics.inFlight.Dec()
 
+	q := requestFromNetHTTP(r)
 	rw := &responseWriter{ResponseWriter: w, req: r, contentLength: -1}
 	// A GET or HEAD that declares a body is answered and the connection
 	// closed without reading the body: net/http would otherwise wait for
@@ -32,7 +28,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// timeout, and a request with both Content-Length and
 	// Transfer-Encoding must not keep its connection (RFC 9112, 6.1), or a
 	// request hidden behind it would be answered.
-	if r.ContentLength != 0 || len(r.TransferEncoding) > 0 {
+	if q.hasBody {
 		w.Header().Set("Connection", "close")
 		// net/http still tries to read the body after the handler, to
 		// find its end; a deadline already past makes that read fail at
@@ -46,118 +42,82 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			rw.c = c
 		}
 	}
-	file := s.serve(rw, r)
+	a := s.decide(&q)
+	s.writeNetHTTP(rw, r, a)
 	if c != nil {
 		c.release()
 	}
-	s.finish(rw, r, c, file, start)
+	s.finish(&q, rw.result(), c, a, start)
 }
 
-// servedFile is the file a response was made from, kept open until the
-// response has been judged.
-type servedFile struct {
-	f    *os.File
-	size int64 // at open
-}
-
-// serve answers r and returns the file it served from, if any (open).
-func (s *Server) serve(w *responseWriter, r *http.Request) *servedFile {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.Header().Set("Allow", "GET, HEAD")
-		http.Error(w, "405 method not allowed", http.StatusMethodNotAllowed)
-		return nil
+// writeNetHTTP writes a to w.
+func (s *Server) writeNetHTTP(w *responseWriter, r *http.Request, a *answer) {
+	h := w.Header()
+	writeFields(a, h)
+	if a.status != http.StatusNotModified {
+		h.Set("Content-Length", strconv.FormatInt(a.length, 10))
 	}
-	name, err := cleanPath(r.URL.Path)
-	if err != nil {
-		http.Error(w, "400 bad request: "+err.Error(), http.StatusBadRequest)
-		return nil
-	}
-	f, fi, err := openFile(s.root, name)
-	if err != nil {
-		s.openFailed(w, r, err)
-		return nil
-	}
-	switch {
-	case fi.IsDir():
-		defer f.Close()
-		return s.serveDir(w, r, f, name)
-	case !fi.Mode().IsRegular():
-		f.Close()
-		http.Error(w, "403 forbidden: not a regular file", http.StatusForbidden)
-		return nil
-	}
-	s.serveFile(w, r, f, fi)
-	return &servedFile{f: f, size: fi.Size()}
-}
-
-// serveFile sends a regular file through http.ServeContent.
-func (s *Server) serveFile(w *responseWriter, r *http.Request, f *os.File, fi fs.FileInfo) {
-	w.Header().Set("ETag", etag(fi))
-	screenRange(r, fi.Size())
-	w.fileBody = true
-	http.ServeContent(w, r, fi.Name(), fi.ModTime(), &fileReader{f: f, size: fi.Size()})
-}
-
-// etag makes a strong validator from the size and modification time, as
-// nginx does, so If-Range works.
-func etag(fi fs.FileInfo) string {
-	return `"` + strconv.FormatInt(fi.ModTime().UnixNano(), 16) + "-" + strconv.FormatInt(fi.Size(), 16) + `"`
-}
-
-// serveDir redirects "/dir" to "/dir/", serves dir/index.html if present,
-// and otherwise lists the directory (or refuses to, with NoList).
-func (s *Server) serveDir(w *responseWriter, r *http.Request, dir *os.File, name string) *servedFile {
-	if !strings.HasSuffix(r.URL.Path, "/") {
-		target := (&url.URL{Path: path.Base(r.URL.Path) + "/"}).String()
-		if r.URL.RawQuery != "" {
-			target += "?" + r.URL.RawQuery
+	if a.file == nil || a.body != nil || a.status/100 != 2 {
+		w.WriteHeader(a.status)
+		if r.Method != http.MethodHead && len(a.body) > 0 {
+			w.Write(a.body)
 		}
-		http.Redirect(w, r, target, http.StatusMovedPermanently)
-		return nil
+		return
 	}
-	idx, fi, err := openFile(s.root, path.Join(name, "index.html"))
-	if err == nil {
-		if fi.Mode().IsRegular() {
-			s.serveFile(w, r, idx, fi)
-			return &servedFile{f: idx, size: fi.Size()}
+	w.fileBody = len(a.segs) <= 1
+	w.WriteHeader(a.status)
+	if r.Method == http.MethodHead {
+		return
+	}
+	segs := a.segs
+	if segs == nil {
+		segs = []segment{{off: 0, length: a.rep.size}}
+	}
+	for _, sg := range segs {
+		if len(sg.head) > 0 {
+			if _, err := w.Write(sg.head); err != nil {
+				return
+			}
 		}
-		idx.Close()
+		fr := &fileReader{f: a.file.f, off: sg.off, size: a.rep.size}
+		if _, err := w.ReadFrom(&io.LimitedReader{R: fr, N: sg.length}); err != nil {
+			return
+		}
 	}
-	if s.cfg.NoList {
-		http.Error(w, "403 forbidden: directory listing is off", http.StatusForbidden)
-		return nil
+	if len(a.tail) > 0 {
+		w.Write(a.tail)
 	}
-	if err := writeListing(w, r, dir); err != nil {
-		s.log.Warn("directory listing failed", "path", r.URL.Path, "error", err)
-	}
-	return nil
 }
 
-// openFailed answers a request whose file could not be opened.
-func (s *Server) openFailed(w http.ResponseWriter, r *http.Request, err error) {
-	code := httpStatusFor(err)
-	if !errors.Is(err, fs.ErrNotExist) {
-		// Escapes from the directory land here, as do permission errors.
-		s.log.Debug("open refused", "path", r.URL.Path, "remote", r.RemoteAddr, "error", err)
-	}
-	http.Error(w, strconv.Itoa(code)+" "+strings.ToLower(http.StatusText(code)), code)
+// result is what w saw of the response.
+func (w *responseWriter) result() written {
+	return written{status: w.status, contentLength: w.contentLength, body: w.written}
 }
 
-// finish judges the response, closes its file, and reports it to the
+// written is what a stack wrote of a response.
+type written struct {
+	status        int
+	contentLength int64 // announced, or -1
+	body          int64 // body bytes written
+}
+
+// finish judges the response, releases its file, and reports it to the
 // metrics, the log and the OnResponse hook.
-func (s *Server) finish(w *responseWriter, r *http.Request, c *conn, file *servedFile, start time.Time) {
+func (s *Server) finish(q *request, w written, c *conn, a *answer, start time.Time) {
 	resp := &Response{
-		Method:        r.Method,
-		Path:          r.URL.Path,
-		Remote:        r.RemoteAddr,
+		Method:        q.method,
+		Path:          q.path,
 		Status:        w.status,
 		ContentLength: w.contentLength,
-		BodyBytes:     w.written,
+		BodyBytes:     w.body,
 		Outcome:       OK,
 		Duration:      time.Since(start),
 	}
 	if resp.Status == 0 {
 		resp.Status = http.StatusOK
+	}
+	if s.cfg.AccessLog || s.cfg.OnResponse != nil {
+		resp.Remote = q.remoteAddr()
 	}
 	if c != nil && c.used {
 		resp.Send = c.stats
@@ -171,32 +131,30 @@ func (s *Server) finish(w *responseWriter, r *http.Request, c *conn, file *serve
 		resp.SendMethod = SendBuffered
 	}
 
-	short := r.Method != http.MethodHead && resp.ContentLength >= 0 && resp.BodyBytes < resp.ContentLength
+	short := q.method != http.MethodHead && resp.ContentLength >= 0 && resp.BodyBytes < resp.ContentLength
 	if short {
 		resp.Outcome = Aborted
 		// A broken lease (Config.Lease) cut the body because a writer
 		// opened the file: reported with truncations, as the reason a
 		// body is short that no client or network caused.
 		truncated := errors.Is(resp.Err, zerocopy.ErrTruncated) || errors.Is(resp.Err, zerocopy.ErrLeaseBroken)
-		if !truncated && file != nil {
+		if !truncated && a.file != nil {
 			// Cut short before the engine ran (in net/http's own copy, or
 			// a multipart part): the file's size tells.
-			if fi, err := file.f.Stat(); err == nil && fi.Size() < file.size {
+			if fi, err := a.file.f.Stat(); err == nil && fi.Size() < a.rep.size {
 				truncated = true
 				if resp.Err == nil {
-					resp.Err = fmt.Errorf("%w: the file shrank from %d to %d bytes", zerocopy.ErrTruncated, file.size, fi.Size())
+					resp.Err = fmt.Errorf("%w: the file shrank from %d to %d bytes", zerocopy.ErrTruncated, a.rep.size, fi.Size())
 				}
 			}
 		}
 		if truncated {
 			resp.Outcome = Truncated
 			s.log.Warn("response truncated: the file shrank (or, with a lease, was opened for writing) while it was being sent; the connection is closed after the bytes that exist",
-				"path", r.URL.Path, "remote", r.RemoteAddr, "sent", resp.BodyBytes, "content_length", resp.ContentLength, "error", errString(resp.Err))
+				"path", q.path, "remote", q.remoteAddr(), "sent", resp.BodyBytes, "content_length", resp.ContentLength, "error", errString(resp.Err))
 		}
 	}
-	if file != nil {
-		file.f.Close()
-	}
+	a.release()
 	s.metrics.observe(resp)
 	if s.cfg.AccessLog {
 		logAccess(s.log, resp)

@@ -14,6 +14,9 @@ type listener struct {
 	slots     chan struct{} // one token per open connection
 	done      chan struct{}
 	closeOnce sync.Once
+
+	mu    sync.Mutex
+	conns map[*conn]struct{} // open, for closeAll
 }
 
 func newListener(ln net.Listener, s *Server) *listener {
@@ -22,6 +25,7 @@ func newListener(ln net.Listener, s *Server) *listener {
 		srv:      s,
 		slots:    make(chan struct{}, s.maxConns),
 		done:     make(chan struct{}),
+		conns:    make(map[*conn]struct{}),
 	}
 }
 
@@ -41,15 +45,36 @@ func (l *listener) Accept() (net.Conn, error) {
 	m := l.srv.metrics
 	m.connsOpen.Inc()
 	m.connsTotal.Inc()
-	return &conn{
+	c := &conn{
 		Conn:         nc,
 		srv:          l.srv,
 		writeTimeout: l.srv.writeTimeout,
-		onClose: func() {
-			m.connsOpen.Dec()
-			<-l.slots
-		},
-	}, nil
+	}
+	c.onClose = func() {
+		l.mu.Lock()
+		delete(l.conns, c)
+		l.mu.Unlock()
+		m.connsOpen.Dec()
+		<-l.slots
+	}
+	l.mu.Lock()
+	l.conns[c] = struct{}{}
+	l.mu.Unlock()
+	return c, nil
+}
+
+// closeAll closes every connection still open: the end of a shutdown's
+// grace period.
+func (l *listener) closeAll() {
+	l.mu.Lock()
+	open := make([]*conn, 0, len(l.conns))
+	for c := range l.conns {
+		open = append(open, c)
+	}
+	l.mu.Unlock()
+	for _, c := range open {
+		c.Close()
+	}
 }
 
 // Close stops accepting; it also wakes an Accept waiting for a slot.

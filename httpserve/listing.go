@@ -5,7 +5,6 @@ import (
 	"html/template"
 	"io"
 	"io/fs"
-	"net/http"
 	"net/url"
 	"os"
 	"slices"
@@ -35,12 +34,11 @@ type listingEntry struct {
 	Href                 template.URL
 }
 
-// writeListing writes an HTML index of dir, sorted by name, at most
-// maxListing entries.
-func writeListing(w http.ResponseWriter, r *http.Request, dir *os.File) error {
+// writeListing writes an HTML index of dir, whose URL path is urlPath,
+// sorted by name, at most maxListing entries.
+func writeListing(w io.Writer, urlPath string, dir *os.File) error {
 	ents, err := dir.ReadDir(maxListing + 1)
 	if err != nil && err != io.EOF {
-		http.Error(w, "500 cannot read the directory", http.StatusInternalServerError)
 		return err
 	}
 	more := len(ents) > maxListing
@@ -53,7 +51,7 @@ func writeListing(w http.ResponseWriter, r *http.Request, dir *os.File) error {
 		Entries []listingEntry
 		More    bool
 		Shown   int
-	}{Path: r.URL.Path, More: more, Shown: len(ents)}
+	}{Path: urlPath, More: more, Shown: len(ents)}
 	for _, e := range ents {
 		name := e.Name()
 		le := listingEntry{Name: name}
@@ -72,7 +70,5 @@ func writeListing(w http.ResponseWriter, r *http.Request, dir *os.File) error {
 		le.Href = template.URL((&url.URL{Path: name}).String())
 		data.Entries = append(data.Entries, le)
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-cache")
 	return listingTemplate.Execute(w, data)
 }

@@ -57,15 +57,3 @@ func openFile(root *os.Root, name string) (*os.File, fs.FileInfo, error) {
 	}
 	return f, fi, nil
 }
-
-// httpStatusFor maps an error from opening a file to a status code: 404 for
-// a missing file and for anything that would lead out of the directory (so
-// as not to confirm what lies there), 403 for a permission error.
-func httpStatusFor(err error) int {
-	switch {
-	case errors.Is(err, fs.ErrPermission):
-		return 403
-	default:
-		return 404
-	}
-}

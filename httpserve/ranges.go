@@ -1,7 +1,6 @@
 package httpserve
 
 import (
-	"net/http"
 	"strconv"
 	"strings"
 )
@@ -11,64 +10,56 @@ import (
 // the work and the multipart overhead one small request can cause.
 const maxRanges = 1000
 
-// screenRange rewrites r's Range header, before http.ServeContent sees it,
-// into a form whose meaning net/http cannot get wrong, and never answers
-// the request itself: ServeContent then evaluates the preconditions first
-// and the Range last, in the order RFC 9110 (section 13.2.2) gives, so a
-// matching If-None-Match gets its 304, a failing If-Match its 412 and a
-// false If-Range the whole file, whatever the Range says. The rewrite
-// (RFC 9110, sections 14.1.1 and 14.2), for a file of size bytes:
+// byteRange is a satisfiable range of a representation: length bytes from
+// start, both in bytes, length > 0.
+type byteRange struct{ start, length int64 }
+
+// contentRange is the Content-Range value of r in a representation of size
+// bytes (RFC 9110, section 14.4): "bytes FIRST-LAST/SIZE".
+func (r byteRange) contentRange(size int64) string {
+	b := make([]byte, 0, 48)
+	b = append(b, "bytes "...)
+	b = strconv.AppendInt(b, r.start, 10)
+	b = append(b, '-')
+	b = strconv.AppendInt(b, r.start+r.length-1, 10)
+	b = append(b, '/')
+	b = strconv.AppendInt(b, size, 10)
+	return string(b)
+}
+
+// rangeResult says what a Range header asks of a representation.
+type rangeResult int
+
+const (
+	rangeIgnored       rangeResult = iota // send the whole representation, 200
+	rangeSatisfiable                      // send the ranges, 206
+	rangeUnsatisfiable                    // 416 with "bytes */SIZE"
+)
+
+// parseRange evaluates a Range header value h against a representation of
+// size bytes (RFC 9110, sections 14.1.1 and 14.2) and returns the ranges to
+// send, in the order asked, each clipped to the representation:
 //   - a header that is not a bytes ranges-specifier ("items=0-5", no "="),
-//     one that names no range ("bytes=", "bytes=,"), and any Range on an
-//     empty file, are ignored: the whole file, 200 (a server may always
-//     ignore Range; an empty file has no range net/http can describe);
-//   - a bytes range set that breaks the grammar (a sign, a space inside a
-//     range, last before first, no digits) is unsatisfiable: 416 with
-//     "bytes */SIZE" (net/http's own parser takes "-+0" and "0 - 5");
-//   - a suffix of length 0 ("-0", "-00") and a range that starts past the
-//     end are unsatisfiable; the others are kept, spelt in plain decimal
-//     (so "-00" cannot reach net/http, which answered it with a 206 whose
-//     Content-Range ended before it began);
-//   - a set with no satisfiable range is rewritten to one net/http finds
-//     unsatisfiable too ("bytes=SIZE-"), so that it answers 416 with
-//     "bytes */SIZE" once the preconditions are through;
-//   - more than maxRanges ranges are ignored.
-func screenRange(r *http.Request, size int64) {
-	h := r.Header.Get("Range")
-	if h == "" {
-		return
-	}
+//     one that names no range ("bytes=", "bytes=,"), any Range on an empty
+//     representation, more than maxRanges ranges, and ranges whose lengths
+//     add up to more than the representation (overlaps a client could use
+//     to multiply the response) are ignored: the whole of it, 200 (a server
+//     may always ignore Range);
+//   - a bytes range set that breaks the grammar (a sign, whitespace inside a
+//     range or after "=", last before first, no digits) is unsatisfiable,
+//     as is a set whose every range starts past the end or is a suffix of
+//     length 0 ("-0", "-00").
+//
+// The list rule (section 5.6.1) allows optional whitespace around each comma
+// and empty elements, but none before the first element.
+func parseRange(h string, size int64) ([]byteRange, rangeResult) {
 	unit, spec, ok := strings.Cut(h, "=")
-	if !ok || !strings.EqualFold(unit, "bytes") || size == 0 {
-		r.Header.Del("Range")
-		return
+	if h == "" || !ok || !strings.EqualFold(unit, "bytes") || size == 0 {
+		return nil, rangeIgnored
 	}
-	keep, n, valid := parseRangeSet(spec, size)
-	switch {
-	case n == 0:
-		r.Header.Del("Range") // "bytes=" names no range at all: ignored, as nginx does
-	case !valid || len(keep) == 0 && n <= maxRanges:
-		r.Header.Set("Range", unsatisfiable(size))
-	case n > maxRanges:
-		r.Header.Del("Range")
-	default:
-		r.Header.Set("Range", "bytes="+strings.Join(keep, ","))
-	}
-}
-
-// unsatisfiable is a byte range net/http finds unsatisfiable in a file of
-// size bytes: its first byte is the one past the end.
-func unsatisfiable(size int64) string {
-	return "bytes=" + strconv.FormatInt(size, 10) + "-"
-}
-
-// parseRangeSet parses a range-set (RFC 9110, section 14.1.1: 1#range-spec)
-// strictly and returns the satisfiable ranges of a file of size bytes in
-// plain decimal, the number of range-specs, and whether the set is valid.
-// The list rule (section 5.6.1) allows optional whitespace around each
-// comma and empty elements, but none before the first element: "bytes= 0-5"
-// breaks the grammar.
-func parseRangeSet(spec string, size int64) (keep []string, n int, valid bool) {
+	var out []byteRange
+	var n int
+	var total int64
 	first := true
 	for part := range strings.SplitSeq(spec, ",") {
 		if first {
@@ -81,43 +72,54 @@ func parseRangeSet(spec string, size int64) (keep []string, n int, valid bool) {
 		}
 		n++
 		if n > maxRanges {
-			return nil, n, true
+			return nil, rangeIgnored
 		}
-		first, last, ok := strings.Cut(part, "-")
+		lo, hi, ok := strings.Cut(part, "-")
 		if !ok {
-			return nil, n, false
+			return nil, rangeUnsatisfiable
 		}
+		var r byteRange
 		switch {
-		case first == "": // suffix-range: "-" 1*DIGIT
-			l, ok := digits(last)
+		case lo == "": // suffix-range: "-" 1*DIGIT
+			l, ok := digits(hi)
 			if !ok {
-				return nil, n, false
+				return nil, rangeUnsatisfiable
 			}
-			if l > 0 && size > 0 {
-				keep = append(keep, "-"+strconv.FormatInt(l, 10))
+			if l == 0 {
+				continue
 			}
+			l = min(l, size)
+			r = byteRange{size - l, l}
 		default: // int-range: first-pos "-" [ last-pos ]
-			f, ok := digits(first)
+			f, ok := digits(lo)
 			if !ok {
-				return nil, n, false
+				return nil, rangeUnsatisfiable
 			}
-			var l int64 = -1
-			if last != "" {
-				if l, ok = digits(last); !ok || l < f {
-					return nil, n, false
+			l := size - 1
+			if hi != "" {
+				v, ok := digits(hi)
+				if !ok || v < f {
+					return nil, rangeUnsatisfiable
 				}
+				l = min(v, size-1)
 			}
 			if f >= size {
-				continue // unsatisfiable
+				continue
 			}
-			s := strconv.FormatInt(f, 10) + "-"
-			if l >= 0 {
-				s += strconv.FormatInt(l, 10)
-			}
-			keep = append(keep, s)
+			r = byteRange{f, l - f + 1}
 		}
+		out = append(out, r)
+		total += r.length
 	}
-	return keep, n, n > 0
+	switch {
+	case n == 0:
+		return nil, rangeIgnored
+	case len(out) == 0:
+		return nil, rangeUnsatisfiable
+	case total > size:
+		return nil, rangeIgnored
+	}
+	return out, rangeSatisfiable
 }
 
 // digits parses 1*DIGIT; a value too large for int64 is taken as the

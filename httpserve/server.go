@@ -20,6 +20,7 @@ import (
 type Server struct {
 	cfg          Config
 	root         *os.Root
+	files        *fileCache
 	log          *slog.Logger
 	metrics      *metrics
 	maxConns     int
@@ -48,9 +49,14 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("httpserve: %w", err)
 	}
+	openFiles := cfg.OpenFiles
+	if openFiles == 0 {
+		openFiles = DefaultOpenFiles
+	}
 	s := &Server{
 		cfg:          cfg,
 		root:         root,
+		files:        newFileCache(root, openFiles),
 		log:          cfg.Logger,
 		metrics:      newMetrics(cfg.Registry),
 		maxConns:     cfg.MaxConns,
@@ -65,8 +71,12 @@ func New(cfg Config) (*Server, error) {
 	return s, nil
 }
 
-// Close releases the served directory. Call it after Serve has returned.
-func (s *Server) Close() error { return s.root.Close() }
+// Close releases the served directory and the open-file cache. Call it
+// after Serve has returned.
+func (s *Server) Close() error {
+	s.files.close()
+	return s.root.Close()
+}
 
 // MetricsHandler serves the server's Prometheus metrics.
 func (s *Server) MetricsHandler() http.Handler { return s.metrics.handler() }
@@ -76,25 +86,71 @@ func (s *Server) MetricsHandler() http.Handler { return s.metrics.handler() }
 // connections, and lets in-flight responses run for up to ShutdownGrace
 // before it closes what remains. It returns nil after a shutdown, or the
 // error that stopped the listener.
+//
+// Plain HTTP is served by fasthttp (see fastpath.go), HTTPS by net/http;
+// both answer through the same code (decide) and send file bodies by the
+// engine.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	l := newListener(ln, s)
-	var hl net.Listener = l
-	if s.cfg.TLSConfig != nil {
-		tc := s.cfg.TLSConfig.Clone()
-		tc.NextProtos = []string{"http/1.1"}
-		hl = tls.NewListener(l, tc)
-	}
 	// Requests live under hard, not ctx: a shutdown lets them finish, and
 	// only the end of the grace period cancels them.
 	hard, hardStop := context.WithCancel(context.WithoutCancel(ctx))
 	defer hardStop()
+	var serve func() error
+	var shutdown func(context.Context) error
+	closed := http.ErrServerClosed
+	if s.cfg.TLSConfig == nil && fastPath {
+		srv := s.newFastServer()
+		serve = func() error { return srv.Serve(l) }
+		shutdown = srv.ShutdownWithContext
+		closed = nil
+	} else {
+		srv := s.newNetHTTPServer(hard)
+		var hl net.Listener = l
+		if s.cfg.TLSConfig != nil {
+			tc := s.cfg.TLSConfig.Clone()
+			tc.NextProtos = []string{"http/1.1"}
+			hl = tls.NewListener(l, tc)
+		}
+		serve = func() error { return srv.Serve(hl) }
+		shutdown = srv.Shutdown
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- serve() }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+
+	grace := orDefault(s.cfg.ShutdownGrace, DefaultShutdownGrace)
+	s.log.Info("shutting down: no new connections; in-flight responses may finish", "grace", grace)
+	sctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	if grace <= 0 {
+		cancel()
+	}
+	if err := shutdown(sctx); err != nil {
+		s.log.Warn("grace period over: closing the connections still open", "grace", grace)
+		hardStop()
+		l.closeAll()
+	}
+	if err := <-errc; err != nil && !errors.Is(err, closed) {
+		return err
+	}
+	s.log.Info("stopped")
+	return nil
+}
+
+// newNetHTTPServer makes the net/http server that serves HTTPS.
+func (s *Server) newNetHTTPServer(hard context.Context) *http.Server {
 	var protos http.Protocols
 	protos.SetHTTP1(true)
-	srv := &http.Server{
+	return &http.Server{
 		Handler:                      s,
 		ReadHeaderTimeout:            orDefault(s.cfg.ReadHeaderTimeout, DefaultReadHeaderTimeout),
 		IdleTimeout:                  orDefault(s.cfg.IdleTimeout, DefaultIdleTimeout),
-		MaxHeaderBytes:               64 << 10,
+		MaxHeaderBytes:               maxRequestHeader,
 		Protocols:                    &protos,
 		DisableGeneralOptionsHandler: true,
 		ErrorLog:                     slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
@@ -109,31 +165,6 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 			return ctx
 		},
 	}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(hl) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-
-	grace := orDefault(s.cfg.ShutdownGrace, DefaultShutdownGrace)
-	s.log.Info("shutting down: no new connections; in-flight responses may finish", "grace", grace)
-	sctx, cancel := context.WithTimeout(context.Background(), grace)
-	defer cancel()
-	if grace <= 0 {
-		cancel()
-	}
-	if err := srv.Shutdown(sctx); err != nil {
-		s.log.Warn("grace period over: closing the connections still open", "grace", grace)
-		hardStop()
-		srv.Close()
-	}
-	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	s.log.Info("stopped")
-	return nil
 }
 
 // ServeMetrics serves the metrics at /metrics on ln until ctx is cancelled.

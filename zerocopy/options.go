@@ -1,6 +1,9 @@
 package zerocopy
 
-import "time"
+import (
+	"io/fs"
+	"time"
+)
 
 // Default sizes. They bound memory per transfer: a transfer never holds more
 // than one buffer, one mapping window or one pipe, whatever the file size.
@@ -44,6 +47,14 @@ type SendOptions struct {
 	// Progress, if set, is called with the body bytes moved so far after
 	// each step of the transfer, from the calling goroutine.
 	Progress func(done int64)
+	// Info, if set, is src's fs.FileInfo as the caller has just taken it
+	// (from fstat, or a stat of a name that leads to the same file):
+	// SendFile takes the file's kind and size from it instead of calling
+	// fstat itself. The size is where a whole-file send stops and the
+	// baseline a truncation is measured against, so it must be no older
+	// than the caller's own decision about what to send. A server that
+	// revalidates a cached descriptor on each request saves a system call.
+	Info fs.FileInfo
 }
 
 // ReceiveOptions tune ReceiveFile. The zero value is ready to use.

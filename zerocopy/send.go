@@ -59,10 +59,13 @@ func SendFile(ctx context.Context, dst io.Writer, src *os.File, off, n int64, op
 	if !Supported(o.Method, true) {
 		return st, unsupported(o.Method)
 	}
-	fi, err := src.Stat()
-	st.Syscalls++
-	if err != nil {
-		return st, &FileError{Err: err}
+	fi := o.Info
+	if fi == nil {
+		fi, err = src.Stat()
+		st.Syscalls++
+		if err != nil {
+			return st, &FileError{Err: err}
+		}
 	}
 	// A regular file of size 0 may be a procfs or sysfs file whose size is
 	// unknown until read (os.ReadFile copes with them the same way): sent

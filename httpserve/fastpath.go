@@ -1,0 +1,248 @@
+package httpserve
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+// The plain-HTTP path: fasthttp parses requests and writes response
+// headers (it allocates nothing per request once warm, where net/http
+// allocates a request, a header map and a goroutine's worth of buffers),
+// decide answers them exactly as it answers net/http's, and a file body is
+// fasthttp's body stream: its WriteTo hands the response header that
+// fasthttp flushed (and conn held back) and the file's ranges to the
+// engine, corked together, or read and written in one write for a small
+// file (zerocopy.GatherMax).
+
+// fastPath reports whether Serve runs plain HTTP on fasthttp. fasthttp
+// counts a body's length in an int, so on 32-bit systems, where files
+// larger than 2 GiB would not fit, every request goes by net/http.
+const fastPath = ^uint(0)>>32 != 0
+
+// newFastServer makes the fasthttp server for s.
+func (s *Server) newFastServer() *fasthttp.Server {
+	return &fasthttp.Server{
+		Handler:                       s.serveFast,
+		NoDefaultServerHeader:         true,
+		NoDefaultContentType:          true,
+		DisablePreParseMultipartForm:  true,
+		DisableHeaderNamesNormalizing: false,
+		StreamRequestBody:             true,
+		CloseOnShutdown:               true,
+		SecureErrorLogMessage:         true,
+		Concurrency:                   s.maxConns,
+		ReadBufferSize:                maxRequestHeader,
+		ReadTimeout:                   orDefault(s.cfg.ReadHeaderTimeout, DefaultReadHeaderTimeout),
+		IdleTimeout:                   orDefault(s.cfg.IdleTimeout, DefaultIdleTimeout),
+		Logger:                        fastLogger{s.log},
+		ErrorHandler:                  fastError,
+	}
+}
+
+// fastError answers a request fasthttp could not parse; the connection is
+// closed after it.
+func fastError(ctx *fasthttp.RequestCtx, err error) {
+	var small *fasthttp.ErrSmallBuffer
+	var ne net.Error
+	var a *answer
+	switch {
+	case errors.As(err, &small):
+		a = errorAnswer(http.StatusRequestHeaderFieldsTooLarge, "request header fields too large")
+	case errors.Is(err, fasthttp.ErrUnsupportedTransferEncoding):
+		// RFC 9112, section 6.1: a transfer coding the server does not
+		// understand.
+		a = errorAnswer(http.StatusNotImplemented, "unsupported transfer coding")
+	case errors.As(err, &ne) && ne.Timeout():
+		a = errorAnswer(http.StatusRequestTimeout, "request timeout")
+	default:
+		a = errorAnswer(http.StatusBadRequest, "bad request")
+	}
+	ctx.Response.Reset()
+	ctx.Response.SetStatusCode(a.status)
+	writeFields(a, &ctx.Response.Header)
+	ctx.Response.SetBodyRaw(a.body)
+}
+
+// maxRequestHeader bounds a request's line and header, in bytes; a larger
+// one gets 431.
+const maxRequestHeader = 64 << 10
+
+// serveFast answers one request on the fast path.
+func (s *Server) serveFast(ctx *fasthttp.RequestCtx) {
+	start := time.Now()
+	s.metrics.inFlight.Inc()
+	q, err := requestFromFast(ctx)
+	c, _ := ctx.Conn().(*conn)
+	if q.hasBody {
+		ctx.SetConnectionClose()
+	}
+	var a *answer
+	if err != nil {
+		a = errorAnswer(http.StatusBadRequest, "bad request: "+err.Error())
+	} else {
+		a = s.decide(&q)
+	}
+	resp := &ctx.Response
+	resp.SetStatusCode(a.status)
+	writeFields(a, &resp.Header)
+	if a.file != nil && a.body == nil && a.status/100 == 2 && q.method == http.MethodGet {
+		if c == nil { // not a conn of Serve's listener: no engine
+			resp.SetBodyStream(&releaser{Reader: io.NewSectionReader(a.file.f, 0, a.rep.size), a: a}, int(a.length))
+			s.metrics.inFlight.Dec()
+			s.finish(&q, written{status: a.status, contentLength: a.length, body: a.length}, nil, &answer{}, start)
+			return
+		}
+		// No context to cancel a send by: at the end of a shutdown's
+		// grace period Serve closes the connections, which wakes a send
+		// parked on a full socket buffer as surely, and a send without
+		// a context to watch costs the engine no allocations.
+		c.begin(context.Background())
+		c.hold()
+		resp.ImmediateHeaderFlush = true
+		resp.SetBodyStream(&fastBody{s: s, c: c, a: a, q: q, start: start}, int(a.length))
+		return
+	}
+	if a.status != http.StatusNotModified {
+		resp.Header.SetContentLength(int(a.length))
+	}
+	w := written{status: a.status, contentLength: a.length}
+	if q.method != http.MethodHead && len(a.body) > 0 {
+		resp.SetBodyRaw(a.body)
+		w.body = int64(len(a.body))
+	}
+	s.metrics.inFlight.Dec()
+	s.finish(&q, w, nil, a, start)
+}
+
+// fastBody is a file answer's body on the fast path. fasthttp writes the
+// response header to its buffer, flushes it (ImmediateHeaderFlush) into
+// conn, which holds it, and calls WriteTo; Close reports the response.
+type fastBody struct {
+	s     *Server
+	c     *conn
+	a     *answer
+	q     request
+	start time.Time
+	sent  int64 // body bytes written
+	done  bool
+}
+
+var _ fasthttp.BodyWriterTo = (*fastBody)(nil)
+
+// SupportsBodyWriteTo tells fasthttp to call WriteTo.
+func (b *fastBody) SupportsBodyWriteTo() bool { return true }
+
+var errFastBodyRead = errors.New("httpserve: a file body is sent by WriteTo, not read")
+
+// Read is never called: fasthttp calls WriteTo.
+func (b *fastBody) Read([]byte) (int, error) { return 0, errFastBodyRead }
+
+// WriteTo sends the answer's body, after the header held on the conn, by
+// the engine; w (fasthttp's buffer, flushed already) is not used.
+func (b *fastBody) WriteTo(io.Writer) (int64, error) {
+	a := b.a
+	if a.segs == nil {
+		n, err := b.c.sendRange(a.file.f, 0, a.rep.size, nil, nil, a.info)
+		b.sent = n
+		return b.fail(n, err)
+	}
+	for i, sg := range a.segs {
+		var tail []byte
+		if i == len(a.segs)-1 {
+			tail = a.tail
+		}
+		n, err := b.c.sendRange(a.file.f, sg.off, sg.length, sg.head, tail, a.info)
+		b.sent += n
+		if err != nil {
+			return b.fail(b.sent, err)
+		}
+		b.sent += int64(len(sg.head) + len(tail))
+	}
+	return b.sent, nil
+}
+
+// fail records a failed send: nothing more may be written on the conn.
+func (b *fastBody) fail(n int64, err error) (int64, error) {
+	if err != nil {
+		b.c.failed = fmt.Errorf("connection abandoned after a failed body send: %w", err)
+		if b.c.sendErr == nil {
+			b.c.sendErr = err
+		}
+	}
+	return n, err
+}
+
+// Close ends the response: fasthttp calls it once the body is written, or
+// when writing failed before it.
+func (b *fastBody) Close() error {
+	if b.done {
+		return nil
+	}
+	b.done = true
+	b.c.release()
+	b.s.metrics.inFlight.Dec()
+	b.s.finish(&b.q, written{status: b.a.status, contentLength: b.a.length, body: b.sent}, b.c, b.a, b.start)
+	return nil
+}
+
+// releaser releases an answer's file when fasthttp closes its body stream.
+type releaser struct {
+	io.Reader
+	a *answer
+}
+
+func (r *releaser) Close() error { r.a.release(); return nil }
+
+// requestFromFast reads ctx's request. The strings are copies: they
+// outlive the handler in the body stream and the OnResponse hook.
+func requestFromFast(ctx *fasthttp.RequestCtx) (request, error) {
+	h := &ctx.Request.Header
+	q := request{
+		method:            string(h.Method()),
+		rangeSpec:         peek(h, "Range"),
+		ifMatch:           peek(h, "If-Match"),
+		ifNoneMatch:       peek(h, "If-None-Match"),
+		ifModifiedSince:   peek(h, "If-Modified-Since"),
+		ifUnmodifiedSince: peek(h, "If-Unmodified-Since"),
+		ifRange:           peek(h, "If-Range"),
+		// fasthttp's ContentLength is -1 for a chunked body and -2 for
+		// none declared.
+		hasBody: h.ContentLength() > 0 || h.ContentLength() == -1 || len(h.Peek("Transfer-Encoding")) > 0,
+		remote:  ctx.RemoteAddr().String(),
+	}
+	u := ctx.URI()
+	q.rawQuery = string(u.QueryString())
+	raw := u.PathOriginal()
+	p, err := url.PathUnescape(string(raw))
+	if err != nil {
+		return q, errBadPath
+	}
+	q.path = p
+	return q, nil
+}
+
+// peek returns a header field's value, or "" (without allocating) when it
+// is absent.
+func peek(h *fasthttp.RequestHeader, name string) string {
+	v := h.Peek(name)
+	if len(v) == 0 {
+		return ""
+	}
+	return string(v)
+}
+
+// fastLogger passes fasthttp's messages to the server's log at Warn.
+type fastLogger struct{ l *slog.Logger }
+
+func (f fastLogger) Printf(format string, args ...any) {
+	f.l.Warn(fmt.Sprintf(format, args...), "from", "fasthttp")
+}

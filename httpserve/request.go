@@ -1,0 +1,57 @@
+package httpserve
+
+import (
+	"net"
+	"net/http"
+)
+
+// request is what the server's semantics read from an HTTP request,
+// whichever HTTP stack parsed it: the method, the target, and the header
+// fields that select or condition a response. The values are as received;
+// "" is an absent field.
+type request struct {
+	method   string
+	path     string // the URL path, percent-decoded
+	rawQuery string
+	remote   string   // the client's address, or "" if addr has it
+	addr     net.Addr // the client's address, made a string only if needed
+	hasBody  bool     // the request declares a body (Content-Length or Transfer-Encoding)
+
+	rangeSpec         string // Range
+	ifMatch           string
+	ifNoneMatch       string
+	ifModifiedSince   string
+	ifUnmodifiedSince string
+	ifRange           string
+}
+
+// remoteAddr returns the client's address.
+func (q *request) remoteAddr() string {
+	if q.remote == "" && q.addr != nil {
+		q.remote = q.addr.String()
+	}
+	return q.remote
+}
+
+// safe reports whether the method is one the server answers: GET or HEAD.
+func (q *request) safe() bool {
+	return q.method == http.MethodGet || q.method == http.MethodHead
+}
+
+// requestFromNetHTTP reads r.
+func requestFromNetHTTP(r *http.Request) request {
+	h := r.Header
+	return request{
+		method:            r.Method,
+		path:              r.URL.Path,
+		rawQuery:          r.URL.RawQuery,
+		remote:            r.RemoteAddr,
+		hasBody:           r.ContentLength != 0 || len(r.TransferEncoding) > 0,
+		rangeSpec:         h.Get("Range"),
+		ifMatch:           h.Get("If-Match"),
+		ifNoneMatch:       h.Get("If-None-Match"),
+		ifModifiedSince:   h.Get("If-Modified-Since"),
+		ifUnmodifiedSince: h.Get("If-Unmodified-Since"),
+		ifRange:           h.Get("If-Range"),
+	}
+}
