@@ -272,7 +272,6 @@ func (c *conn) sendRange(f *os.File, off, want int64, head, tail []byte, info fs
 	}
 
 	cfg := &c.srv.cfg
-	last := time.Now()
 	opts := zerocopy.SendOptions{
 		Method:    cfg.Method,
 		ChunkSize: cfg.ChunkSize,
@@ -286,6 +285,7 @@ func (c *conn) sendRange(f *os.File, off, want int64, head, tail []byte, info fs
 		// A step of the send is progress: push the deadline, at most a few
 		// times per timeout period. (A body this small leaves in one step,
 		// under the deadline armed below.)
+		last := time.Now()
 		opts.Progress = func(int64) {
 			if now := time.Now(); now.Sub(last) > c.writeTimeout/8 {
 				last = now

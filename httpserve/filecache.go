@@ -35,8 +35,10 @@ const DefaultOpenFiles = 1024
 // least recently used first out; an entry dropped while responses still
 // send from it is closed when the last of them ends.
 type fileCache struct {
-	root *os.Root
-	max  int // entries; 0: nothing is cached
+	root  *os.Root
+	dir   *os.File // the same directory, for lstatVersion; nil without one
+	dirfd int      // dir's descriptor
+	max   int      // entries; 0: nothing is cached
 
 	mu     sync.Mutex
 	byName map[string]*cachedFile
@@ -66,25 +68,41 @@ type fileState struct {
 // fileID identifies a version of a file: the file (fi, compared with
 // os.SameFile) and what changes when it is written.
 type fileID struct {
-	fi           fs.FileInfo
-	size         int64
-	mtime, ctime int64 // ns
+	fi fs.FileInfo
+	version
 }
 
+// version is what a stat says of a file's identity and contents: device and
+// inode (0 where fs.FileInfo does not give them), size, and modification
+// and change times in nanoseconds.
+type version struct {
+	dev, ino     uint64
+	size         int64
+	mtime, ctime int64
+}
+
+// sameFile reports whether a and b are versions of one file (Linux, where
+// the device and inode are known).
+func (a version) sameFile(b version) bool { return a.dev == b.dev && a.ino == b.ino }
+
 func idOf(fi fs.FileInfo) fileID {
-	return fileID{fi: fi, size: fi.Size(), mtime: fi.ModTime().UnixNano(), ctime: changeTime(fi)}
+	return fileID{fi: fi, version: versionOf(fi)}
 }
 
 // sameVersion reports whether a and b are the same version of one file.
 func (a fileID) sameVersion(b fileID) bool {
-	return a.size == b.size && a.mtime == b.mtime && a.ctime == b.ctime && os.SameFile(a.fi, b.fi)
+	return a.version == b.version && os.SameFile(a.fi, b.fi)
 }
 
-func newFileCache(root *os.Root, max int) *fileCache {
+// newFileCache makes a cache of at most max files under root, which is dir
+// opened as an os.Root.
+func newFileCache(root *os.Root, dir string, max int) *fileCache {
 	if max > 0 {
 		max = min(max, openFilesShare())
 	}
-	return &fileCache{root: root, max: max, byName: make(map[string]*cachedFile)}
+	c := &fileCache{root: root, max: max, byName: make(map[string]*cachedFile)}
+	c.openDir(dir)
+	return c
 }
 
 func (e *cachedFile) isDir() bool     { return e.mode.IsDir() }
@@ -117,11 +135,18 @@ func (c *fileCache) open(name string) (*cachedFile, error) {
 // revalidate checks e against what its name leads to now, and takes a new
 // representation for a changed version of the same file.
 func (c *fileCache) revalidate(e *cachedFile) bool {
+	st := e.state.Load()
+	switch v, ok := c.lstatVersion(e.name); {
+	case !ok: // no quick stat here: the FileInfo below
+	case v == st.id.version:
+		return true
+	case !v.sameFile(st.id.version):
+		return false
+	}
 	fi, err := c.root.Lstat(e.name)
 	if err != nil || !fi.Mode().IsRegular() {
 		return false
 	}
-	st := e.state.Load()
 	id := idOf(fi)
 	if id.sameVersion(st.id) {
 		return true
@@ -213,6 +238,9 @@ func (c *fileCache) close() {
 	c.closed = true
 	for c.lru.Len() > 0 {
 		c.dropLocked(c.lru.Back().Value.(*cachedFile))
+	}
+	if c.dir != nil {
+		c.dir.Close()
 	}
 }
 

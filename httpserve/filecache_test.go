@@ -27,7 +27,7 @@ func TestFileCache(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer root.Close()
-	c := newFileCache(root, 2)
+	c := newFileCache(root, dir, 2)
 	defer c.close()
 	open := func(name string) *cachedFile {
 		t.Helper()

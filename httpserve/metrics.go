@@ -21,6 +21,11 @@ type metrics struct {
 	fallbacks   prometheus.Counter
 	connsOpen   prometheus.Gauge
 	connsTotal  prometheus.Counter
+
+	// The children most responses land in, looked up once: a lookup by
+	// label values hashes them each time.
+	getOK              prometheus.Counter // requests{GET,200}
+	sendfile, gathered prometheus.Counter // bodyBytes{sendfile}, {readwrite}
 }
 
 func newMetrics(reg *prometheus.Registry) *metrics {
@@ -56,6 +61,9 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 		connsTotal: newCounter("zcopy_http_connections_total",
 			"Client connections accepted."),
 	}
+	m.getOK = m.requests.WithLabelValues(http.MethodGet, "200")
+	m.sendfile = m.bodyBytes.WithLabelValues("sendfile")
+	m.gathered = m.bodyBytes.WithLabelValues("readwrite")
 	reg.MustRegister(m.requests, m.bodyBytes, m.inFlight, m.duration, m.truncations, m.aborted, m.fallbacks, m.connsOpen, m.connsTotal)
 	return m
 }
@@ -78,9 +86,20 @@ func (m *metrics) observe(r *Response) {
 	default:
 		method = "other"
 	}
-	m.requests.WithLabelValues(method, strconv.Itoa(r.Status)).Inc()
+	if method == http.MethodGet && r.Status == http.StatusOK {
+		m.getOK.Inc()
+	} else {
+		m.requests.WithLabelValues(method, strconv.Itoa(r.Status)).Inc()
+	}
 	if r.EngineBytes > 0 {
-		m.bodyBytes.WithLabelValues(r.Send.Method.String()).Add(float64(r.EngineBytes))
+		switch by := r.Send.Method.String(); by {
+		case "sendfile":
+			m.sendfile.Add(float64(r.EngineBytes))
+		case "readwrite":
+			m.gathered.Add(float64(r.EngineBytes))
+		default:
+			m.bodyBytes.WithLabelValues(by).Add(float64(r.EngineBytes))
+		}
 	}
 	if b := r.BodyBytes - r.EngineBytes; b > 0 {
 		m.bodyBytes.WithLabelValues(SendBuffered).Add(float64(b))

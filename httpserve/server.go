@@ -56,7 +56,7 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{
 		cfg:          cfg,
 		root:         root,
-		files:        newFileCache(root, openFiles),
+		files:        newFileCache(root, cfg.Dir, openFiles),
 		log:          cfg.Logger,
 		metrics:      newMetrics(cfg.Registry),
 		maxConns:     cfg.MaxConns,
