@@ -37,6 +37,7 @@ func (s *Server) newFastServer() *fasthttp.Server {
 		DisablePreParseMultipartForm:  true,
 		DisableHeaderNamesNormalizing: false,
 		StreamRequestBody:             true,
+		ReduceMemoryUsage:             true,
 		CloseOnShutdown:               true,
 		SecureErrorLogMessage:         true,
 		Concurrency:                   s.maxConns,
@@ -207,7 +208,7 @@ func (r *releaser) Close() error { r.a.release(); return nil }
 func requestFromFast(ctx *fasthttp.RequestCtx) (request, error) {
 	h := &ctx.Request.Header
 	q := request{
-		method:            string(h.Method()),
+		method:            method(h),
 		rangeSpec:         peek(h, "Range"),
 		ifMatch:           peek(h, "If-Match"),
 		ifNoneMatch:       peek(h, "If-None-Match"),
@@ -217,7 +218,7 @@ func requestFromFast(ctx *fasthttp.RequestCtx) (request, error) {
 		// fasthttp's ContentLength is -1 for a chunked body and -2 for
 		// none declared.
 		hasBody: h.ContentLength() > 0 || h.ContentLength() == -1 || len(h.Peek("Transfer-Encoding")) > 0,
-		remote:  ctx.RemoteAddr().String(),
+		addr:    ctx.RemoteAddr(),
 	}
 	u := ctx.URI()
 	q.rawQuery = string(u.QueryString())
@@ -228,6 +229,18 @@ func requestFromFast(ctx *fasthttp.RequestCtx) (request, error) {
 	}
 	q.path = p
 	return q, nil
+}
+
+// method returns the request's method, without allocating for GET and
+// HEAD.
+func method(h *fasthttp.RequestHeader) string {
+	switch {
+	case h.IsGet():
+		return http.MethodGet
+	case h.IsHead():
+		return http.MethodHead
+	}
+	return string(h.Method())
 }
 
 // peek returns a header field's value, or "" (without allocating) when it
