@@ -30,6 +30,9 @@ type serveFlags struct {
 	// announce, if set, says more once the server listens on its address
 	// (the token it made, and the other end's command).
 	announce func(net.Addr)
+	// machine is set for a far end started over ssh (--announce): its
+	// announcement replaces the "listening on" line.
+	machine bool
 }
 
 // addServeFlags defines --max-sessions and --grace on fs.
@@ -92,8 +95,20 @@ func isSet(fs *flag.FlagSet, name string) bool {
 	return set
 }
 
-// framedSend wires zcopy send (framed) to the tree walker and the session.
-func framedSend(e *env, c *command, paths []string, listen, to string, srv serveFlags, streams int, o session.Options, asJSON, quiet bool) int {
+// A connector gives the dialing end of a framed transfer its connections,
+// once the command line has been checked and (for a sender) the paths
+// walked. It may first start something, such as the far end over ssh,
+// and set o's token from what it learns.
+type connector func(o *session.Options) (session.Dial, error)
+
+// addrConnector dials addr (--to, --from).
+func addrConnector(addr string) connector {
+	return func(*session.Options) (session.Dial, error) { return dialer(addr), nil }
+}
+
+// framedSend wires zcopy send (framed) to the tree walker and the session:
+// it listens on listen, or if that is "" dials through to.
+func framedSend(e *env, c *command, paths []string, listen string, to connector, srv serveFlags, streams int, o session.Options, asJSON, quiet bool) int {
 	warn := func(s string) { fmt.Fprintf(e.stderr, "zcopy send: %s\n", s) }
 	o.Warn = warn
 	// Walk once now, so a bad path fails before any connection; a server
@@ -114,10 +129,14 @@ func framedSend(e *env, c *command, paths []string, listen, to string, srv serve
 		}
 		return tree.Walk(paths, warn)
 	}
-	if to != "" {
+	if listen == "" {
 		items, _ := walk()
+		dial, err := to(&o)
+		if err != nil {
+			return fail(e, c, err)
+		}
 		res, err := withProgress(e, "send", quiet || asJSON, o, func(o session.Options) (session.Result, error) {
-			return session.SendStreams(e.ctx, dialer(to), items, streams, o)
+			return session.SendStreams(e.ctx, dial, items, streams, o)
 		})
 		return finish(e, c, "sent", res, err, asJSON, quiet)
 	}
@@ -141,8 +160,9 @@ func framedSend(e *env, c *command, paths []string, listen, to string, srv serve
 }
 
 // framedRecv wires zcopy recv (framed) to the session, confined to dir;
-// its sessions hold their manifests within mem.
-func framedRecv(e *env, c *command, dir, listen, from string, srv serveFlags, mem *session.Memory, streams int, o session.Options, asJSON, quiet bool) int {
+// its sessions hold their manifests within mem. It listens on listen, or
+// if that is "" dials through from.
+func framedRecv(e *env, c *command, dir, listen string, from connector, srv serveFlags, mem *session.Memory, streams int, o session.Options, asJSON, quiet bool) int {
 	e = &env{ctx: session.WithMemory(e.ctx, mem), stdout: e.stdout, stderr: e.stderr}
 	// The Go runtime is told what mem allows in all, so that near it the
 	// garbage collector works harder instead of letting the heap double;
@@ -167,10 +187,14 @@ func framedRecv(e *env, c *command, dir, listen, from string, srv serveFlags, me
 	defer root.Close()
 	o.Groups = &session.Groups{}
 	defer o.Groups.Close() // frees the names of groups that never completed
-	if from != "" {
+	if listen == "" {
 		o.Warn = func(s string) { fmt.Fprintf(e.stderr, "zcopy recv: %s\n", s) }
+		dial, err := from(&o)
+		if err != nil {
+			return fail(e, c, err)
+		}
 		res, err := withProgress(e, "recv", quiet || asJSON, o, func(o session.Options) (session.Result, error) {
-			return session.ReceiveStreams(e.ctx, dialer(from), root, streams, o)
+			return session.ReceiveStreams(e.ctx, dial, root, streams, o)
 		})
 		return finish(e, c, "received", res, err, asJSON, quiet)
 	}
@@ -229,7 +253,9 @@ func serveFramed(e *env, c *command, s framedServer, asJSON, quiet bool) int {
 	if err != nil {
 		return fail(e, c, err)
 	}
-	fmt.Fprintf(e.stderr, "zcopy %s: listening on %s\n", c.name, ln.Addr())
+	if !s.machine {
+		fmt.Fprintf(e.stderr, "zcopy %s: listening on %s\n", c.name, ln.Addr())
+	}
 	if s.announce != nil {
 		s.announce(ln.Addr())
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/zcopy/zcopy/internal/session"
@@ -100,9 +101,44 @@ func runRecv(e *env, args []string) int {
 	fs.Var(&size, "size", "with --raw: the file is exactly `SIZE` bytes; a shorter or longer stream fails")
 	fs.Var(&chunk, "chunk", "most bytes (`SIZE`) per splice call (default 4MiB, limited by the pipe)")
 	fs.Var(&buffer, "buffer", "readwrite buffer `SIZE` (default 256KiB)")
+	sshf := addSSHFlags(fs)
 	pos, code, ok := parse(e, c, fs, args)
 	if !ok {
 		return code
+	}
+	if spec, paths, local, ok := remoteSources(pos, *dir); ok && !*raw && *listen == "" && *from == "" {
+		switch {
+		case spec.Login == "":
+			return usageError(e, c, "the one-command pull takes remote paths of one [user@]HOST, then the local DIR: zcopy recv HOST:PATH... DIR")
+		case slices.Contains(paths, ""):
+			return usageError(e, c, "%s names no path on %s (say HOST:PATH, such as HOST:photos or HOST:/srv/data)", pos[0], spec.Host())
+		case local == "":
+			return usageError(e, c, "want a local DIR after the remote paths (or --dir DIR)")
+		case *dir != "" && len(paths) != len(pos):
+			return usageError(e, c, "give the local DIR as the last argument or as --dir, not both")
+		case *keep || *streams > 1 || sec.token.set || sshf.announce:
+			return usageError(e, c, "%s is the one-command form: --keep, --streams, --token and --announce do not go with it", pos[0])
+		case !zerocopy.Supported(m, false):
+			return usageError(e, c, "method %v cannot receive on this system (have %v)", m, zerocopy.ReceiveMethods())
+		case sec.checkMethod(m) != "":
+			return usageError(e, c, "%s", sec.checkMethod(m))
+		}
+		far := []string{"send", "--listen", ":0", "--announce", "-q"}
+		if sec.plaintext {
+			far = append(far, "--plaintext")
+		}
+		far = append(append(far, "--"), paths...)
+		opts := session.Options{Method: m, Verify: *verify, Dialed: true, Plaintext: sec.plaintext, Resume: *resume,
+			Overwrite: *overwrite, Fsync: *fsync, IdleTimeout: *idle, HeaderTimeout: *headerTimeout}
+		var fe farEnd
+		code := framedRecv(e, c, local, "", fe.connect(e, c, sshf, spec, far), srv.withKeep(false), mem.memory(), 1, opts, *asJSON, *quiet)
+		return fe.finish(e, c, code)
+	}
+	if bad := sshf.misused(fs); bad != "" {
+		return usageError(e, c, "%s", bad)
+	}
+	if sshf.announce && (*raw || *listen == "" || *keep) {
+		return usageError(e, c, "--announce goes with --listen in framed mode, without --keep (the one-command form starts its far end so)")
 	}
 	sizeSet := false
 	fs.Visit(func(f *flag.Flag) { sizeSet = sizeSet || f.Name == "size" })
@@ -134,6 +170,9 @@ func runRecv(e *env, args []string) int {
 		}
 		opts := session.Options{Method: m, Verify: *verify, Dialed: *from != "", Resume: *resume,
 			Overwrite: *overwrite, Fsync: *fsync, IdleTimeout: *idle, HeaderTimeout: *headerTimeout}
+		if sshf.announce {
+			e = farListen(e, sec, srv, &opts.Token)
+		}
 		made, err := sec.apply(e, c, &opts, *listen != "")
 		if err != nil {
 			return fail(e, c, err)
@@ -141,7 +180,7 @@ func runRecv(e *env, args []string) int {
 		if made {
 			srv.announce = func(a net.Addr) { announceToken(e, c, opts.Token, sec.plaintext, a, "send --to", "PATH...") }
 		}
-		return framedRecv(e, c, *dir, *listen, *from, srv.withKeep(*keep), mem.memory(), *streams, opts, *asJSON, *quiet)
+		return framedRecv(e, c, *dir, *listen, addrConnector(*from), srv.withKeep(*keep), mem.memory(), *streams, opts, *asJSON, *quiet)
 	}
 	switch {
 	case *dir != "" || *keep || *resume || *overwrite || *verify || sec.token.set:

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"fmt"
 	"net"
 	"os"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/zcopy/zcopy/internal/bytesize"
 	"github.com/zcopy/zcopy/internal/rawxfer"
+	"github.com/zcopy/zcopy/internal/remote"
 	"github.com/zcopy/zcopy/zerocopy"
 )
 
@@ -96,6 +98,7 @@ func runSend(e *env, args []string) int {
 	var chunk, buffer bytesize.Value
 	fs.Var(&chunk, "chunk", "most bytes (`SIZE`) per sendfile or splice call and per mmap window (default 4MiB)")
 	fs.Var(&buffer, "buffer", "readwrite buffer `SIZE` (default 256KiB)")
+	sshf := addSSHFlags(fs)
 	pos, code, ok := parse(e, c, fs, args)
 	if !ok {
 		return code
@@ -103,7 +106,36 @@ func runSend(e *env, args []string) int {
 	if bad := srv.check(fs, *keep); bad != "" {
 		return usageError(e, c, "%s", bad)
 	}
+	if spec, ok := remoteDest(pos); ok && !*raw && *listen == "" && *to == "" {
+		paths := pos[:len(pos)-1]
+		switch {
+		case *keep || *streams > 1 || sec.token.set || sshf.announce:
+			return usageError(e, c, "%s is the one-command form: --keep, --streams, --token and --announce do not go with it", pos[len(pos)-1])
+		case !zerocopy.Supported(m, true):
+			return usageError(e, c, "method %v is not available on this system (have %v)", m, zerocopy.SendMethods())
+		case sec.checkMethod(m) != "":
+			return usageError(e, c, "%s", sec.checkMethod(m))
+		}
+		for _, p := range paths {
+			if _, ok := remote.Parse(p); ok {
+				return usageError(e, c, "%s is a remote path: send takes local PATHs (to fetch, run zcopy recv [user@]HOST:PATH... DIR; write ./%s for a local name with a colon)", p, p)
+			}
+		}
+		far := []string{"recv", "--listen", ":0", "--announce", "-q", "--dir", cmp.Or(spec.Path, ".")}
+		if sec.plaintext {
+			far = append(far, "--plaintext")
+		}
+		opts := session.Options{Method: m, Verify: *verify, Dialed: true, Plaintext: sec.plaintext, IdleTimeout: *idle, HeaderTimeout: *headerTimeout}
+		var fe farEnd
+		code := framedSend(e, c, paths, "", fe.connect(e, c, sshf, spec, far), srv.withKeep(false), 1, opts, *asJSON, *quiet)
+		return fe.finish(e, c, code)
+	}
+	if bad := sshf.misused(fs); bad != "" {
+		return usageError(e, c, "%s", bad)
+	}
 	switch {
+	case sshf.announce && (*raw || *listen == "" || *keep):
+		return usageError(e, c, "--announce goes with --listen in framed mode, without --keep (the one-command form starts its far end so)")
 	case len(pos) == 0:
 		return usageError(e, c, "want at least one PATH to send")
 	case *raw && len(pos) != 1:
@@ -127,6 +159,9 @@ func runSend(e *env, args []string) int {
 	}
 	if !*raw {
 		opts := session.Options{Method: m, Verify: *verify, Dialed: *to != "", IdleTimeout: *idle, HeaderTimeout: *headerTimeout}
+		if sshf.announce {
+			e = farListen(e, sec, srv, &opts.Token)
+		}
 		made, err := sec.apply(e, c, &opts, *listen != "")
 		if err != nil {
 			return fail(e, c, err)
@@ -134,7 +169,7 @@ func runSend(e *env, args []string) int {
 		if made {
 			srv.announce = func(a net.Addr) { announceToken(e, c, opts.Token, sec.plaintext, a, "recv --from", "--dir DIR") }
 		}
-		return framedSend(e, c, pos, *listen, *to, srv.withKeep(*keep), *streams, opts, *asJSON, *quiet)
+		return framedSend(e, c, pos, *listen, addrConnector(*to), srv.withKeep(*keep), *streams, opts, *asJSON, *quiet)
 	}
 	// Open the file before any connection, so a missing file is an error
 	// at once rather than a reset for the first receiver. "-" is stdin,
