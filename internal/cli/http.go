@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"fmt"
@@ -18,7 +19,7 @@ func init() {
 		name:     "http",
 		order:    40,
 		synopsis: "http DIR [--listen ADDR] [--method M] [--no-list] [--log-format text|json] [--metrics ADDR] [--tls-cert F --tls-key F]",
-		summary:  "serve a directory over HTTP with the engine under net/http",
+		summary:  "serve a directory over HTTP, bodies by the engine (sendfile)",
 		help: `Http serves the files under DIR to any HTTP/1.1 client (curl, wget, browsers,
 aria2c): GET and HEAD, single and multiple ranges, If-Range, ETag and
 Last-Modified with 304, 412 and 416, Content-Type by extension, keep-alive,
@@ -33,8 +34,13 @@ unless --no-cork. A file truncated while it is being sent never gives a short
 body that looks complete: the connection is closed after the bytes that
 exist, and the event is logged and counted.
 
-TLS (--tls-cert and --tls-key) encrypts in user space, so HTTPS bodies are
-copied through the process: sendfile, and the engine, cannot be used there.
+Files served are kept open between requests (--open-files, default 1024),
+and every request looks at the file's name again (one stat), so the first
+request after a file is replaced, changed, truncated or deleted sees it.
+
+Plain HTTP is served by fasthttp. TLS (--tls-cert and --tls-key) is served
+by net/http and encrypts in user space, so HTTPS bodies are copied through
+the process: sendfile cannot be used there. Both answer alike.
 
 Each request is logged on stderr (--access-log=false to stop), as text or
 JSON; --metrics ADDR serves Prometheus metrics at http://ADDR/metrics.
@@ -57,6 +63,7 @@ func runHTTP(e *env, args []string) int {
 	tlsCert := fs.String("tls-cert", "", "serve HTTPS with the certificate in `FILE` (PEM); needs --tls-key")
 	tlsKey := fs.String("tls-key", "", "the private key for --tls-cert, in `FILE` (PEM)")
 	maxConns := fs.Int("max-conns", httpserve.DefaultMaxConns, "most client connections served at once; more wait to be accepted")
+	openFiles := fs.Int("open-files", httpserve.DefaultOpenFiles, "most files kept open between requests (at most a quarter of the open-file limit); 0 keeps none")
 	readHeader := fs.Duration("read-header-timeout", httpserve.DefaultReadHeaderTimeout, "most time a client may take to send a request header")
 	idle := fs.Duration("idle-timeout", httpserve.DefaultIdleTimeout, "most time a keep-alive connection may wait for its next request")
 	write := fs.Duration("write-timeout", httpserve.DefaultWriteTimeout, "drop a client that takes no byte for this long (per write, not per response)")
@@ -95,6 +102,7 @@ func runHTTP(e *env, args []string) int {
 		Logger:            slog.New(h),
 		AccessLog:         *accessLog,
 		MaxConns:          *maxConns,
+		OpenFiles:         cmp.Or(*openFiles, -1),
 		ReadHeaderTimeout: noLimit(*readHeader),
 		IdleTimeout:       noLimit(*idle),
 		WriteTimeout:      noLimit(*write),
