@@ -356,3 +356,18 @@ func TestSSHFarEnd(t *testing.T) {
 		})
 	}
 }
+
+// TestSSHHelp: the help of send and recv leads with the one-command form
+// (issue 18, acceptance 2).
+func TestSSHHelp(t *testing.T) {
+	for verb, form := range map[string]string{"send": "zcopy send PATH... [user@]HOST:DIR", "recv": "zcopy recv [user@]HOST:PATH... DIR"} {
+		code, out, serr := run(t, verb, "--help")
+		if code != 0 {
+			t.Fatalf("%s --help: exit %d: %s", verb, code, serr)
+		}
+		lines := strings.Split(out, "\n")
+		if !strings.HasPrefix(lines[0], "usage: "+form) || len(lines) < 5 || !strings.HasPrefix(strings.TrimSpace(lines[4]), "zcopy "+verb+" ") || !strings.Contains(lines[4], "host:") {
+			t.Errorf("%s --help does not lead with %q and an example:\n%s", verb, form, strings.Join(lines[:min(8, len(lines))], "\n"))
+		}
+	}
+}

@@ -21,10 +21,21 @@ func init() {
 	register(&command{
 		name:     "recv",
 		order:    30,
-		synopsis: "recv [--method M] (--listen ADDR | --from ADDR) (--dir DIR | --raw -o FILE)",
+		synopsis: "recv [user@]HOST:PATH... DIR  |  recv (--listen ADDR | --from ADDR) (--dir DIR | --raw -o FILE)",
 		summary:  "receive files and trees over TCP (serve for push, or fetch by pull)",
-		help: `Recv receives what 'zcopy send' sends and writes it under --dir DIR. With
---listen it waits on ADDR (port 0 picks one, printed on stderr) for senders
+		help: `One command, as scp and rsync:
+
+  zcopy recv user@host:photos user@host:/etc/hosts .   (PATH: relative to the far home)
+  zcopy recv --resume host:big.iso /srv/in
+
+runs 'zcopy send' on HOST over the system's ssh, which listens on a port
+of its own and tells this end the port and a fresh token; the files then
+come straight from that port, encrypted (TLS 1.3) unless --plaintext, so
+ssh never carries them. Everything below about --dir holds for DIR. --ssh
+and --remote-zcopy are as in 'zcopy send --help'.
+
+Both ends by hand: recv receives what 'zcopy send' sends and writes it
+under --dir DIR. With --listen it waits on ADDR (port 0 picks one, printed on stderr) for senders
 (push): one, or with --keep many at once until SIGINT/SIGTERM, after which it
 lets the transfers in flight finish and exits 0. With --from it fetches from
 a sender serving on ADDR (pull).

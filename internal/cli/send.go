@@ -20,9 +20,26 @@ func init() {
 	register(&command{
 		name:     "send",
 		order:    20,
-		synopsis: "send [--raw] [--method M] (--listen ADDR | --to ADDR) PATH...",
+		synopsis: "send PATH... [user@]HOST:DIR  |  send [--raw] (--listen ADDR | --to ADDR) PATH...",
 		summary:  "send files and directory trees over TCP (push, or serve for pull)",
-		help: `Send sends files and directory trees over TCP to 'zcopy recv'. With --to
+		help: `One command, as scp and rsync:
+
+  zcopy send ~/photos notes.txt user@host:backup     (DIR: relative to the far home)
+  zcopy send --plaintext big.iso host:/srv/in        (zero copy, unencrypted)
+
+runs 'zcopy recv' on HOST over the system's ssh (its config, keys, agent
+and known_hosts as they are), which listens on a port of its own and tells
+this end the port and a fresh token; the files then go straight to that
+port, encrypted (TLS 1.3) unless --plaintext, so ssh never carries them.
+The far end's messages are shown prefixed with HOST, it ends with the
+transfer (or when ssh goes away), and its failure is this command's.
+--ssh COMMAND replaces ssh (split at spaces as rsync's -e: --ssh "ssh -p
+2222 -i key"); zcopy must be on the far login's PATH, or named with
+--remote-zcopy PATH. HOST's port must be reachable from here (ssh's is not
+used for the data). As in scp, an argument is remote when a colon comes
+before any slash: write ./a:b for a local file named a:b.
+
+Both ends by hand: send sends files and trees to 'zcopy recv'. With --to
 it connects to a receiver at ADDR (push); with --listen it waits on ADDR
 (host:port; port 0 picks one, printed on stderr) for receivers that fetch
 (pull), one and exit, or with --keep one after another until SIGINT/SIGTERM.
