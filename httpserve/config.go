@@ -2,6 +2,7 @@ package httpserve
 
 import (
 	"crypto/tls"
+	"io"
 	"log/slog"
 	"time"
 
@@ -64,12 +65,15 @@ type Config struct {
 	// listing it.
 	NoList bool
 
-	// Logger receives the access log (at Info, when AccessLog is set) and
-	// events such as truncated responses and shutdown (at Warn and Info).
-	// Nil discards everything.
+	// Logger receives events such as truncated responses and shutdown (at
+	// Warn and Info). Nil discards them.
 	Logger *slog.Logger
-	// AccessLog logs one line per request.
-	AccessLog bool
+	// AccessLog, if set, receives one line per request, in AccessLogFormat,
+	// each in one Write call (a logfile.File may be reopened meanwhile).
+	AccessLog io.Writer
+	// AccessLogFormat is the access log's format: CombinedLog (nginx's
+	// default, the zero value) or JSONLog.
+	AccessLogFormat AccessLogFormat
 
 	// Registry, if set, receives the server's Prometheus collectors;
 	// otherwise the server makes its own registry, which MetricsHandler

@@ -81,7 +81,7 @@ const maxRequestHeader = 64 << 10
 func (s *Server) serveFast(ctx *fasthttp.RequestCtx) {
 	start := time.Now()
 	s.metrics.inFlight.Inc()
-	q, err := requestFromFast(ctx)
+	q, err := requestFromFast(ctx, s.wantsDetail())
 	c, _ := ctx.Conn().(*conn)
 	if q.hasBody {
 		ctx.SetConnectionClose()
@@ -203,9 +203,10 @@ type releaser struct {
 
 func (r *releaser) Close() error { r.a.release(); return nil }
 
-// requestFromFast reads ctx's request. The strings are copies: they
+// requestFromFast reads ctx's request; detail adds the access log's
+// fields. The strings are copies: they
 // outlive the handler in the body stream and the OnResponse hook.
-func requestFromFast(ctx *fasthttp.RequestCtx) (request, error) {
+func requestFromFast(ctx *fasthttp.RequestCtx, detail bool) (request, error) {
 	h := &ctx.Request.Header
 	q := request{
 		method:            method(h),
@@ -219,6 +220,10 @@ func requestFromFast(ctx *fasthttp.RequestCtx) (request, error) {
 		// none declared.
 		hasBody: h.ContentLength() > 0 || h.ContentLength() == -1 || len(h.Peek("Transfer-Encoding")) > 0,
 		addr:    ctx.RemoteAddr(),
+	}
+	if detail {
+		q.uri, q.proto = string(ctx.RequestURI()), string(h.Protocol())
+		q.referer, q.userAgent = peek(h, "Referer"), peek(h, "User-Agent")
 	}
 	u := ctx.URI()
 	q.rawQuery = string(u.QueryString())

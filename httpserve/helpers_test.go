@@ -58,7 +58,7 @@ func startServerWith(tb testing.TB, cfg httpserve.Config, lc net.ListenConfig) *
 	ts.cond = sync.NewCond(&ts.mu)
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(ts.Logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-		cfg.AccessLog = true
+		cfg.AccessLog = ts.Logs
 	}
 	if cfg.ShutdownGrace == 0 {
 		cfg.ShutdownGrace = 5 * time.Second

@@ -17,6 +17,9 @@ type request struct {
 	addr     net.Addr // the client's address, made a string only if needed
 	hasBody  bool     // the request declares a body (Content-Length or Transfer-Encoding)
 
+	// For the access log and OnResponse only (see Server.wantsDetail).
+	uri, proto, referer, userAgent string
+
 	rangeSpec         string // Range
 	ifMatch           string
 	ifNoneMatch       string
@@ -38,10 +41,10 @@ func (q *request) safe() bool {
 	return q.method == http.MethodGet || q.method == http.MethodHead
 }
 
-// requestFromNetHTTP reads r.
-func requestFromNetHTTP(r *http.Request) request {
+// requestFromNetHTTP reads r; detail adds the access log's fields.
+func requestFromNetHTTP(r *http.Request, detail bool) request {
 	h := r.Header
-	return request{
+	q := request{
 		method:            r.Method,
 		path:              r.URL.Path,
 		rawQuery:          r.URL.RawQuery,
@@ -54,4 +57,8 @@ func requestFromNetHTTP(r *http.Request) request {
 		ifUnmodifiedSince: h.Get("If-Unmodified-Since"),
 		ifRange:           h.Get("If-Range"),
 	}
+	if detail {
+		q.uri, q.proto, q.referer, q.userAgent = r.RequestURI, r.Proto, r.Referer(), r.UserAgent()
+	}
+	return q
 }

@@ -1,8 +1,6 @@
 package httpserve
 
 import (
-	"context"
-	"log/slog"
 	"time"
 
 	"github.com/zcopy/zcopy/zerocopy"
@@ -34,6 +32,12 @@ const SendBuffered = "buffered"
 type Response struct {
 	// Method, Path (as received, unescaped) and Remote describe the request.
 	Method, Path, Remote string
+	// RequestURI (the request-target as received), Proto ("HTTP/1.1"),
+	// Referer and UserAgent are set when the server keeps an access log or
+	// has an OnResponse hook.
+	RequestURI, Proto, Referer, UserAgent string
+	// Start is when the request reached the handler.
+	Start time.Time
 	// Status is the response's status code.
 	Status int
 	// ContentLength is the announced body length, or -1.
@@ -56,30 +60,4 @@ type Response struct {
 	// Duration is the time from the request's arrival at the handler to the
 	// end of its response body.
 	Duration time.Duration
-}
-
-// logAccess writes the access log line for r.
-func logAccess(l *slog.Logger, r *Response) {
-	attrs := []slog.Attr{
-		slog.String("remote", r.Remote),
-		slog.String("method", r.Method),
-		slog.String("path", r.Path),
-		slog.Int("status", r.Status),
-		slog.Int64("bytes", r.BodyBytes),
-		slog.String("send", r.SendMethod),
-		slog.Duration("duration", r.Duration),
-	}
-	if r.EngineBytes > 0 {
-		attrs = append(attrs, slog.Int64("syscalls", r.Send.Syscalls), slog.Bool("corked", r.Send.Corked), slog.Bool("lease", r.Send.Lease))
-	}
-	if r.Send.Fallbacks > 0 {
-		attrs = append(attrs, slog.String("fallback", r.Send.FallbackReason))
-	}
-	if r.Outcome != OK {
-		attrs = append(attrs, slog.String("outcome", string(r.Outcome)))
-		if r.Err != nil {
-			attrs = append(attrs, slog.String("error", r.Err.Error()))
-		}
-	}
-	l.LogAttrs(context.Background(), slog.LevelInfo, "request", attrs...)
 }

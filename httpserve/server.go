@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/zcopy/zcopy/zerocopy"
@@ -25,6 +26,10 @@ type Server struct {
 	metrics      *metrics
 	maxConns     int
 	writeTimeout time.Duration
+
+	accessLogFailed atomic.Bool // the last access log write failed (warned once)
+	stopNow         context.CancelFunc
+	stopCtx         context.Context // cancelled by Stop
 }
 
 var _ http.Handler = (*Server)(nil)
@@ -65,6 +70,7 @@ func New(cfg Config) (*Server, error) {
 	if s.log == nil {
 		s.log = discardLogger
 	}
+	s.stopCtx, s.stopNow = context.WithCancel(context.Background())
 	if s.maxConns <= 0 {
 		s.maxConns = DefaultMaxConns
 	}
@@ -77,6 +83,12 @@ func (s *Server) Close() error {
 	s.files.close()
 	return s.root.Close()
 }
+
+// Stop ends a graceful shutdown at once, as if its grace period had run
+// out: the responses still in flight are cut and their connections closed.
+// Called before Serve's context is cancelled, it makes that shutdown
+// immediate. (zcopy http calls it on a second SIGINT or SIGTERM.)
+func (s *Server) Stop() { s.stopNow() }
 
 // MetricsHandler serves the server's Prometheus metrics.
 func (s *Server) MetricsHandler() http.Handler { return s.metrics.handler() }
@@ -130,6 +142,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	if grace <= 0 {
 		cancel()
 	}
+	defer context.AfterFunc(s.stopCtx, cancel)()
 	if err := shutdown(sctx); err != nil {
 		s.log.Warn("grace period over: closing the connections still open", "grace", grace)
 		hardStop()

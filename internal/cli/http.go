@@ -5,8 +5,13 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"github.com/zcopy/zcopy/internal/logfile"
 	"log/slog"
 	"net"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
 	"time"
 
 	"github.com/zcopy/zcopy/httpserve"
@@ -42,10 +47,13 @@ Plain HTTP is served by fasthttp. TLS (--tls-cert and --tls-key) is served
 by net/http and encrypts in user space, so HTTPS bodies are copied through
 the process: sendfile cannot be used there. Both answer alike.
 
-Each request is logged on stderr (--access-log=false to stop), as text or
-JSON; --metrics ADDR serves Prometheus metrics at http://ADDR/metrics.
-SIGINT or SIGTERM stops accepting and lets in-flight downloads finish for up
-to --grace before the remaining connections are closed.`,
+Each request is logged (--access-log: stderr, a FILE, or off) in nginx's
+combined format, or as JSON with --log-format json (durations in seconds).
+SIGHUP reopens the access log FILE, as logrotate expects. --metrics ADDR
+serves Prometheus metrics at http://ADDR/metrics. SIGINT or SIGTERM stops
+accepting and lets in-flight downloads finish for up to --grace before the
+remaining connections are closed; a second SIGINT or SIGTERM closes them at
+once.`,
 		run: runHTTP,
 	})
 }
@@ -58,7 +66,7 @@ func runHTTP(e *env, args []string) int {
 	fs.TextVar(&m, "method", zerocopy.Auto, "body transfer `method`: auto, readwrite, mmap, sendfile, splice")
 	noList := fs.Bool("no-list", false, "answer 403 for a directory without index.html instead of listing it")
 	logFormat := fs.String("log-format", "text", "log `format`: text or json")
-	accessLog := fs.Bool("access-log", true, "log every request")
+	accessLog := fs.String("access-log", "stderr", "log every request to `WHERE`: stderr, a file (reopened on SIGHUP), or off")
 	metricsAddr := fs.String("metrics", "", "serve Prometheus metrics on `ADDR` at /metrics")
 	tlsCert := fs.String("tls-cert", "", "serve HTTPS with the certificate in `FILE` (PEM); needs --tls-key")
 	tlsKey := fs.String("tls-key", "", "the private key for --tls-cert, in `FILE` (PEM)")
@@ -100,7 +108,6 @@ func runHTTP(e *env, args []string) int {
 		NoCork:            *noCork,
 		NoList:            *noList,
 		Logger:            slog.New(h),
-		AccessLog:         *accessLog,
 		MaxConns:          *maxConns,
 		OpenFiles:         cmp.Or(*openFiles, -1),
 		ReadHeaderTimeout: noLimit(*readHeader),
@@ -117,11 +124,29 @@ func runHTTP(e *env, args []string) int {
 		cfg.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}}
 		scheme = "https"
 	}
+	if *logFormat == "json" {
+		cfg.AccessLogFormat = httpserve.JSONLog
+	}
+	var logFile *logfile.File
+	switch strings.ToLower(*accessLog) {
+	case "off", "false", "no", "none", "":
+	case "stderr", "true", "yes", "-":
+		cfg.AccessLog = e.stderr
+	default:
+		var err error
+		logFile, err = logfile.Open(*accessLog)
+		if err != nil {
+			return fail(e, c, err)
+		}
+		defer logFile.Close()
+		cfg.AccessLog = logFile
+	}
 	srv, err := httpserve.New(cfg)
 	if err != nil {
 		return fail(e, c, err)
 	}
 	defer srv.Close()
+	defer watchSignals(e, srv, logFile)()
 
 	var lc net.ListenConfig
 	ln, err := lc.Listen(e.ctx, "tcp", *listen)
@@ -152,6 +177,46 @@ func runHTTP(e *env, args []string) int {
 		return fail(e, c, err)
 	}
 	return exitOK
+}
+
+// watchSignals makes SIGHUP reopen the access log file (if there is one)
+// instead of ending the process, and a second SIGINT or SIGTERM (the first
+// cancels e.ctx, in main) end the grace period at once. It returns the
+// function that stops watching.
+func watchSignals(e *env, srv *httpserve.Server, logFile *logfile.File) (stop func()) {
+	hup := make(chan os.Signal, 1)
+	term := make(chan os.Signal, 2)
+	signal.Notify(hup, syscall.SIGHUP)
+	signal.Notify(term, os.Interrupt, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() {
+		seen := 0
+		for {
+			select {
+			case <-hup:
+				if logFile == nil {
+					continue
+				}
+				if err := logFile.Reopen(); err != nil {
+					fmt.Fprintf(e.stderr, "zcopy http: SIGHUP: %v; the access log goes on to the file opened before\n", err)
+				} else {
+					fmt.Fprintf(e.stderr, "zcopy http: SIGHUP: reopened the access log %s\n", logFile.Path())
+				}
+			case <-term:
+				if seen++; seen == 2 {
+					fmt.Fprintf(e.stderr, "zcopy http: second signal: closing the connections still open now\n")
+					srv.Stop()
+				}
+			case <-done:
+				return
+			}
+		}
+	}()
+	return func() {
+		signal.Stop(hup)
+		signal.Stop(term)
+		close(done)
+	}
 }
 
 // noLimit maps a flag's 0 ("no limit") to the negative duration that

@@ -147,7 +147,8 @@ func TestHTTPServe(t *testing.T) {
 		t.Errorf("exit %d after a graceful stop, want 0", code)
 	}
 
-	// The access log is JSON, one object a line, after the address lines.
+	// The access log is JSON, one object a line, after the address lines,
+	// among the server's other messages.
 	var sawFile bool
 	sc := bufio.NewScanner(strings.NewReader(stderr.String()))
 	for sc.Scan() {
@@ -160,7 +161,10 @@ func TestHTTPServe(t *testing.T) {
 			t.Errorf("log line is not JSON: %q", line)
 			continue
 		}
-		if rec["msg"] == "request" && rec["path"] == "/f.bin" {
+		if rec["uri"] == "/f.bin" {
+			if _, ok := rec["duration_s"].(float64); !ok || rec["proto"] != "HTTP/1.1" || rec["method"] != "GET" {
+				t.Errorf("access log %v: want method, proto and duration_s (seconds)", rec)
+			}
 			sawFile = true
 			want := "readwrite"
 			if zerocopy.Supported(zerocopy.Sendfile, true) {
