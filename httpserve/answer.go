@@ -24,6 +24,7 @@ type answer struct {
 
 	// A file body: rep's bytes, whole (no segs) or as segments.
 	file *cachedFile
+	vary bool // Vary: Accept-Encoding (Config.Precompressed)
 	rep  *representation
 	info fs.FileInfo // the stat rep was made from: the file's as of this request
 	// segs are a 206's pieces: for each range, the bytes that precede it
@@ -61,6 +62,12 @@ func writeFields[H headerSink](a *answer, h H) {
 			h.Set("ETag", r.etag)
 		case http.StatusNotModified, http.StatusPreconditionFailed:
 			h.Set("ETag", r.etag)
+		}
+		if a.vary {
+			h.Set("Vary", "Accept-Encoding")
+		}
+		if r.encoding != "" && a.status/100 == 2 {
+			h.Set("Content-Encoding", r.encoding)
 		}
 		switch {
 		case a.ctype != "":
@@ -101,15 +108,22 @@ func (s *Server) decide(q *request) *answer {
 		e.release()
 		return errorAnswer(http.StatusForbidden, "forbidden: not a regular file")
 	}
-	return fileAnswer(q, e)
+	return s.fileAnswer(q, e, name)
 }
 
-// fileAnswer answers q from the regular file e (RFC 9110, section 13.2.2:
-// the preconditions, then the Range).
-func fileAnswer(q *request, e *cachedFile) *answer {
+// fileAnswer answers q from the regular file e, named name, or from its
+// precompressed variant (RFC 9110, section 13.2.2: the preconditions, then
+// the Range).
+func (s *Server) fileAnswer(q *request, e *cachedFile, name string) *answer {
 	st := e.state.Load()
-	rep := st.rep
-	a := &answer{status: http.StatusOK, file: e, rep: rep, info: st.id.fi, length: rep.size}
+	rep, info := st.rep, st.id.fi
+	if s.cfg.Precompressed {
+		if v, vrep, vinfo := s.variant(q, name, rep); v != nil {
+			e.release()
+			e, rep, info = v, vrep, vinfo
+		}
+	}
+	a := &answer{status: http.StatusOK, file: e, rep: rep, info: info, length: rep.size, vary: s.cfg.Precompressed}
 	switch evalPreconditions(q, rep) {
 	case notModified:
 		a.status, a.length = http.StatusNotModified, 0
@@ -191,7 +205,7 @@ func (s *Server) dirAnswer(q *request, dir *cachedFile, name string) *answer {
 	idx, err := s.files.open(path.Join(name, "index.html"))
 	if err == nil {
 		if idx.isRegular() {
-			return fileAnswer(q, idx)
+			return s.fileAnswer(q, idx, path.Join(name, "index.html"))
 		}
 		idx.release()
 	}

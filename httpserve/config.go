@@ -61,6 +61,10 @@ type Config struct {
 	// DefaultOpenFiles if 0, none if negative, and never more than a
 	// quarter of the limit on open files (RLIMIT_NOFILE).
 	OpenFiles int
+	// Precompressed serves NAME.br, NAME.zst or NAME.gz, where one lies
+	// beside NAME, to a request whose Accept-Encoding takes that coding
+	// (see precompressed.go).
+	Precompressed bool
 	// NoList answers 403 for a directory that has no index.html instead of
 	// listing it.
 	NoList bool

@@ -82,6 +82,9 @@ func (s *Server) serveFast(ctx *fasthttp.RequestCtx) {
 	start := time.Now()
 	s.metrics.inFlight.Inc()
 	q, err := requestFromFast(ctx, s.wantsDetail())
+	if s.cfg.Precompressed {
+		q.acceptEncoding = peek(&ctx.Request.Header, "Accept-Encoding")
+	}
 	c, _ := ctx.Conn().(*conn)
 	if q.hasBody {
 		ctx.SetConnectionClose()

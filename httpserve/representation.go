@@ -21,6 +21,7 @@ type representation struct {
 	etag         string    // strong: see etag
 	lastModified string    // Last-Modified's value, "" for a zero time
 	contentType  string
+	encoding     string // Content-Encoding of a precompressed variant, or ""
 	sizeText     string // size in decimal
 }
 

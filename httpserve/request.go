@@ -26,6 +26,7 @@ type request struct {
 	ifModifiedSince   string
 	ifUnmodifiedSince string
 	ifRange           string
+	acceptEncoding    string // read only with Config.Precompressed
 }
 
 // remoteAddr returns the client's address.
@@ -60,5 +61,6 @@ func requestFromNetHTTP(r *http.Request, detail bool) request {
 	if detail {
 		q.uri, q.proto, q.referer, q.userAgent = r.RequestURI, r.Proto, r.Referer(), r.UserAgent()
 	}
+	q.acceptEncoding = h.Get("Accept-Encoding")
 	return q
 }

@@ -39,6 +39,11 @@ unless --no-cork. A file truncated while it is being sent never gives a short
 body that looks complete: the connection is closed after the bytes that
 exist, and the event is logged and counted.
 
+With --precompressed, a request whose Accept-Encoding takes br, zstd or
+gzip gets NAME.br, NAME.zst or NAME.gz where one lies beside NAME (as nginx's
+gzip_static), sent like any file, with the original's Content-Type and
+Vary: Accept-Encoding; ranges and ETags are per encoding.
+
 Files served are kept open between requests (--open-files, default 1024),
 and every request looks at the file's name again (one stat), so the first
 request after a file is replaced, changed, truncated or deleted sees it.
@@ -65,6 +70,7 @@ func runHTTP(e *env, args []string) int {
 	var m zerocopy.Method
 	fs.TextVar(&m, "method", zerocopy.Auto, "body transfer `method`: auto, readwrite, mmap, sendfile, splice")
 	noList := fs.Bool("no-list", false, "answer 403 for a directory without index.html instead of listing it")
+	precompressed := fs.Bool("precompressed", false, "serve NAME.br, NAME.zst or NAME.gz beside NAME to clients that accept that encoding")
 	logFormat := fs.String("log-format", "text", "log `format`: text or json")
 	accessLog := fs.String("access-log", "stderr", "log every request to `WHERE`: stderr, a file (reopened on SIGHUP), or off")
 	metricsAddr := fs.String("metrics", "", "serve Prometheus metrics on `ADDR` at /metrics")
@@ -107,6 +113,7 @@ func runHTTP(e *env, args []string) int {
 		Lease:             *lease,
 		NoCork:            *noCork,
 		NoList:            *noList,
+		Precompressed:     *precompressed,
 		Logger:            slog.New(h),
 		MaxConns:          *maxConns,
 		OpenFiles:         cmp.Or(*openFiles, -1),
