@@ -96,6 +96,10 @@ func (s *Server) decide(q *request) *answer {
 	if err != nil {
 		return errorAnswer(http.StatusBadRequest, "bad request: "+err.Error())
 	}
+	if !s.cfg.Dotfiles && hasDotSegment(name) {
+		// Not served, and not confirmed to exist (Config.Dotfiles).
+		return errorAnswer(http.StatusNotFound, "not found")
+	}
 	e, err := s.files.open(name)
 	if err != nil {
 		return s.openFailed(q, err)
@@ -183,8 +187,20 @@ func (a *answer) multipart(ranges []byteRange) {
 	a.length += int64(len(a.tail))
 }
 
-// dirAnswer redirects "/dir" to "/dir/", serves dir/index.html if present,
-// and otherwise lists the directory (or refuses to, with NoList).
+// hasDotSegment reports whether a name relative to the root has a segment
+// that starts with a dot: a dotfile, or a file in a dot-directory.
+func hasDotSegment(name string) bool {
+	for seg := range strings.SplitSeq(name, "/") {
+		if strings.HasPrefix(seg, ".") && seg != "." {
+			return true
+		}
+	}
+	return false
+}
+
+// dirAnswer redirects "/dir" to "/dir/", serves the first index file
+// present (Config.Index), and otherwise lists the directory (or refuses
+// to, with NoList).
 func (s *Server) dirAnswer(q *request, dir *cachedFile, name string) *answer {
 	if !strings.HasSuffix(q.path, "/") {
 		target := "/"
@@ -202,10 +218,13 @@ func (s *Server) dirAnswer(q *request, dir *cachedFile, name string) *answer {
 		a.length = int64(len(a.body))
 		return a
 	}
-	idx, err := s.files.open(path.Join(name, "index.html"))
-	if err == nil {
+	for _, index := range s.index {
+		idx, err := s.files.open(path.Join(name, index))
+		if err != nil {
+			continue
+		}
 		if idx.isRegular() {
-			return s.fileAnswer(q, idx, path.Join(name, "index.html"))
+			return s.fileAnswer(q, idx, path.Join(name, index))
 		}
 		idx.release()
 	}
@@ -213,7 +232,7 @@ func (s *Server) dirAnswer(q *request, dir *cachedFile, name string) *answer {
 		return errorAnswer(http.StatusForbidden, "forbidden: directory listing is off")
 	}
 	var buf bytes.Buffer
-	if err := writeListing(&buf, q.path, dir.f); err != nil {
+	if err := s.writeListing(&buf, q.path, name, dir.f); err != nil {
 		s.log.Warn("directory listing failed", "path", q.path, "error", err)
 		return errorAnswer(http.StatusInternalServerError, "cannot read the directory")
 	}

@@ -65,6 +65,12 @@ type Config struct {
 	// beside NAME, to a request whose Accept-Encoding takes that coding
 	// (see precompressed.go).
 	Precompressed bool
+	// Index names the files served for a directory, the first present
+	// first (["index.html"] if nil).
+	Index []string
+	// Dotfiles serves and lists names that start with a dot (".git",
+	// ".env"); without it they are answered 404 and left out of listings.
+	Dotfiles bool
 	// NoList answers 403 for a directory that has no index.html instead of
 	// listing it.
 	NoList bool

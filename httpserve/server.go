@@ -27,6 +27,7 @@ type Server struct {
 	maxConns     int
 	writeTimeout time.Duration
 
+	index           []string    // Config.Index or its default
 	accessLogFailed atomic.Bool // the last access log write failed (warned once)
 	stopNow         context.CancelFunc
 	stopCtx         context.Context // cancelled by Stop
@@ -71,6 +72,10 @@ func New(cfg Config) (*Server, error) {
 		s.log = discardLogger
 	}
 	s.stopCtx, s.stopNow = context.WithCancel(context.Background())
+	s.index = cfg.Index
+	if s.index == nil {
+		s.index = []string{"index.html"}
+	}
 	if s.maxConns <= 0 {
 		s.maxConns = DefaultMaxConns
 	}

@@ -28,7 +28,9 @@ func init() {
 		help: `Http serves the files under DIR to any HTTP/1.1 client (curl, wget, browsers,
 aria2c): GET and HEAD, single and multiple ranges, If-Range, ETag and
 Last-Modified with 304, 412 and 416, Content-Type by extension, keep-alive,
-index.html for a directory, and otherwise an HTML listing (--no-list: 403).
+index.html for a directory (--index), and otherwise an HTML listing (--no-list:
+403). Names that start with a dot are neither served (404) nor listed unless
+--dotfiles.
 Nothing outside DIR can be reached: not by "..", encoded dots, absolute paths
 nor symbolic links that point outside. The bound address is printed on
 stderr, so --listen 127.0.0.1:0 works.
@@ -70,6 +72,8 @@ func runHTTP(e *env, args []string) int {
 	var m zerocopy.Method
 	fs.TextVar(&m, "method", zerocopy.Auto, "body transfer `method`: auto, readwrite, mmap, sendfile, splice")
 	noList := fs.Bool("no-list", false, "answer 403 for a directory without index.html instead of listing it")
+	index := fs.String("index", "index.html", "serve the first of these `FILES` (comma-separated) present in a directory instead of listing it")
+	dotfiles := fs.Bool("dotfiles", false, "serve and list names that start with a dot (.git, .env); off, they get 404 and are not listed")
 	precompressed := fs.Bool("precompressed", false, "serve NAME.br, NAME.zst or NAME.gz beside NAME to clients that accept that encoding")
 	logFormat := fs.String("log-format", "text", "log `format`: text or json")
 	accessLog := fs.String("access-log", "stderr", "log every request to `WHERE`: stderr, a file (reopened on SIGHUP), or off")
@@ -102,6 +106,16 @@ func runHTTP(e *env, args []string) int {
 	case *maxConns <= 0:
 		return usageError(e, c, "--max-conns must be positive")
 	}
+	indexes := []string{} // none: always list
+	for _, name := range strings.Split(*index, ",") {
+		if name = strings.TrimSpace(name); name == "" {
+			continue
+		}
+		if strings.ContainsAny(name, `/\`) || name == "." || name == ".." {
+			return usageError(e, c, "--index %q: a file name, without a directory", name)
+		}
+		indexes = append(indexes, name)
+	}
 	var h slog.Handler = slog.NewTextHandler(e.stderr, nil)
 	if *logFormat == "json" {
 		h = slog.NewJSONHandler(e.stderr, nil)
@@ -114,6 +128,8 @@ func runHTTP(e *env, args []string) int {
 		NoCork:            *noCork,
 		NoList:            *noList,
 		Precompressed:     *precompressed,
+		Dotfiles:          *dotfiles,
+		Index:             indexes,
 		Logger:            slog.New(h),
 		MaxConns:          *maxConns,
 		OpenFiles:         cmp.Or(*openFiles, -1),
