@@ -47,9 +47,9 @@ func TestAcceptanceJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.stdout), &objs); err != nil {
 		t.Fatalf("stdout is not a JSON array: %v\n%s", err, r.stdout)
 	}
-	required := []string{"method", "recv_method", "size", "bytes", "reps", "gbps",
+	required := []string{"method", "recv_method", "size_bytes", "bytes_per_transfer", "reps", "gb_per_s",
 		"sender_cpu_s_per_gib", "receiver_cpu_s_per_gib", "syscalls_per_gib",
-		"ctxsw_per_gib", "model_copies", "model_cpu_copies", "tls", "zero_copy"}
+		"ctxsw_per_gib", "model_copies_per_byte", "model_cpu_copies_per_byte", "tls", "zero_copy"}
 	for _, o := range objs {
 		for _, k := range required {
 			if _, ok := o[k]; !ok {
@@ -109,19 +109,28 @@ func samplesOf(r Result, f func(Sample) float64) []float64 {
 }
 
 // TestTable checks the default output: the header names the machine, the
-// file and its page-cache state, and which rows are zero copy, there is
-// one row per method, tls among them, and the TLS handshake's time is
-// under the table.
+// file and its page-cache state, there is one row per method, tls among
+// them, the columns are explained and say which rows are zero copy, the
+// TLS handshake's time is under the table, the closing sentences say who
+// won and which method auto runs, and no line is wider than TextWidth.
 func TestTable(t *testing.T) {
 	r := runZcopy(t, time.Minute, "bench", "--size", "4MiB", "--reps", "1", "--warmup", "0")
 	if r.code != 0 {
 		t.Fatalf("exit %d\nstderr: %s", r.code, r.stderr)
 	}
+	flat := strings.Join(strings.Fields(r.stdout), " ")
 	for _, want := range []string{"sender:", "cores", "receiver: the same host, over loopback", "4.0 MiB of random bytes",
-		"page cache", "receiver readwrite", "GB/s", "sender CPU s/GiB", "receiver CPU s/GiB", "syscalls/GiB", "ctxsw/GiB", "model: copies (CPU)",
-		"sendfile and splice are zero copy", "readwrite, mmap and tls are not\n            zero copy", "readwrite inside TLS 1.3", "\nTLS handshake: "} {
-		if !strings.Contains(r.stdout, want) {
-			t.Errorf("the table lacks %q:\n%s", want, r.stdout)
+		"page cache", "the receiver reads by readwrite", "GB/s", "CPU s/GiB", "calls/GiB", "switches/GiB", "(by CPU)",
+		"sendfile and splice are zero copy", "readwrite inside TLS 1.3", "TLS handshake: ",
+		"What this run shows:", " moved the most: ", " spent the least sender CPU: ", "Against readwrite's ",
+		"zcopy's auto method sends a file into a TCP connection by "} {
+		if !strings.Contains(flat, want) {
+			t.Errorf("the output lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	for i, line := range strings.Split(r.stdout, "\n") {
+		if len([]rune(line)) > TextWidth {
+			t.Errorf("line %d is wider than %d columns: %q", i+1, TextWidth, line)
 		}
 	}
 	for _, m := range DefaultConfig().Methods {
@@ -219,6 +228,8 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"--size", "lots"}, "lots"},
 		{[]string{"--reps", "0"}, "reps"},
 		{[]string{"--plot", "out.gif"}, ".png or .svg"},
+		{[]string{"--wide", "--json"}, "--wide or --json"},
+		{[]string{"--serve", "127.0.0.1:0", "--wide"}, "--serve takes no --wide"},
 		{[]string{"--serve", "127.0.0.1:0", "--size", "1MiB"}, "--serve takes no --size"},
 		{[]string{"--one-off"}, "--one-off goes with --serve"},
 		{[]string{"extra"}, "unexpected arguments"},

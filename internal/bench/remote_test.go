@@ -306,7 +306,7 @@ func TestRemoteOldServer(t *testing.T) {
 		t.Errorf("notes %q", rep.Notes)
 	}
 	var b strings.Builder
-	if err := WriteTable(&b, rep); err != nil || !strings.Contains(b.String(), "tls row was left out") {
+	if err := WriteTable(&b, rep, false); err != nil || !strings.Contains(b.String(), "tls row was left out") {
 		t.Errorf("the table does not say the row was left out (%v):\n%s", err, b.String())
 	}
 	cfg.Methods = []Row{TLSRow}

@@ -7,9 +7,11 @@ import (
 )
 
 // Sample is one measured trial of one method at one size. Every per-GiB
-// figure is per 2^30 bytes moved; CPU figures are seconds.
+// figure is per 2^30 bytes moved; CPU figures are seconds. Each JSON key
+// names its unit.
 type Sample struct {
-	GBps             float64 `json:"gbps"`
+	// GBps is gigabytes (10^9 bytes) per second.
+	GBps             float64 `json:"gb_per_s"`
 	SenderUser       float64 `json:"sender_user_s_per_gib"`
 	SenderSys        float64 `json:"sender_sys_s_per_gib"`
 	ReceiverUser     float64 `json:"receiver_user_s_per_gib"`
@@ -75,17 +77,18 @@ type Result struct {
 	HandshakeMsMin float64 `json:"handshake_ms_min,omitempty"`
 	HandshakeMsMax float64 `json:"handshake_ms_max,omitempty"`
 	// Size is the file's size and Bytes what each transfer moved, checked
-	// by both sides.
-	Size  int64 `json:"size"`
-	Bytes int64 `json:"bytes"`
+	// by both sides, in bytes.
+	Size  int64 `json:"size_bytes"`
+	Bytes int64 `json:"bytes_per_transfer"`
 	// Transfers is how many times the file was sent per trial, over one
 	// connection (more than one for small files).
-	Transfers int `json:"transfers"`
+	Transfers int `json:"transfers_per_trial"`
 	Reps      int `json:"reps"`
 
-	GBps    float64 `json:"gbps"`
-	GBpsMin float64 `json:"gbps_min"`
-	GBpsMax float64 `json:"gbps_max"`
+	// GBps is gigabytes (10^9 bytes, not bits) per second.
+	GBps    float64 `json:"gb_per_s"`
+	GBpsMin float64 `json:"gb_per_s_min"`
+	GBpsMax float64 `json:"gb_per_s_max"`
 
 	SenderCPU    float64 `json:"sender_cpu_s_per_gib"`
 	SenderCPUMin float64 `json:"sender_cpu_s_per_gib_min"`
@@ -118,8 +121,8 @@ type Result struct {
 	CtxswKnown bool `json:"ctxsw_known"`
 
 	// The seed's model for this method (see Model).
-	ModelCopies             int     `json:"model_copies"`
-	ModelCPUCopies          int     `json:"model_cpu_copies"`
+	ModelCopies             int     `json:"model_copies_per_byte"`
+	ModelCPUCopies          int     `json:"model_cpu_copies_per_byte"`
 	ModelSyscallsPerGiB     float64 `json:"model_syscalls_per_gib"`
 	ModelModeSwitchesPerGiB float64 `json:"model_mode_switches_per_gib"`
 	ModelNote               string  `json:"model_note"`
@@ -205,6 +208,10 @@ type Report struct {
 	Reps   int    `json:"reps"`
 	Warmup int    `json:"warmup"`
 	Cold   bool   `json:"cold"`
+	// Auto is the send method zerocopy's Auto ran for a file into a TCP
+	// connection on the sending host, found by a test transfer (probeAuto);
+	// empty if it could not be found.
+	Auto string `json:"auto_method,omitempty"`
 	// Notes are said under the table: rows left out, and why.
 	Notes []string `json:"notes,omitempty"`
 	// Results has one entry per size and method, sizes in the order asked,

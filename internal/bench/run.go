@@ -95,6 +95,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 		rep.Results = append(rep.Results, res...)
 	}
+	rep.Auto = r.auto
 	rep.Elapsed = time.Since(rep.Started)
 	return rep, nil
 }
@@ -107,6 +108,9 @@ type runner struct {
 	gather bool
 	cpu    int // the sender's CPU, or -1
 	prog   *progress
+	// auto is the method zerocopy.Auto ran in probeAuto on the first
+	// size's file; empty if the probe failed.
+	auto string
 }
 
 // size measures every method at one size: it makes the file, runs the
@@ -122,6 +126,10 @@ func (r *runner) size(ctx context.Context, size int64) ([]Result, error) {
 	// Write it back now, so that writeback does not run during the trials.
 	if err := syncFile(path); err != nil {
 		return nil, err
+	}
+	if r.auto == "" {
+		// A failed probe costs the report one sentence, not the run.
+		r.auto, _ = probeAuto(ctx, path)
 	}
 	methods := r.cfg.Methods
 	samples := make([][]Sample, len(methods))
