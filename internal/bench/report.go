@@ -129,7 +129,7 @@ func ranOther(r Result) bool {
 
 // writeLegend says once what each column means.
 func writeLegend(b *strings.Builder, rep *Report, wide bool) {
-	fmt.Fprintf(b, "Medians of %d rounds, per GiB (2^30 bytes) moved; in brackets the slowest and fastest round.\n", rep.Reps)
+	fmt.Fprintf(b, "Medians of %s, per GiB (2^30 bytes) moved; in brackets the slowest and fastest round.\n", rounds(rep.Reps))
 	item := func(label, text string) {
 		wrap(b, fmt.Sprintf("  %-18s", label), strings.Repeat(" ", 20), text, TextWidth)
 	}
@@ -266,8 +266,8 @@ func handshakeNote(r Result, sized bool) string {
 	if sized {
 		at = " (" + bytesize.Format(r.Size) + ")"
 	}
-	return fmt.Sprintf("TLS handshake%s: %.2f ms median (%.2f-%.2f) over %d rounds, from the TCP connection set up to the handshake complete at the sender; not in the %s row's figures.",
-		at, r.HandshakeMs, r.HandshakeMsMin, r.HandshakeMsMax, r.Reps, r.Method)
+	return fmt.Sprintf("TLS handshake%s: %.2f ms median (%.2f-%.2f) over %s, from the TCP connection set up to the handshake complete at the sender; not in the %s row's figures.",
+		at, r.HandshakeMs, r.HandshakeMsMin, r.HandshakeMsMax, rounds(r.Reps), r.Method)
 }
 
 // rng renders "median (min-max)" with prec decimals.
@@ -333,4 +333,12 @@ func cacheState(rep *Report) string {
 		state += "; --cold dropped it (posix_fadvise DONTNEED) before each trial"
 	}
 	return state
+}
+
+// rounds says "1 round" or "N rounds".
+func rounds(n int) string {
+	if n == 1 {
+		return "1 round"
+	}
+	return fmt.Sprintf("%d rounds", n)
 }
