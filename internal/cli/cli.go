@@ -137,7 +137,7 @@ func usageError(e *env, c *command, format string, a ...any) int {
 
 // fail reports a failed operation and returns exitFail.
 func fail(e *env, c *command, err error) int {
-	fmt.Fprintf(e.stderr, "zcopy %s: %v\n", c.name, err)
+	fmt.Fprintf(e.stderr, "zcopy %s: %v\n", c.name, plain(err))
 	return exitFail
 }
 

@@ -177,14 +177,19 @@ func framedRecv(e *env, c *command, dir, listen string, from connector, srv serv
 		}
 		debug.SetMemoryLimit(mem.ProcessLimit(sessions))
 	}
+	// Before any socket: a --dir that cannot be written fails now, not
+	// when the peer arrives (issue 18).
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fail(e, c, err)
+		return fail(e, c, fmt.Errorf("--dir %s: cannot create it: %w", dir, bare(err)))
 	}
 	root, err := os.OpenRoot(dir)
 	if err != nil {
-		return fail(e, c, err)
+		return fail(e, c, fmt.Errorf("--dir %s: cannot open it: %w", dir, bare(err)))
 	}
 	defer root.Close()
+	if err := writable(root); err != nil {
+		return fail(e, c, fmt.Errorf("--dir %s: cannot write there: %w", dir, bare(err)))
+	}
 	o.Groups = &session.Groups{}
 	defer o.Groups.Close() // frees the names of groups that never completed
 	if listen == "" {

@@ -211,6 +211,10 @@ func runRecv(e *env, args []string) int {
 	if *out == "-" && stdout == nil {
 		return fail(e, c, errors.New("-o - needs stdout to be a file descriptor"))
 	}
+	// Before any socket: a bad -o fails now, not when the peer arrives.
+	if err := rawxfer.CheckOutput(*out); err != nil {
+		return fail(e, c, err)
+	}
 	conn, err := rawxfer.Connect(e.ctx, rawxfer.Endpoint{
 		Listen:   *listen,
 		Dial:     *from,

@@ -199,7 +199,14 @@ func runSend(e *env, args []string) int {
 		}
 		defer f.Close()
 	}
-	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() && !*quiet {
+	fi, err := f.Stat()
+	if err != nil {
+		return fail(e, c, err)
+	}
+	if fi.IsDir() {
+		return fail(e, c, fmt.Errorf("%s is a directory: --raw sends one file's bytes (without --raw, zcopy send sends a tree to zcopy recv --dir)", pos[0]))
+	}
+	if fi.Mode().IsRegular() && !*quiet {
 		fmt.Fprintf(e.stderr, "zcopy send: %s is %d bytes (receive with: zcopy recv --raw --size %d -o FILE)\n", pos[0], fi.Size(), fi.Size())
 	}
 	conn, err := rawxfer.Connect(e.ctx, rawxfer.Endpoint{

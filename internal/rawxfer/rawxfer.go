@@ -200,6 +200,34 @@ func Receive(ctx context.Context, conn net.Conn, out string, stdout *os.File, si
 	return st, nil
 }
 
+// CheckOutput says why Receive could not store a stream in out, or nil:
+// out is a directory, or the directory that would hold out.zcopy-part
+// does not exist or cannot be written (tried by creating and removing a
+// file there, which holds for root and read-only mounts alike). A
+// receiver calls it before it listens or connects, so that a bad -o
+// fails at once rather than when the peer arrives (issue 18). "-", a
+// device and a FIFO are written directly and are not tried.
+func CheckOutput(out string) error {
+	if out == "-" {
+		return nil
+	}
+	if direct, err := writesDirectly(out); err != nil || direct {
+		return err
+	}
+	dir := filepath.Dir(out)
+	probe, err := os.CreateTemp(dir, ".zcopy-probe-*")
+	if err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return fmt.Errorf("%s: cannot write in %s: %w", out, dir, err)
+	}
+	probe.Close()
+	os.Remove(probe.Name())
+	return nil
+}
+
 // writesDirectly reports whether out names something written in place: a
 // device or FIFO, or a symlink under /dev leading to one.
 func writesDirectly(out string) (bool, error) {
@@ -210,7 +238,7 @@ func writesDirectly(out string) (bool, error) {
 	case err != nil:
 		return false, err
 	case fi.IsDir():
-		return false, fmt.Errorf("%s is a directory", out)
+		return false, fmt.Errorf("%s is a directory: -o names the file to write (such as %s)", out, filepath.Join(out, "FILE"))
 	case fi.Mode()&os.ModeSymlink != 0:
 		if abs, err := filepath.Abs(out); err != nil || !strings.HasPrefix(abs, "/dev/") {
 			return false, nil
