@@ -72,6 +72,9 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		usage(stdout)
 		return exitOK
+	case "version", "-version", "--version":
+		printVersion(stdout)
+		return exitOK
 	}
 	c, ok := commands[name]
 	if !ok {
@@ -92,7 +95,7 @@ func usage(w io.Writer) {
 	for _, c := range list {
 		fmt.Fprintf(w, "  zcopy %s\n        %s\n", c.synopsis, c.summary)
 	}
-	fmt.Fprint(w, "\nRun 'zcopy COMMAND --help' for a command's flags.\n")
+	fmt.Fprint(w, "\nRun 'zcopy COMMAND --help' for a command's flags, 'zcopy --version' for the version.\n")
 }
 
 // newFlagSet makes a FlagSet that reports errors through parse rather than
