@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 )
 
@@ -20,10 +21,14 @@ func bare(err error) error {
 }
 
 // plain is err as the user reads it: a *os.PathError at the top says
-// "PATH: REASON", without the system call's name ("lstat PATH: ...").
+// "PATH: REASON", without the system call's name ("lstat PATH: ..."), and
+// a *net.OpError "cannot listen on ADDR: REASON" (see netError).
 func plain(err error) error {
-	if pe, ok := err.(*os.PathError); ok {
-		return fmt.Errorf("%s: %w", pe.Path, pe.Err)
+	switch e := err.(type) {
+	case *os.PathError:
+		return fmt.Errorf("%s: %w", e.Path, e.Err)
+	case *net.OpError:
+		return netError(e)
 	}
 	return err
 }

@@ -120,6 +120,22 @@ func runSend(e *env, args []string) int {
 	if !ok {
 		return code
 	}
+	for _, a := range []struct {
+		flag string
+		p    *string
+	}{{"--listen", listen}, {"--to", to}} {
+		if *a.p == "" {
+			continue
+		}
+		addr, notice, err := checkAddr(a.flag, *a.p)
+		if err != nil {
+			return usageError(e, c, "%v", err)
+		}
+		if notice != "" && !*quiet {
+			fmt.Fprintf(e.stderr, "zcopy %s: %s\n", c.name, notice)
+		}
+		*a.p = addr
+	}
 	if bad := srv.check(fs, *keep); bad != "" {
 		return usageError(e, c, "%s", bad)
 	}

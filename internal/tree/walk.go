@@ -237,7 +237,7 @@ func (e *entry) fill(lstat func() (stat, error), readlink func() (string, error)
 		}
 		e.Kind, e.Target = proto.KindSymlink, target
 	default:
-		e.warn = fmt.Sprintf("%s: left out: a %v is not a file, directory or symlink", e.Local, st.typ)
+		e.warn = fmt.Sprintf("%s: left out: %s is not a file, directory or symlink", e.Local, typeName(st.typ))
 		return nil
 	}
 	e.send = true
@@ -370,4 +370,22 @@ type stat struct {
 // statOf converts what os.Lstat says.
 func statOf(fi fs.FileInfo) stat {
 	return stat{typ: fi.Mode().Type(), perm: modeBits(fi.Mode()), size: fi.Size(), mtime: fi.ModTime().UnixNano(), id: fileID(fi)}
+}
+
+// typeName words a file type that is not sent, as ls -l's letter would not
+// ("a p---------" reached the user: issue 18).
+func typeName(typ fs.FileMode) string {
+	switch {
+	case typ&fs.ModeNamedPipe != 0:
+		return "a FIFO (named pipe)"
+	case typ&fs.ModeSocket != 0:
+		return "a socket"
+	case typ&fs.ModeCharDevice != 0:
+		return "a character device"
+	case typ&fs.ModeDevice != 0:
+		return "a block device"
+	case typ&fs.ModeIrregular != 0:
+		return "a file of an unknown type"
+	}
+	return fmt.Sprintf("a file of type %v", typ)
 }
