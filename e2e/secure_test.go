@@ -129,13 +129,13 @@ func TestTokenMadeByListener(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				rcode, rerr := r.Wait(t)
+				rerr := strayLogged(t, r) // it waits for another peer (issue 18)
 				t.Logf("sender: exit %d: %s", code, strings.TrimSpace(serr))
 				if code != 1 || !strings.Contains(serr, "token") {
 					t.Errorf("a sender without the token exited %d: %q; want 1 and a message about the token", code, serr)
 				}
-				if rcode != 1 || !strings.Contains(rerr, "token") {
-					t.Errorf("the receiver exited %d: %q; want 1 and a message about the token", rcode, rerr)
+				if !strings.Contains(rerr, "token") {
+					t.Errorf("the receiver said %q; want a message about the token", rerr)
 				}
 				if ents, _ := os.ReadDir(dst); len(ents) != 0 {
 					t.Errorf("the receiver wrote %d entries under DIR for a sender without the token", len(ents))
@@ -189,8 +189,9 @@ func TestWeakTokenWarning(t *testing.T) {
 
 // TestPlaintextMismatch guards the two ends that disagree on encryption,
 // one with --plaintext and the other without, whichever listens and
-// whichever sends: both exit 1 at once, each saying "encryption mismatch"
-// and naming --plaintext, and nothing is written under DIR. Their header
+// whichever sends: both say at once "encryption mismatch", naming
+// --plaintext; the dialer exits 1 and the one-shot listener waits for
+// another peer (issue 18); nothing is written under DIR. Their header
 // timeout is ten minutes, so an end that waited for it instead would be
 // caught by the hang guard (testbin.HangGuard), not pass slowly.
 func TestPlaintextMismatch(t *testing.T) {
@@ -218,15 +219,17 @@ func TestPlaintextMismatch(t *testing.T) {
 					dialer = dm.args("recv", append([]string{"--from", listener.Addr(t), "--dir", dst}, long...)...)
 				}
 				code, _, derr := run(t, dialer...)
-				lcode, lerr := listener.Wait(t)
+				// The one-shot listener logs the peer and waits for
+				// another (issue 18): it is stopped by the test.
+				lerr := strayLogged(t, listener)
 				t.Logf("dialer (%s): exit %d: %s", dm.name, code, strings.TrimSpace(derr))
-				t.Logf("listener (%s): exit %d: %s", lm.name, lcode, strings.TrimSpace(lerr))
-				for end, r := range map[string]struct {
-					code   int
-					stderr string
-				}{"the dialer": {code, derr}, "the listener": {lcode, lerr}} {
-					if r.code != 1 || !strings.Contains(r.stderr, "encryption mismatch") || !strings.Contains(r.stderr, "--plaintext") {
-						t.Errorf("%s exited %d: %q; want 1, \"encryption mismatch\" and --plaintext", end, r.code, r.stderr)
+				t.Logf("listener (%s): %s", lm.name, strings.TrimSpace(lerr))
+				if code != 1 {
+					t.Errorf("the dialer exited %d, want 1", code)
+				}
+				for end, stderr := range map[string]string{"the dialer": derr, "the listener": lerr} {
+					if !strings.Contains(stderr, "encryption mismatch") || !strings.Contains(stderr, "--plaintext") {
+						t.Errorf("%s said %q; want \"encryption mismatch\" and --plaintext", end, stderr)
 					}
 				}
 				if ents, _ := os.ReadDir(dst); len(ents) != 0 {

@@ -10,6 +10,7 @@ import (
 	"os"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/zcopy/zcopy/internal/bytesize"
@@ -268,9 +269,16 @@ func serveFramed(e *env, c *command, s framedServer, asJSON, quiet bool) int {
 	code := exitOK
 	handle := func(ctx context.Context, conn net.Conn, admitted func()) {
 		peer := conn.RemoteAddr().String()
-		res, err := s.run(ctx, conn, admitted)
+		var shook atomic.Bool
+		res, err := s.run(ctx, conn, func() { shook.Store(true); admitted() })
 		mu.Lock()
 		defer mu.Unlock()
+		if !s.keep && !shook.Load() && err != nil && e.ctx.Err() == nil {
+			// A stray (server.Config.Once): said, and the listener
+			// waits for the next peer.
+			fmt.Fprintf(e.stderr, "zcopy %s: %s: %v; still waiting for a peer\n", c.name, peer, plain(err))
+			return
+		}
 		if !s.keep {
 			code = finish(e, c, s.verb, res, err, asJSON, quiet)
 			return

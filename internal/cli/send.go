@@ -43,6 +43,9 @@ Both ends by hand: send sends files and trees to 'zcopy recv'. With --to
 it connects to a receiver at ADDR (push); with --listen it waits on ADDR
 (host:port; port 0 picks one, printed on stderr) for receivers that fetch
 (pull), one and exit, or with --keep one after another until SIGINT/SIGTERM.
+A connection that does not complete the handshake (nc -z, a port scanner,
+a browser, a wrong token) is logged and does not use up a listener
+without --keep: it waits on for a peer that does.
 
 zcopy's framed protocol (docs/PROTOCOL.md) sends each PATH under its base
 name: a file as itself, a directory with everything under it (symlinks as
@@ -59,7 +62,8 @@ runs. Bodies are then encrypted in user space (pread and write, not zero
 copy). --plaintext at BOTH ends turns encryption off: bodies go by
 sendfile unless --method says otherwise, and anyone on the path can read
 them; use it only on networks you control. One end --plaintext and the
-other not fails at once at both, saying so.
+other not fails at once at both, saying so (a listener without --keep
+then waits for another peer).
 
 --streams N spreads a push over N connections: files of 64 MiB or more are
 cut into N ranges, one per connection, and smaller files go, in batches, to

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -29,8 +30,13 @@ const (
 
 // Config says how Serve serves.
 type Config struct {
-	// Once serves the first connection only, with ctx itself (its end
-	// cancels the session), and no bounds.
+	// Once serves the first connection that completes its handshake
+	// (calls admitted), with ctx itself (its end cancels the session), one
+	// connection at a time and no other bounds. A connection whose
+	// handler returns without calling admitted is a stray (a port
+	// scanner, nc -z, a browser, a wrong token): the listener stays open
+	// and Serve waits for the next, as iperf3 -s does (issue 18). The
+	// listener is closed once a connection is admitted.
 	Once bool
 	// MaxSessions bounds the connections handled at once
 	// (DefaultMaxSessions if 0); one more is handed to Refuse.
@@ -80,12 +86,7 @@ func Serve(ctx context.Context, ln net.Listener, cfg Config) (Stats, error) {
 	stop := context.AfterFunc(ctx, func() { ln.Close() })
 	defer stop()
 	if cfg.Once {
-		c, err := accept(ctx, ln, &cfg)
-		if c != nil {
-			ln.Close()
-			cfg.Handle(ctx, c, func() {})
-		}
-		return Stats{}, err
+		return Stats{}, once(ctx, ln, &cfg)
 	}
 	s := &server{cfg: &cfg, pending: make(chan struct{}, cmp.Or(cfg.MaxPending, DefaultMaxPending))}
 	s.sessions, s.cut = context.WithCancel(context.WithoutCancel(ctx))
@@ -229,4 +230,24 @@ func (s *server) drain() Stats {
 func isTemporary(err error) bool {
 	var t interface{ Temporary() bool }
 	return errors.As(err, &t) && t.Temporary()
+}
+
+// once serves connections one at a time until one is admitted (see
+// Config.Once), ctx ends or ln fails.
+func once(ctx context.Context, ln net.Listener, cfg *Config) error {
+	for {
+		c, err := accept(ctx, ln, cfg)
+		if c == nil {
+			return err
+		}
+		var admitted atomic.Bool
+		cfg.Handle(ctx, c, func() {
+			if !admitted.Swap(true) {
+				ln.Close() // later peers are refused by the kernel
+			}
+		})
+		if admitted.Load() || ctx.Err() != nil {
+			return nil
+		}
+	}
 }

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"io"
 	"net"
 	"strings"
 	"sync"
@@ -173,7 +174,8 @@ func TestGrace(t *testing.T) {
 	})
 }
 
-// TestOnce serves one connection with the caller's context, then stops.
+// TestOnce serves one admitted connection with the caller's context, then
+// stops.
 func TestOnce(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -189,6 +191,7 @@ func TestOnce(t *testing.T) {
 			mu.Lock()
 			got = hctx
 			mu.Unlock()
+			admitted()
 			c.Close()
 		}})
 		done <- err
@@ -208,5 +211,56 @@ func TestOnce(t *testing.T) {
 	}
 	if _, err := net.Dial("tcp", ln.Addr().String()); err == nil {
 		t.Error("still listening after the one connection")
+	}
+}
+
+// TestOnceOutlastsStrays: a one-shot server is not used up by connections
+// whose handler returns without admitting them (a port scanner, nc -z, a
+// wrong token: issue 18). Here two strays close at once; the server goes
+// on listening and ends after the third connection, which says "hello"
+// and is admitted, and then no longer listens.
+func TestOnceOutlastsStrays(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	strays := 0
+	done := make(chan error, 1)
+	go func() {
+		_, err := Serve(context.Background(), ln, Config{Once: true, Handle: func(_ context.Context, c net.Conn, admitted func()) {
+			defer c.Close()
+			b := make([]byte, 5)
+			if _, err := io.ReadFull(c, b); err != nil || string(b) != "hello" {
+				mu.Lock()
+				strays++
+				mu.Unlock()
+				return
+			}
+			admitted()
+		}})
+		done <- err
+	}()
+	for range 2 {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatalf("a stray used up the server: %v", err)
+		}
+		c.Close()
+	}
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatalf("a stray used up the server: %v", err)
+	}
+	c.Write([]byte("hello"))
+	c.Close()
+	if err := wait(t, done, "end of Serve"); err != nil {
+		t.Fatal(err)
+	}
+	if strays != 2 {
+		t.Errorf("%d strays handled, want 2", strays)
+	}
+	if _, err := net.Dial("tcp", ln.Addr().String()); err == nil {
+		t.Error("still listening after the admitted connection")
 	}
 }

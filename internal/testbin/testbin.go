@@ -157,10 +157,41 @@ func (p *Proc) Wait(tb testing.TB) (int, string) {
 // stderrWatch records stderr and hands on the first address a server says
 // it listens on.
 type stderrWatch struct {
-	mu   sync.Mutex
-	buf  bytes.Buffer
-	addr chan string // buffered; gets the first address
-	sent bool
+	mu      sync.Mutex
+	buf     bytes.Buffer
+	addr    chan string // buffered; gets the first address
+	sent    bool
+	changed chan struct{} // closed (and replaced) by each Write
+}
+
+// WaitLog waits (at most HangGuard) until the process's stderr holds s at
+// least n times, and returns it; the test fails if the process exits
+// first.
+func (p *Proc) WaitLog(tb testing.TB, s string, n int) string {
+	tb.Helper()
+	guard := time.After(HangGuard)
+	for {
+		p.stderr.mu.Lock()
+		log := p.stderr.buf.String()
+		if p.stderr.changed == nil {
+			p.stderr.changed = make(chan struct{})
+		}
+		changed := p.stderr.changed
+		p.stderr.mu.Unlock()
+		if strings.Count(log, s) >= n {
+			return log
+		}
+		select {
+		case <-changed:
+		case <-p.Done:
+			if strings.Count(p.Log(), s) >= n {
+				return p.Log()
+			}
+			tb.Fatalf("%s exited (%v) before saying %q %d times:\n%s", p.Cmd.Args[0], p.Err, s, n, p.Log())
+		case <-guard:
+			tb.Fatalf("%s did not say %q %d times; stderr so far: %q", p.Cmd.Args[0], s, n, log)
+		}
+	}
 }
 
 // listenRE finds the address a zcopy server says it listens on: "listening
@@ -177,6 +208,10 @@ func (b *stderrWatch) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.buf.Write(p)
+	if b.changed != nil {
+		close(b.changed)
+		b.changed = nil
+	}
 	if !b.sent {
 		if m := listenRE.FindSubmatch(b.buf.Bytes()); m != nil {
 			b.addr <- string(m[1])
