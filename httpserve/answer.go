@@ -3,6 +3,7 @@ package httpserve
 import (
 	"bytes"
 	"errors"
+	"io"
 	"io/fs"
 	"mime/multipart"
 	"net/http"
@@ -247,8 +248,12 @@ var htmlEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"
 // not to confirm what lies there), 403 for a permission error.
 func (s *Server) openFailed(q *request, err error) *answer {
 	code := http.StatusNotFound
-	if errors.Is(err, fs.ErrPermission) {
+	switch {
+	case errors.Is(err, fs.ErrPermission):
 		code = http.StatusForbidden
+	case shortage(err):
+		// Out of descriptors or memory: a 404 here could be cached.
+		code = http.StatusServiceUnavailable
 	}
 	if !errors.Is(err, fs.ErrNotExist) {
 		// Escapes from the directory land here, as do permission errors.
@@ -262,6 +267,19 @@ func errorAnswer(code int, msg string) *answer {
 	body := []byte(strconv.Itoa(code) + " " + msg + "\n")
 	return &answer{status: code, body: body, length: int64(len(body)), fields: []field{
 		{"Content-Type", "text/plain; charset=utf-8"}, {"X-Content-Type-Options", "nosniff"}}}
+}
+
+// bodyReader reads a file answer's body (segments, or the whole file) from
+// its file, for a connection the engine cannot write to.
+func (a *answer) bodyReader() io.Reader {
+	if a.segs == nil {
+		return io.NewSectionReader(a.file.f, 0, a.rep.size)
+	}
+	var rs []io.Reader
+	for _, sg := range a.segs {
+		rs = append(rs, bytes.NewReader(sg.head), io.NewSectionReader(a.file.f, sg.off, sg.length))
+	}
+	return io.MultiReader(append(rs, bytes.NewReader(a.tail))...)
 }
 
 // release gives back the answer's file, if it has one.

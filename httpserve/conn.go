@@ -37,7 +37,8 @@ type conn struct {
 
 	srv          *Server
 	writeTimeout time.Duration
-	closeOnce    sync.Once
+	closing      sync.Once // the decision to close, lingering or not
+	closeOnce    sync.Once // onClose
 	onClose      func()
 
 	// The response in progress, set by begin and cleared by release.
@@ -360,15 +361,24 @@ func (c *conn) CloseWrite() error {
 // lingering_close does: the writing side first, then the input is read and
 // dropped, for at most lingerTime and lingerBytes, before the close.
 func (c *conn) Close() error {
-	if unreadInput(c.Conn) {
-		if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok && cw.CloseWrite() == nil {
-			go c.linger()
-			return nil
+	var err error
+	c.closing.Do(func() {
+		if unreadInput(c.Conn) {
+			if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok && cw.CloseWrite() == nil {
+				go c.linger()
+				return
+			}
 		}
-	}
-	err := c.Conn.Close()
-	c.closeOnce.Do(c.onClose)
+		err = c.Conn.Close()
+		c.closeOnce.Do(c.onClose)
+	})
 	return err
+}
+
+// closeNow closes the connection at once, lingering or not.
+func (c *conn) closeNow() {
+	c.Conn.Close()
+	c.closeOnce.Do(c.onClose)
 }
 
 // Lingering close bounds.

@@ -40,12 +40,15 @@ func (s *Server) newFastServer() *fasthttp.Server {
 		ReduceMemoryUsage:             true,
 		CloseOnShutdown:               true,
 		SecureErrorLogMessage:         true,
-		Concurrency:                   s.maxConns,
-		ReadBufferSize:                maxRequestHeader,
-		ReadTimeout:                   orDefault(s.cfg.ReadHeaderTimeout, DefaultReadHeaderTimeout),
-		IdleTimeout:                   orDefault(s.cfg.IdleTimeout, DefaultIdleTimeout),
-		Logger:                        fastLogger{s.log},
-		ErrorHandler:                  fastError,
+		// No Concurrency: the listener caps the connections, and a cap
+		// here too would answer 503 to a connection accepted in the moment
+		// between a worker's Close (which frees a slot) and its return to
+		// fasthttp's pool.
+		ReadBufferSize: maxRequestHeader,
+		ReadTimeout:    orDefault(s.cfg.ReadHeaderTimeout, DefaultReadHeaderTimeout),
+		IdleTimeout:    orDefault(s.cfg.IdleTimeout, DefaultIdleTimeout),
+		Logger:         fastLogger{s.log},
+		ErrorHandler:   fastError,
 	}
 }
 
@@ -80,6 +83,7 @@ const maxRequestHeader = 64 << 10
 // serveFast answers one request on the fast path.
 func (s *Server) serveFast(ctx *fasthttp.RequestCtx) {
 	start := time.Now()
+	s.inflight.Add(1) // Done in finish
 	s.metrics.inFlight.Inc()
 	q, err := requestFromFast(ctx, s.wantsDetail())
 	if s.cfg.Precompressed {
@@ -100,7 +104,7 @@ func (s *Server) serveFast(ctx *fasthttp.RequestCtx) {
 	writeFields(a, &resp.Header)
 	if a.file != nil && a.body == nil && a.status/100 == 2 && q.method == http.MethodGet {
 		if c == nil { // not a conn of Serve's listener: no engine
-			resp.SetBodyStream(&releaser{Reader: io.NewSectionReader(a.file.f, 0, a.rep.size), a: a}, int(a.length))
+			resp.SetBodyStream(&releaser{Reader: a.bodyReader(), a: a}, int(a.length))
 			s.metrics.inFlight.Dec()
 			s.finish(&q, written{status: a.status, contentLength: a.length, body: a.length}, nil, &answer{}, start)
 			return

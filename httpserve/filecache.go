@@ -22,11 +22,10 @@ const DefaultOpenFiles = 1024
 // of the root), and
 //   - the same file (device and inode) with the same size, modification and
 //     change times is served from the cached descriptor and representation;
-//   - the same file changed (written, grown, shrunk, touched) keeps its
-//     descriptor and gets a new representation from the new stat;
-//   - anything else (the name deleted, renamed over, now a symbolic link, a
+//   - anything else (the file written, truncated, touched, its permissions
+//     changed; the name deleted, renamed over, now a symbolic link, a
 //     directory on its path swapped) drops the entry and opens the name
-//     afresh.
+//     afresh, as a first request would.
 //
 // So the first request that starts after a change sees it. Bodies are
 // always read from the descriptor, never from a copy in memory. A name whose
@@ -81,10 +80,6 @@ type version struct {
 	mtime, ctime int64
 }
 
-// sameFile reports whether a and b are versions of one file (Linux, where
-// the device and inode are known).
-func (a version) sameFile(b version) bool { return a.dev == b.dev && a.ino == b.ino }
-
 func idOf(fi fs.FileInfo) fileID {
 	return fileID{fi: fi, version: versionOf(fi)}
 }
@@ -132,30 +127,18 @@ func (c *fileCache) open(name string) (*cachedFile, error) {
 	return c.fill(name)
 }
 
-// revalidate checks e against what its name leads to now, and takes a new
-// representation for a changed version of the same file.
+// revalidate reports whether e's name still leads to the version cached.
+// Any change (a write, a truncation, a touch, a chmod or chown, which move
+// the change time) drops the entry: the name is then opened afresh, through
+// the os.Root and with the permission checks of a fresh open, as if it had
+// never been cached.
 func (c *fileCache) revalidate(e *cachedFile) bool {
 	st := e.state.Load()
-	switch v, ok := c.lstatVersion(e.name); {
-	case !ok: // no quick stat here: the FileInfo below
-	case v == st.id.version:
-		return true
-	case !v.sameFile(st.id.version):
-		return false
+	if v, ok := c.lstatVersion(e.name); ok {
+		return v == st.id.version
 	}
 	fi, err := c.root.Lstat(e.name)
-	if err != nil || !fi.Mode().IsRegular() {
-		return false
-	}
-	id := idOf(fi)
-	if id.sameVersion(st.id) {
-		return true
-	}
-	if !os.SameFile(fi, st.id.fi) {
-		return false
-	}
-	e.state.Store(&fileState{id: id, rep: newRepresentation(e.name, e.f, fi)})
-	return true
+	return err == nil && fi.Mode().IsRegular() && idOf(fi).sameVersion(st.id)
 }
 
 // fill opens name and caches it if it is a regular file reached without a

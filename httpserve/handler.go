@@ -17,6 +17,7 @@ import (
 // a file body leaves through conn.ReadFrom and the engine.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
+	s.inflight.Add(1) // Done in finish
 	s.metrics.inFlight.Inc()
 	defer s.metrics.inFlight.Dec()
 
@@ -80,7 +81,10 @@ func (s *Server) writeNetHTTP(w *responseWriter, r *http.Request, a *answer) {
 			}
 		}
 		fr := &fileReader{f: a.file.f, off: sg.off, size: a.rep.size}
-		if _, err := w.ReadFrom(&io.LimitedReader{R: fr, N: sg.length}); err != nil {
+		// A short copy is no error to net/http's ReadFrom (io.CopyBuffer
+		// stops at end of file): stop there too, so that no later part
+		// follows a part cut short.
+		if n, err := w.ReadFrom(&io.LimitedReader{R: fr, N: sg.length}); err != nil || n < sg.length {
 			return
 		}
 	}
@@ -102,7 +106,8 @@ type written struct {
 }
 
 // finish judges the response, releases its file, and reports it to the
-// metrics, the log and the OnResponse hook.
+// metrics, the log and the OnResponse hook. Every request the handlers
+// start (s.inflight.Add) ends here, once.
 func (s *Server) finish(q *request, w written, c *conn, a *answer, start time.Time) {
 	resp := &Response{
 		Method:        q.method,
@@ -164,6 +169,7 @@ func (s *Server) finish(q *request, w written, c *conn, a *answer, start time.Ti
 	if s.cfg.OnResponse != nil {
 		s.cfg.OnResponse(resp)
 	}
+	s.inflight.Done()
 }
 
 // wantsDetail reports whether requests' details (address, request line,

@@ -1,8 +1,11 @@
 package httpserve
 
 import (
+	"errors"
 	"net"
 	"sync"
+	"syscall"
+	"time"
 )
 
 // listener wraps the server's listener: it caps the connections open at once
@@ -37,7 +40,7 @@ func (l *listener) Accept() (net.Conn, error) {
 	case <-l.done:
 		return nil, net.ErrClosed
 	}
-	nc, err := l.Listener.Accept()
+	nc, err := l.accept()
 	if err != nil {
 		<-l.slots
 		return nil, err
@@ -63,8 +66,8 @@ func (l *listener) Accept() (net.Conn, error) {
 	return c, nil
 }
 
-// closeAll closes every connection still open: the end of a shutdown's
-// grace period.
+// closeAll closes every connection still open, at once (no lingering
+// close): the end of a shutdown's grace period.
 func (l *listener) closeAll() {
 	l.mu.Lock()
 	open := make([]*conn, 0, len(l.conns))
@@ -73,8 +76,36 @@ func (l *listener) closeAll() {
 	}
 	l.mu.Unlock()
 	for _, c := range open {
-		c.Close()
+		c.closeNow()
 	}
+}
+
+// accept accepts a connection, waiting out a shortage of descriptors or
+// memory (EMFILE, ENFILE, ENOBUFS, ENOMEM) as net/http does, from 5 ms
+// doubling to 1 s, instead of returning it: fasthttp ends Serve on any
+// error of Accept that is not a timeout.
+func (l *listener) accept() (net.Conn, error) {
+	var wait time.Duration
+	for {
+		nc, err := l.Listener.Accept()
+		if err == nil || !shortage(err) {
+			return nc, err
+		}
+		wait = min(max(2*wait, 5*time.Millisecond), time.Second)
+		l.srv.log.Warn("accept failed; retrying", "error", err, "in", wait)
+		select {
+		case <-time.After(wait):
+		case <-l.done:
+			return nil, net.ErrClosed
+		}
+	}
+}
+
+// shortage reports whether err is a lack of descriptors or memory, which
+// passes.
+func shortage(err error) bool {
+	return errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) ||
+		errors.Is(err, syscall.ENOBUFS) || errors.Is(err, syscall.ENOMEM)
 }
 
 // Close stops accepting; it also wakes an Accept waiting for a slot.

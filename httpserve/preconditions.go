@@ -34,9 +34,15 @@ const (
 
 // evalPreconditions evaluates q's conditional header fields against rep.
 func evalPreconditions(q *request, rep *representation) verdict {
+	// The date conditions need the Last-Modified the server sends; without
+	// one (a time of zero or the epoch) they are ignored.
+	ius, ims := q.ifUnmodifiedSince, q.ifModifiedSince
+	if rep.lastModified == "" {
+		ius, ims = "", ""
+	}
 	c := ifMatch(q.ifMatch, rep.etag)
 	if c == condNone {
-		c = ifUnmodifiedSince(q.ifUnmodifiedSince, rep.modTime)
+		c = ifUnmodifiedSince(ius, rep.modTime)
 	}
 	if c == condFalse {
 		return preconditionBad
@@ -48,7 +54,7 @@ func evalPreconditions(q *request, rep *representation) verdict {
 		}
 		return preconditionBad
 	case condNone:
-		if q.safe() && ifModifiedSince(q.ifModifiedSince, rep.modTime) == condFalse {
+		if q.safe() && ifModifiedSince(ims, rep.modTime) == condFalse {
 			return notModified
 		}
 	}

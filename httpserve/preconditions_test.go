@@ -11,7 +11,7 @@ import (
 // ETag "v1" and Last-Modified 2021-03-04 05:06:07 UTC.
 func TestPreconditions(t *testing.T) {
 	mod := time.Date(2021, 3, 4, 5, 6, 7, 0, time.UTC)
-	rep := &representation{etag: `"v1"`, modTime: mod.Add(300 * time.Millisecond)}
+	rep := &representation{etag: `"v1"`, modTime: mod.Add(300 * time.Millisecond), lastModified: mod.Format(http.TimeFormat)}
 	at := mod.Format(http.TimeFormat)
 	before := mod.Add(-time.Hour).Format(http.TimeFormat)
 	after := mod.Add(time.Hour).Format(http.TimeFormat)
@@ -50,6 +50,15 @@ func TestPreconditions(t *testing.T) {
 				t.Errorf("verdict %d; want %d", got, tc.want)
 			}
 		})
+	}
+	// Without a Last-Modified (a time of zero) the date conditions are
+	// ignored: no 304 or 412 against a date the server never gave.
+	undated := &representation{etag: `"v1"`}
+	for _, q := range []request{{ifModifiedSince: after}, {ifUnmodifiedSince: before}} {
+		q.method = http.MethodGet
+		if got := evalPreconditions(&q, undated); got != proceed {
+			t.Errorf("%+v without Last-Modified: verdict %d; want proceed", q, got)
+		}
 	}
 	for _, tc := range []struct {
 		ifRange string

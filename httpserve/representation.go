@@ -49,7 +49,13 @@ func newRepresentation(name string, f *os.File, fi fs.FileInfo) *representation 
 }
 
 // etag makes a strong validator from the modification time and the size, as
-// nginx does, so that If-Range and If-Match work.
+// nginx does, and, where the system gives it, the inode: a file renamed over
+// another with the same size and modification time (cp -p, tar) gets a new
+// tag.
 func etag(fi fs.FileInfo) string {
-	return `"` + strconv.FormatInt(fi.ModTime().UnixNano(), 16) + "-" + strconv.FormatInt(fi.Size(), 16) + `"`
+	t := `"`
+	if ino := versionOf(fi).ino; ino != 0 {
+		t += strconv.FormatUint(ino, 16) + "-"
+	}
+	return t + strconv.FormatInt(fi.ModTime().UnixNano(), 16) + "-" + strconv.FormatInt(fi.Size(), 16) + `"`
 }

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -27,8 +28,9 @@ type Server struct {
 	maxConns     int
 	writeTimeout time.Duration
 
-	index           []string    // Config.Index or its default
-	accessLogFailed atomic.Bool // the last access log write failed (warned once)
+	index           []string       // Config.Index or its default
+	accessLogFailed atomic.Bool    // the last access log write failed (warned once)
+	inflight        sync.WaitGroup // requests between their handler's start and finish
 	stopNow         context.CancelFunc
 	stopCtx         context.Context // cancelled by Stop
 }
@@ -136,6 +138,17 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	go func() { errc <- serve() }()
 	select {
 	case err := <-errc:
+		// The listener failed: end what still runs before returning.
+		l.Close()
+		now, cancel := context.WithCancel(context.Background())
+		cancel()
+		shutdown(now)
+		hardStop()
+		l.closeAll()
+		s.awaitHandlers()
+		if err == nil || errors.Is(err, closed) {
+			err = errors.New("httpserve: the listener stopped")
+		}
 		return err
 	case <-ctx.Done():
 	}
@@ -153,12 +166,30 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		hardStop()
 		l.closeAll()
 	}
-	if err := <-errc; err != nil && !errors.Is(err, closed) {
+	err := <-errc
+	s.awaitHandlers()
+	if err != nil && !errors.Is(err, closed) {
 		return err
 	}
 	s.log.Info("stopped")
 	return nil
 }
+
+// awaitHandlers waits, at most handlerWait, for the requests still being
+// answered (their connections closed, they end at their next write), so
+// that no access log line or OnResponse call comes after Serve returns.
+func (s *Server) awaitHandlers() {
+	done := make(chan struct{})
+	go func() { s.inflight.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(handlerWait):
+		s.log.Warn("requests still being answered after the server stopped", "waited", handlerWait)
+	}
+}
+
+// handlerWait bounds awaitHandlers.
+const handlerWait = 5 * time.Second
 
 // newNetHTTPServer makes the net/http server that serves HTTPS.
 func (s *Server) newNetHTTPServer(hard context.Context) *http.Server {
