@@ -127,22 +127,23 @@ func listMatches(h, etag string, match func(a, b string) bool) bool {
 
 // ifUnmodifiedSince (section 13.1.4): an invalid date is ignored.
 func ifUnmodifiedSince(h string, mod time.Time) cond {
-	if h == "" {
-		return condNone
-	}
-	t, err := http.ParseTime(h)
-	if err != nil {
-		return condNone
-	}
-	if mod.Truncate(time.Second).After(t) {
+	switch modifiedSince(h, mod) {
+	case condTrue:
 		return condFalse
+	case condFalse:
+		return condTrue
 	}
-	return condTrue
+	return condNone
 }
 
 // ifModifiedSince (section 13.1.3): false (not modified) when the
 // representation is no later than the date; an invalid date is ignored.
-func ifModifiedSince(h string, mod time.Time) cond {
+func ifModifiedSince(h string, mod time.Time) cond { return modifiedSince(h, mod) }
+
+// modifiedSince compares mod, to the second (the precision of
+// Last-Modified), with the HTTP-date h: true if it is later, none if h is
+// absent or not a valid date.
+func modifiedSince(h string, mod time.Time) cond {
 	if h == "" {
 		return condNone
 	}

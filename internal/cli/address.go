@@ -80,3 +80,29 @@ func netError(err error) error {
 	}
 	return err
 }
+
+// addrFlag is an address flag's name and value.
+type addrFlag struct {
+	flag string
+	p    *string
+}
+
+// checkAddrFlags checks and rewrites the address flags given (see
+// checkAddr), printing checkAddr's notices unless quiet. ok is false when
+// the command should return code.
+func checkAddrFlags(e *env, c *command, quiet bool, flags ...addrFlag) (code int, ok bool) {
+	for _, a := range flags {
+		if *a.p == "" {
+			continue
+		}
+		addr, notice, err := checkAddr(a.flag, *a.p)
+		if err != nil {
+			return usageError(e, c, "%v", err), false
+		}
+		if notice != "" && !quiet {
+			fmt.Fprintf(e.stderr, "zcopy %s: %s\n", c.name, notice)
+		}
+		*a.p = addr
+	}
+	return 0, true
+}

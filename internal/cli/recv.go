@@ -117,21 +117,8 @@ func runRecv(e *env, args []string) int {
 	if !ok {
 		return code
 	}
-	for _, a := range []struct {
-		flag string
-		p    *string
-	}{{"--listen", listen}, {"--from", from}} {
-		if *a.p == "" {
-			continue
-		}
-		addr, notice, err := checkAddr(a.flag, *a.p)
-		if err != nil {
-			return usageError(e, c, "%v", err)
-		}
-		if notice != "" && !*quiet {
-			fmt.Fprintf(e.stderr, "zcopy %s: %s\n", c.name, notice)
-		}
-		*a.p = addr
+	if code, ok := checkAddrFlags(e, c, *quiet, addrFlag{"--listen", listen}, addrFlag{"--from", from}); !ok {
+		return code
 	}
 	if spec, paths, local, ok := remoteSources(pos, *dir); ok && !*raw && *listen == "" && *from == "" {
 		switch {

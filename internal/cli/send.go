@@ -124,21 +124,8 @@ func runSend(e *env, args []string) int {
 	if !ok {
 		return code
 	}
-	for _, a := range []struct {
-		flag string
-		p    *string
-	}{{"--listen", listen}, {"--to", to}} {
-		if *a.p == "" {
-			continue
-		}
-		addr, notice, err := checkAddr(a.flag, *a.p)
-		if err != nil {
-			return usageError(e, c, "%v", err)
-		}
-		if notice != "" && !*quiet {
-			fmt.Fprintf(e.stderr, "zcopy %s: %s\n", c.name, notice)
-		}
-		*a.p = addr
+	if code, ok := checkAddrFlags(e, c, *quiet, addrFlag{"--listen", listen}, addrFlag{"--to", to}); !ok {
+		return code
 	}
 	if bad := srv.check(fs, *keep); bad != "" {
 		return usageError(e, c, "%s", bad)
