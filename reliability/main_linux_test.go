@@ -334,6 +334,17 @@ func startCmd(t testing.TB, cmd *exec.Cmd) *proc {
 	return &proc{testbin.Start(t, cmd)}
 }
 
+// stopWaiting waits until the one-shot listener p has turned a peer away
+// and said it waits for the next ("still waiting for a peer": a refused
+// handshake does not use it up), then stops it with SIGTERM. It returns the
+// exit status (1: nothing was transferred) and the log.
+func (p *proc) stopWaiting(t testing.TB) (int, string) {
+	t.Helper()
+	p.WaitLog(t, "still waiting for a peer", 1)
+	p.Cmd.Process.Signal(syscall.SIGTERM)
+	return p.Wait(t)
+}
+
 // stop sends SIGTERM to a --keep server, which must exit 0; it returns the
 // server's log.
 func (p *proc) stop(t testing.TB) string {

@@ -415,12 +415,13 @@ func TestDeliveredLessNeverExitsZero(t *testing.T) {
 	genFile(t, src, 8<<20)
 	// --streams 4 towards a receiver that serves one connection: it took
 	// one stream, reported "received 0 files" and exited 0. Both ends must
-	// refuse, saying what to do.
+	// refuse, saying what to do; the receiver then waits for another peer
+	// until it is stopped, and exits 1, having received nothing.
 	t.Run("streams-to-one-shot-receiver", func(t *testing.T) {
 		dst := t.TempDir()
 		r := start(t, "recv", "--listen", "127.0.0.1:0", "--dir", dst)
 		scode, _, serr := run(t, "send", "--to", r.Addr(t), "--streams", "4", src)
-		rcode, rerr := r.Wait(t)
+		rcode, rerr := r.stopWaiting(t)
 		if scode != 1 || rcode != 1 || !strings.Contains(rerr, "--keep") || !strings.Contains(serr, "--keep") {
 			t.Errorf("sender exit %d (%s), receiver exit %d (%s); want both 1, saying to use --keep", scode, serr, rcode, rerr)
 		}
@@ -431,7 +432,7 @@ func TestDeliveredLessNeverExitsZero(t *testing.T) {
 		dst := t.TempDir()
 		s := start(t, "send", "--listen", "127.0.0.1:0", src)
 		rcode, _, rerr := run(t, "recv", "--from", s.Addr(t), "--streams", "3", "--dir", dst)
-		scode, serr := s.Wait(t)
+		scode, serr := s.stopWaiting(t)
 		if scode != 1 || rcode != 1 {
 			t.Errorf("sender exit %d (%s), receiver exit %d (%s); want both 1", scode, serr, rcode, rerr)
 		}

@@ -399,7 +399,7 @@ func TestTLSManInTheMiddle(t *testing.T) {
 				m := newMITM(t, srv.Addr(t), "")
 				figs.hostile("TLS man in the middle (own certificate, no token)", 1)
 				code, _, cerr := run(t, dialing(way.push, m.addr(), base, receivedAt(base), token)...)
-				scode, slog := srv.Wait(t)
+				scode, slog := srv.stopWaiting(t)
 				s := m.session(t)
 				if s.err != nil {
 					t.Fatalf("try %d: the man in the middle gave up before relaying (the test is broken): %v", try, s.err)
@@ -480,7 +480,7 @@ func TestTLSWrongToken(t *testing.T) {
 				srv := listening(t, way.push, base, token)
 				figs.hostile("TLS client with a wrong token", 1)
 				code, _, cerr := run(t, dialing(way.push, srv.Addr(t), base, receivedAt(base), other)...)
-				scode, slog := srv.Wait(t)
+				scode, slog := srv.stopWaiting(t)
 				if code == 0 || !strings.Contains(cerr, proofRefused) {
 					t.Errorf("the client with a wrong token: exit %d; want non-zero with %q:\n%s", code, proofRefused, cerr)
 				}

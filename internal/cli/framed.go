@@ -267,6 +267,7 @@ func serveFramed(e *env, c *command, s framedServer, asJSON, quiet bool) int {
 	}
 	var mu sync.Mutex
 	code := exitOK
+	served := false // one-shot: a peer got past its handshake
 	handle := func(ctx context.Context, conn net.Conn, admitted func()) {
 		peer := conn.RemoteAddr().String()
 		var shook atomic.Bool
@@ -280,6 +281,7 @@ func serveFramed(e *env, c *command, s framedServer, asJSON, quiet bool) int {
 			return
 		}
 		if !s.keep {
+			served = true
 			code = finish(e, c, s.verb, res, err, asJSON, quiet)
 			return
 		}
@@ -317,6 +319,12 @@ func serveFramed(e *env, c *command, s framedServer, asJSON, quiet bool) int {
 	st, err := server.Serve(e.ctx, ln, cfg)
 	if err != nil {
 		return fail(e, c, err)
+	}
+	if !s.keep && !served {
+		// Stopped (a signal) before any peer completed its handshake:
+		// nothing named was moved, so not a success.
+		fmt.Fprintf(e.stderr, "zcopy %s: stopped before a peer completed the handshake: nothing was transferred (exit status %d)\n", c.name, exitFail)
+		return exitFail
 	}
 	if s.keep {
 		if st.Cut > 0 {
