@@ -425,6 +425,11 @@ func TestDeliveredLessNeverExitsZero(t *testing.T) {
 		if scode != 1 || rcode != 1 || !strings.Contains(rerr, "--keep") || !strings.Contains(serr, "--keep") {
 			t.Errorf("sender exit %d (%s), receiver exit %d (%s); want both 1, saying to use --keep", scode, serr, rcode, rerr)
 		}
+		// The sender is told which end serves one connection (it said
+		// "this end", which from the sender's side is the sender).
+		if !strings.Contains(serr, "the listening end serves one connection") {
+			t.Errorf("the sender's message %q does not say that the listening end serves one connection", serr)
+		}
 		absent(t, filepath.Join(dst, "f.bin"))
 	})
 	// Variant: a pull over several streams from a sender that serves one.

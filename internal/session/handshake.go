@@ -94,7 +94,7 @@ func judge(me, peer proto.Hello, o *Options) string {
 	case peer.Group != 0 && me.Group != 0:
 		return "both ends opened streams: only the side that connects sets a stream group"
 	case peer.Group != 0 && o.OneConnection:
-		return fmt.Sprintf("this end serves one connection and cannot take a transfer over %d streams: start it with --keep, or use one stream", peer.Streams)
+		return fmt.Sprintf("the listening end serves one connection (it was started without --keep) and cannot take a transfer over %d streams: start it with --keep, or use one stream", peer.Streams)
 	case !o.Plaintext && peer.Flags&proto.FlagTLS == 0:
 		// Inside TLS every zcopy peer says so.
 		return "the peer's Hello inside TLS does not say it is encrypted"
