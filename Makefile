@@ -44,11 +44,12 @@ cross:
 
 # fuzz runs each fuzz target briefly (FUZZTIME each): the protocol's
 # decoders, the handshake (everything parsed before a peer is trusted), and
-# zcopy http's paths, ranges and preconditions. The budget is a count of
-# inputs, not a duration: with a duration, Go 1.26's fuzzing coordinator
-# can report "context deadline exceeded" as a failure when the time runs
-# out mid-input (golang/go#75804, fixed in Go 1.27). 100,000 inputs take
-# 2 s (the decoders) to 15 s (zcopy http's ranges) here.
+# zcopy http's paths, ranges, preconditions and whole requests over TCP.
+# The budget is a count of inputs, not a duration: with a duration, Go
+# 1.26's fuzzing coordinator can report "context deadline exceeded" as a
+# failure when the time runs out mid-input (golang/go#75804, fixed in Go
+# 1.27). 100,000 inputs take 2 s (the decoders) to 15 s (zcopy http's
+# ranges) here, and about 60 s for whole requests, a connection each.
 FUZZTIME ?= 100000x
 FUZZPKGS := ./internal/proto ./internal/session ./httpserve
 fuzz:

@@ -137,7 +137,10 @@ func (s *Server) fileAnswer(q *request, e *cachedFile, name string) *answer {
 		a.status, a.length = http.StatusPreconditionFailed, 0
 		return a
 	}
-	if q.rangeSpec == "" || !rangeApplies(q, rep) {
+	// RFC 9110, section 14.2: a server MUST ignore a Range received with a
+	// method for which range handling is not defined, and GET is the only
+	// one that has it: HEAD with a Range gets the 200's header fields.
+	if q.rangeSpec == "" || q.method != http.MethodGet || !rangeApplies(q, rep) {
 		return a
 	}
 	ranges, res := parseRange(q.rangeSpec, rep.size)

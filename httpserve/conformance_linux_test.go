@@ -280,6 +280,23 @@ func isPartial(q confReq, z confAns, full []byte) bool {
 
 var departures = []departure{
 	{
+		name: "Range on HEAD", section: "14.2",
+		rfc:   "a server MUST ignore a Range received with a method for which range handling is not defined, and GET is the only one: HEAD gets the header fields of the answer without the Range (200, 304 or 412)",
+		nginx: "answers HEAD with a Range as it answers GET: the 206's or 416's header fields",
+		applies: func(q confReq) bool {
+			return q.method == http.MethodHead && has(q, "Range")
+		},
+		ok: func(q confReq, z confAns, full []byte) bool {
+			switch z.status {
+			case http.StatusOK:
+				return isFull(q, z, full)
+			case http.StatusNotModified, http.StatusPreconditionFailed:
+				return z.cr == "" && len(z.body) == 0
+			}
+			return false
+		},
+	},
+	{
 		name: "valid range set nginx cannot parse", section: "14.1.1, 5.6.1",
 		rfc:   "range-set = 1#range-spec: empty list elements and OWS (tabs too) around commas are accepted; first-pos and last-pos are 1*DIGIT of any length",
 		nginx: "416 for empty elements (\"0-1,,2-3\", \",0-1\"), a tab after a comma, and a position past 2^63",

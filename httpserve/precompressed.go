@@ -50,8 +50,14 @@ func weights(ae string) [3]float64 {
 // Accept-Encoding prefers, with its representation (orig's media type, the
 // coding, its own validators) and stat, or nil if none is acceptable and
 // present.
+//
+// A GET whose Range names several ranges gets no variant: its answer would
+// be a multipart/byteranges of encoded bytes, and a Content-Encoding on
+// that message would say the multipart body itself is encoded (RFC 9110,
+// sections 8.4 and 14.6), which no client could decode; the original's
+// parts are what it can use.
 func (s *Server) variant(q *request, name string, orig *representation) (*cachedFile, *representation, fs.FileInfo) {
-	if q.acceptEncoding == "" {
+	if q.acceptEncoding == "" || q.method == http.MethodGet && strings.Contains(q.rangeSpec, ",") {
 		return nil, nil, nil
 	}
 	w := weights(q.acceptEncoding)

@@ -2,6 +2,7 @@ package httpserve_test
 
 import (
 	"bytes"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -89,6 +90,19 @@ func TestPrecompressed(t *testing.T) {
 		r := curl(t, "-H", "Accept-Encoding: gzip", "-r", "10-19", u)
 		if r.status != http.StatusPartialContent || !bytes.Equal(r.body, gz[10:20]) || r.header.Get("Content-Encoding") != "gzip" {
 			t.Errorf("status %d, %q, Content-Encoding %q; want 206 and bytes 10-19 of page.html.gz", r.status, r.body, r.header.Get("Content-Encoding"))
+		}
+	})
+	// A multipart/byteranges cannot carry a Content-Encoding that means
+	// its parts' bytes are encoded: several ranges come from the original.
+	t.Run("multirange-from-original", func(t *testing.T) {
+		r := curl(t, "-H", "Accept-Encoding: gzip, br", "-r", "0-9,20-29", u)
+		if r.status != http.StatusPartialContent || r.header.Get("Content-Encoding") != "" ||
+			!strings.HasPrefix(r.header.Get("Content-Type"), "multipart/byteranges") || r.header.Get("Vary") != "Accept-Encoding" {
+			t.Fatalf("status %d, Content-Encoding %q, Content-Type %q, Vary %q; want 206 multipart/byteranges of the original, no Content-Encoding, Vary",
+				r.status, r.header.Get("Content-Encoding"), r.header.Get("Content-Type"), r.header.Get("Vary"))
+		}
+		if !bytes.Contains(r.body, text[0:10]) || !bytes.Contains(r.body, text[20:30]) || !bytes.Contains(r.body, []byte(fmt.Sprintf("bytes 20-29/%d", len(text)))) {
+			t.Errorf("parts are not the original's bytes 0-9 and 20-29:\n%s", r.body)
 		}
 	})
 	t.Run("off-by-default", func(t *testing.T) {

@@ -63,3 +63,42 @@ func TestRangeAfterPreconditions(t *testing.T) {
 		})
 	}
 }
+
+// TestRangeIgnoredOnHead: a server MUST ignore a Range received with a
+// method for which range handling is not defined, and GET is the only one
+// (RFC 9110, section 14.2). HEAD with a Range gets the 200's header fields;
+// it got a 206's (or a 416's) before, as from nginx.
+func TestRangeIgnoredOnHead(t *testing.T) {
+	ts := startServer(t, httpserve.Config{})
+	if err := os.WriteFile(filepath.Join(ts.Dir, "ten"), []byte("0123456789"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		method, rng  string
+		status       int
+		contentRange string
+		length       int64
+	}{
+		{http.MethodHead, "bytes=2-4", 200, "", 10},
+		{http.MethodHead, "bytes=0-1,5-6", 200, "", 10},
+		{http.MethodHead, "bytes=20-", 200, "", 10},
+		{http.MethodGet, "bytes=2-4", 206, "bytes 2-4/10", 3},
+		{http.MethodGet, "bytes=20-", 416, "bytes */10", -1},
+	} {
+		t.Run(tc.method+" "+tc.rng, func(t *testing.T) {
+			req, _ := http.NewRequest(tc.method, ts.URL+"/ten", nil)
+			req.Header.Set("Range", tc.rng)
+			resp, err := http.DefaultTransport.RoundTrip(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tc.status || resp.Header.Get("Content-Range") != tc.contentRange ||
+				tc.length >= 0 && resp.ContentLength != tc.length {
+				t.Errorf("%d, Content-Range %q, Content-Length %d; want %d, %q, %d",
+					resp.StatusCode, resp.Header.Get("Content-Range"), resp.ContentLength, tc.status, tc.contentRange, tc.length)
+			}
+		})
+	}
+}

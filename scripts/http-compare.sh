@@ -40,7 +40,15 @@
 #   WRK_THREADS  wrk threads (default 1)
 #   PIN=0        do not pin servers to CPU 0 and clients to CPU 1
 #   SERVERS      which servers, in order (default: nginx zcopy zcopy-lease
-#                gofs h2o lighttpd caddy); ratios need nginx among them
+#                gofs h2o lighttpd caddy); ratios need nginx among them.
+#                Also: floor-memory, floor-stat and floor-pread, fasthttp
+#                alone in scripts/floorserver.go's three modes (what a Go
+#                server costs before zcopy's own work, with 0, 1 and 2 file
+#                system calls a request); they serve top-level files only,
+#                so they take part in the wrk runs, not in the 1 GiB
+#                downloads or the RSS check:
+#                  SERVERS="nginx zcopy floor-memory floor-stat floor-pread" \
+#                  GIB_REPS=0 NO_RSS=1 scripts/http-compare.sh
 #   CURL_OPTS    more curl options for the 1 GiB downloads (e.g.
 #                "--limit-rate 800M" to compare CPU at one throughput)
 #   NO_WRK=1     skips the wrk runs; NO_RSS=1 skips the RSS check
@@ -85,7 +93,7 @@ for s in "${servers[@]}"; do
 	h2o) need h2o h2o ;;
 	lighttpd) need lighttpd lighttpd ;;
 	caddy) need caddy caddy ;;
-	zcopy | zcopy-lease | gofs) ;;
+	zcopy | zcopy-lease | gofs | floor-memory | floor-stat | floor-pread) ;;
 	*) echo "http-compare: unknown server $s (SERVERS)" >&2; exit 2 ;;
 	esac
 done
@@ -122,6 +130,7 @@ else
 	go build -o "$tmp/bin/zcopy" ./cmd/zcopy
 fi
 go build -o "$tmp/bin/gofs" scripts/gofileserver.go
+go build -o "$tmp/bin/floor" scripts/floorserver.go
 "$tmp/bin/zcopy" gen "$tmp/www/1g.bin" --size 1GiB 2>/dev/null
 "$tmp/bin/zcopy" gen "$tmp/www/1m.bin" --size 1MiB 2>/dev/null
 "$tmp/bin/zcopy" gen "$tmp/www/4k.bin" --size 4KiB 2>/dev/null
@@ -187,6 +196,8 @@ CONF
 	zcopy) run zcopy "$tmp/bin/zcopy" http "$tmp/www" --listen "127.0.0.1:$p" --access-log=false ;;
 	zcopy-lease) run zcopy-lease "$tmp/bin/zcopy" http "$tmp/www" --listen "127.0.0.1:$p" --access-log=false --lease ;;
 	gofs) run gofs "$tmp/bin/gofs" "127.0.0.1:$p" "$tmp/www" ;;
+	floor-memory | floor-stat) run "$s" "$tmp/bin/floor" "${s#floor-}" "127.0.0.1:$p" "$tmp/www" ;;
+	floor-pread) run "$s" "$tmp/bin/floor" stat-pread "127.0.0.1:$p" "$tmp/www" ;;
 	h2o)
 		# No access-log directive: none is written. Started as root it
 		# serves as nobody; no pid-file, which nobody could not write here.
@@ -268,6 +279,9 @@ ver() { # name: what the table calls it
 	gofs) echo "Go http.FileServer ($(go version | cut -d' ' -f3))" ;;
 	zcopy) echo "zcopy http" ;;
 	zcopy-lease) echo "zcopy http --lease" ;;
+	floor-memory) echo "floor: fasthttp, body from memory" ;;
+	floor-stat) echo "floor: fasthttp + fstatat, body from memory" ;;
+	floor-pread) echo "floor: fasthttp + fstatat + pread" ;;
 	esac
 }
 
@@ -282,6 +296,7 @@ t0=$SECONDS
 # 1 GiB downloads are short: interleaved.
 for rep in $(seq "$gib_reps"); do
 	for s in "${servers[@]}"; do
+		case $s in floor-*) continue ;; esac # top-level files of 64 MiB at most
 		url="http://127.0.0.1:${port[$s]}"
 		c0=$(cpu "$s") w0=$(switches "$s")
 		speed=$(/usr/bin/time -f '%U %S' -o "$tmp/curl.time" "${pin_client[@]}" curl -sS ${CURL_OPTS:-} -o /dev/null -w '%{speed_download}' "$url/1g.bin")
@@ -316,6 +331,7 @@ for s in "${servers[@]}"; do hwm[$s]=$(mem "$s" VmHWM); done
 declare -A idle peakc peakf filesok
 if [ -z "${NO_RSS:-}" ]; then
 	for s in "${servers[@]}"; do
+		case $s in floor-*) continue ;; esac # they do not serve many/
 		stop "$s"
 		launch "$s"
 		idle[$s]=$(mem "$s" VmRSS)
@@ -406,6 +422,7 @@ if [ -z "${NO_RSS:-}" ]; then
 	echo "| server | idle RSS | peak RSS, $rss_conns connections | peak RSS, $rss_files files | files served (200) |"
 	echo "|---|---|---|---|---|"
 	for s in "${servers[@]}"; do
+		case $s in floor-*) continue ;; esac
 		echo "| $(ver "$s") | $(mib "${idle[$s]}") | $(mib "${peakc[$s]}") | $(mib "${peakf[$s]}") | ${filesok[$s]} |"
 	done
 	if grep -q '^rss ' "$res"; then
