@@ -28,6 +28,9 @@ type serveFlags struct {
 	keep        bool
 	maxSessions int
 	grace       time.Duration
+	// timeout, without --keep, bounds the wait for a peer that
+	// completes the handshake (0: until a signal).
+	timeout time.Duration
 	// announce, if set, says more once the server listens on its address
 	// (the token it made, and the other end's command).
 	announce func(net.Addr)
@@ -36,9 +39,10 @@ type serveFlags struct {
 	machine bool
 }
 
-// addServeFlags defines --max-sessions and --grace on fs.
+// addServeFlags defines --max-sessions, --grace and --timeout on fs.
 func addServeFlags(fs *flag.FlagSet) *serveFlags {
 	f := &serveFlags{}
+	fs.DurationVar(&f.timeout, "timeout", 0, "with --listen, without --keep: give up (exit status 1) when no peer has completed the handshake within `DURATION` (strays do not count); 0 waits until a signal")
 	fs.IntVar(&f.maxSessions, "max-sessions", server.DefaultMaxSessions, "with --keep: serve at most `N` transfers at once; a peer beyond them is refused, with a message that says so")
 	fs.DurationVar(&f.grace, "grace", server.DefaultGrace, "with --keep: after SIGINT or SIGTERM, how long transfers in flight may go on before they are cut (the exit status is then 1)")
 	return f
@@ -60,6 +64,10 @@ func (f *serveFlags) check(fs *flag.FlagSet, keep bool) string {
 		return fmt.Sprintf("--grace wants a duration of 0 or more, not %v", f.grace)
 	case !keep && (isSet(fs, "max-sessions") || isSet(fs, "grace")):
 		return "--max-sessions and --grace go with --keep"
+	case f.timeout < 0:
+		return fmt.Sprintf("--timeout wants a duration of 0 or more, not %v", f.timeout)
+	case keep && isSet(fs, "timeout"):
+		return "--timeout goes with a one-shot --listen (without --keep, which serves until a signal)"
 	}
 	return ""
 }
@@ -307,6 +315,7 @@ func serveFramed(e *env, c *command, s framedServer, asJSON, quiet bool) int {
 	}
 	cfg := server.Config{
 		Once:        !s.keep,
+		Wait:        s.timeout,
 		MaxSessions: s.maxSessions,
 		Grace:       s.grace,
 		Handle:      handle,
@@ -317,6 +326,10 @@ func serveFramed(e *env, c *command, s framedServer, asJSON, quiet bool) int {
 		cfg.Info = cfg.Log
 	}
 	st, err := server.Serve(e.ctx, ln, cfg)
+	if errors.Is(err, server.ErrNoPeer) {
+		fmt.Fprintf(e.stderr, "zcopy %s: no peer completed the handshake within %v (--timeout): nothing was transferred (exit status %d)\n", c.name, s.timeout, exitFail)
+		return exitFail
+	}
 	if err != nil {
 		return fail(e, c, err)
 	}

@@ -38,7 +38,9 @@ Both ends by hand: recv receives what 'zcopy send' sends and writes it
 under --dir DIR. With --listen it waits on ADDR (port 0 picks one, printed on stderr) for senders
 (push): one, or with --keep many at once until SIGINT/SIGTERM, after which it
 lets the transfers in flight finish and exits 0. With --from it fetches from
-a sender serving on ADDR (pull).
+a sender serving on ADDR (pull). Without --keep, a connection that does not
+complete the handshake (nc -z, a browser, a wrong token) is logged and the
+wait goes on, for at most --timeout if given.
 
 Everything is written through an os.Root confined to DIR: absolute paths,
 "..", names with NUL and paths through symlinks are refused. Each file is
@@ -159,6 +161,9 @@ func runRecv(e *env, args []string) int {
 	if bad := cmp.Or(srv.check(fs, *keep), mem.check(fs, *raw)); bad != "" {
 		return usageError(e, c, "%s", bad)
 	}
+	if isSet(fs, "timeout") && *listen == "" {
+		return usageError(e, c, "--timeout goes with --listen (it bounds the wait for a peer)")
+	}
 	if !*raw {
 		switch {
 		case sizeSet:
@@ -222,6 +227,8 @@ func runRecv(e *env, args []string) int {
 		Listen:   *listen,
 		Dial:     *from,
 		OnListen: func(a net.Addr) { fmt.Fprintf(e.stderr, "zcopy recv: listening on %s\n", a) },
+
+		AcceptTimeout: srv.timeout,
 	})
 	if err != nil {
 		return fail(e, c, err)

@@ -45,7 +45,8 @@ it connects to a receiver at ADDR (push); with --listen it waits on ADDR
 (pull), one and exit, or with --keep one after another until SIGINT/SIGTERM.
 A connection that does not complete the handshake (nc -z, a port scanner,
 a browser, a wrong token) is logged and does not use up a listener
-without --keep: it waits on for a peer that does.
+without --keep: it waits on for a peer that does, for at most --timeout
+if given.
 
 zcopy's framed protocol (docs/PROTOCOL.md) sends each PATH under its base
 name: a file as itself, a directory with everything under it (symlinks as
@@ -170,6 +171,8 @@ func runSend(e *env, args []string) int {
 		return usageError(e, c, "--raw has no framing: --keep, --verify and --token need the framed protocol")
 	case *keep && *listen == "":
 		return usageError(e, c, "--keep goes with --listen")
+	case isSet(fs, "timeout") && *listen == "":
+		return usageError(e, c, "--timeout goes with --listen (it bounds the wait for a peer)")
 	case *streams < 1 || *streams > 64:
 		return usageError(e, c, "--streams wants 1 to 64, not %d", *streams)
 	case *streams > 1 && (*raw || *to == ""):
@@ -220,6 +223,8 @@ func runSend(e *env, args []string) int {
 		Listen:   *listen,
 		Dial:     *to,
 		OnListen: func(a net.Addr) { fmt.Fprintf(e.stderr, "zcopy send: listening on %s\n", a) },
+
+		AcceptTimeout: srv.timeout,
 	})
 	if err != nil {
 		return fail(e, c, err)

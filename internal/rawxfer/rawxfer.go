@@ -40,7 +40,14 @@ type Endpoint struct {
 	OnListen func(net.Addr)
 	// DialTimeout bounds Dial (30 s if zero).
 	DialTimeout time.Duration
+	// AcceptTimeout bounds Listen's wait for its peer: past it, Connect
+	// returns an error that wraps ErrNoPeer (0 waits until ctx ends).
+	AcceptTimeout time.Duration
 }
+
+// ErrNoPeer reports a listening Endpoint whose AcceptTimeout passed with
+// no peer.
+var ErrNoPeer = errors.New("no peer connected")
 
 // Connect returns the connection the endpoint describes. A listener accepts
 // exactly one peer and is closed at once, like the seed's backlog-1 server.
@@ -70,10 +77,18 @@ func Connect(ctx context.Context, ep Endpoint) (net.Conn, error) {
 		}
 		stop := context.AfterFunc(ctx, func() { ln.Close() })
 		defer stop()
+		if ep.AcceptTimeout > 0 {
+			if d, ok := ln.(interface{ SetDeadline(time.Time) error }); ok {
+				d.SetDeadline(time.Now().Add(ep.AcceptTimeout))
+			}
+		}
 		c, err := ln.Accept()
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
+			}
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				return nil, fmt.Errorf("%w within %v", ErrNoPeer, ep.AcceptTimeout)
 			}
 			return nil, err
 		}

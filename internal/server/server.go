@@ -38,6 +38,12 @@ type Config struct {
 	// and Serve waits for the next, as iperf3 -s does (issue 18). The
 	// listener is closed once a connection is admitted.
 	Once bool
+	// Wait, with Once, bounds the wait for a connection that completes
+	// its handshake: once it has passed with none admitted, the listener
+	// is closed and Serve returns ErrNoPeer (after a handshake in progress
+	// then ends unadmitted; one admitted still serves). 0 waits until ctx
+	// ends.
+	Wait time.Duration
 	// MaxSessions bounds the connections handled at once
 	// (DefaultMaxSessions if 0); one more is handed to Refuse.
 	MaxSessions int
@@ -232,12 +238,27 @@ func isTemporary(err error) bool {
 	return errors.As(err, &t) && t.Temporary()
 }
 
+// ErrNoPeer reports a one-shot Serve (Config.Once) whose Config.Wait
+// passed without a connection that completed its handshake.
+var ErrNoPeer = errors.New("no peer completed the handshake in time")
+
 // once serves connections one at a time until one is admitted (see
-// Config.Once), ctx ends or ln fails.
+// Config.Once), ctx ends, cfg.Wait passes or ln fails.
 func once(ctx context.Context, ln net.Listener, cfg *Config) error {
+	var late atomic.Bool
+	if cfg.Wait > 0 {
+		t := time.AfterFunc(cfg.Wait, func() {
+			late.Store(true)
+			ln.Close()
+		})
+		defer t.Stop()
+	}
 	for {
 		c, err := accept(ctx, ln, cfg)
 		if c == nil {
+			if err == nil && late.Load() && ctx.Err() == nil {
+				return ErrNoPeer
+			}
 			return err
 		}
 		var admitted atomic.Bool
@@ -248,6 +269,10 @@ func once(ctx context.Context, ln net.Listener, cfg *Config) error {
 		})
 		if admitted.Load() || ctx.Err() != nil {
 			return nil
+		}
+		if late.Load() {
+			ln.Close() // the timer may not have yet
+			return ErrNoPeer
 		}
 	}
 }

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net"
 	"strings"
@@ -262,5 +263,82 @@ func TestOnceOutlastsStrays(t *testing.T) {
 	}
 	if _, err := net.Dial("tcp", ln.Addr().String()); err == nil {
 		t.Error("still listening after the admitted connection")
+	}
+}
+
+// TestOnceWait: a one-shot server given Config.Wait ends with ErrNoPeer when
+// it passes with no connection admitted (zcopy send/recv --listen
+// --timeout, issue 18), strays or none; a handshake in progress at that
+// moment may still finish, and is then served.
+func TestOnceWait(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		stray  bool // a stray first
+		inHand bool // a connection mid-handshake when Wait passes, admitted after
+		want   error
+	}{
+		{"nobody", false, false, ErrNoPeer},
+		{"only-a-stray", true, false, ErrNoPeer},
+		{"handshake-in-progress-served", false, true, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			addr := ln.Addr().String()
+			started, release := make(chan struct{}), make(chan struct{})
+			strayDone := make(chan struct{})
+			done := make(chan error, 1)
+			go func() {
+				_, err := Serve(context.Background(), ln, Config{Once: true, Wait: 100 * time.Millisecond,
+					Handle: func(_ context.Context, c net.Conn, admitted func()) {
+						defer c.Close()
+						b := make([]byte, 5)
+						if _, err := io.ReadFull(c, b); err != nil || string(b) != "hello" {
+							close(strayDone)
+							return
+						}
+						close(started)
+						<-release
+						admitted()
+					}})
+				done <- err
+			}()
+			if tc.stray {
+				c, err := net.Dial("tcp", addr)
+				if err != nil {
+					t.Fatal(err)
+				}
+				c.Close()
+				<-strayDone
+			}
+			if tc.inHand {
+				c, err := net.Dial("tcp", addr)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer c.Close()
+				c.Write([]byte("hello"))
+				<-started
+				// Wait has passed once the listener is closed.
+				for {
+					c, err := net.Dial("tcp", addr)
+					if err != nil {
+						break
+					}
+					c.Close()
+					time.Sleep(10 * time.Millisecond)
+				}
+				close(release)
+			}
+			if err := wait(t, done, "end of Serve"); !errors.Is(err, tc.want) {
+				t.Fatalf("Serve: %v, want %v", err, tc.want)
+			}
+			if c, err := net.Dial("tcp", addr); err == nil {
+				c.Close()
+				t.Error("still listening after Serve returned")
+			}
+		})
 	}
 }
