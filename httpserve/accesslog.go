@@ -48,7 +48,11 @@ func combinedLine(b []byte, r *Response) []byte {
 	b = append(b, " - - ["...)
 	b = r.Start.AppendFormat(b, "02/Jan/2006:15:04:05 -0700")
 	b = append(b, `] "`...)
-	b = appendEscaped(b, r.Method+" "+r.RequestURI+" "+r.Proto)
+	if r.Method == "" {
+		b = append(b, '-') // a request the parser refused
+	} else {
+		b = appendEscaped(b, r.Method+" "+r.RequestURI+" "+r.Proto)
+	}
 	b = append(b, `" `...)
 	b = strconv.AppendInt(b, int64(r.Status), 10)
 	b = append(b, ' ')

@@ -16,6 +16,8 @@ func TestAccessLogLines(t *testing.T) {
 		r    Response
 		want string
 	}{
+		{"refused-by-the-parser", Response{Remote: "192.0.2.7:51234", Status: 400, BodyBytes: 16},
+			`192.0.2.7 - - [30/Nov/2026:21:05:09 -0500] "-" 400 16 "-" "-"` + "\n"},
 		{"plain", Response{Remote: "192.0.2.7:51234", Method: "GET", RequestURI: "/a.txt?x=1", Proto: "HTTP/1.1", Status: 200, BodyBytes: 6, Referer: "http://example.test/", UserAgent: "curl/8.5"},
 			`192.0.2.7 - - [30/Nov/2026:21:05:09 -0500] "GET /a.txt?x=1 HTTP/1.1" 200 6 "http://example.test/" "curl/8.5"` + "\n"},
 		{"empty-fields", Response{Remote: "[2001:db8::1]:80", Method: "HEAD", RequestURI: "/", Proto: "HTTP/1.0", Status: 304},

@@ -216,9 +216,9 @@ func (s *Server) dirAnswer(q *request, dir *cachedFile, name string) *answer {
 		}
 		a := &answer{status: http.StatusMovedPermanently, fields: []field{
 			{"Location", target}, {"Content-Type", "text/html; charset=utf-8"}}}
-		if q.method == http.MethodGet {
-			a.body = []byte("<a href=\"" + htmlEscaper.Replace(target) + "\">Moved Permanently</a>.\n")
-		}
+		// Made for HEAD too: its Content-Length is the GET's (RFC 9110,
+		// section 9.3.2), and the writers leave a HEAD's body out.
+		a.body = []byte("<a href=\"" + htmlEscaper.Replace(target) + "\">Moved Permanently</a>.\n")
 		a.length = int64(len(a.body))
 		return a
 	}

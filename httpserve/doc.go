@@ -97,10 +97,18 @@
 //
 // A request whose line and header exceed 64 KiB gets 431; a GET or HEAD
 // that declares a body is answered and its connection closed without the
-// body being read; a transfer coding the server does not know gets 501
-// (RFC 9112, section 6.1); and a connection closed with unread input is
+// body being read (on plain HTTP, fasthttp first reads up to 8 KiB of it,
+// within the header's read deadline: a client that never sends the body it
+// declared gets 408 then); a transfer coding the server does not know,
+// "identity" included, gets 501 (RFC 9112, section 6.1), and a version
+// other than HTTP/1.x 505; and a connection closed with unread input is
 // closed as nginx's lingering_close does, so the client reads the answer
-// rather than a reset.
+// rather than a reset. A request the parser refuses is logged and counted
+// as any other, its request line as "-".
+//
+// Dotfiles (a name with a segment that starts with a dot) are not served
+// or listed without Config.Dotfiles, and neither is a name that reaches one
+// through a symbolic link inside the root (dotfiles.go).
 //
 // TLS encrypts in user space, so HTTPS bodies are copied through the
 // process; the server speaks HTTP/1.1 only.

@@ -1,6 +1,7 @@
 package httpserve
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -48,13 +50,13 @@ func (s *Server) newFastServer() *fasthttp.Server {
 		ReadTimeout:    orDefault(s.cfg.ReadHeaderTimeout, DefaultReadHeaderTimeout),
 		IdleTimeout:    orDefault(s.cfg.IdleTimeout, DefaultIdleTimeout),
 		Logger:         fastLogger{s.log},
-		ErrorHandler:   fastError,
+		ErrorHandler:   s.fastError,
 	}
 }
 
-// fastError answers a request fasthttp could not parse; the connection is
-// closed after it.
-func fastError(ctx *fasthttp.RequestCtx, err error) {
+// fastError answers a request fasthttp could not parse, and logs and
+// counts it as any other; the connection is closed after it.
+func (s *Server) fastError(ctx *fasthttp.RequestCtx, err error) {
 	var small *fasthttp.ErrSmallBuffer
 	var ne net.Error
 	var a *answer
@@ -74,6 +76,11 @@ func fastError(ctx *fasthttp.RequestCtx, err error) {
 	ctx.Response.SetStatusCode(a.status)
 	writeFields(a, &ctx.Response.Header)
 	ctx.Response.SetBodyRaw(a.body)
+	// The request line is not known: fasthttp's header holds its
+	// defaults (GET / HTTP/1.1) after a fault, so the log says "-".
+	q := request{addr: ctx.RemoteAddr()}
+	s.inflight.Add(1) // Done in finish
+	s.finish(&q, written{status: a.status, contentLength: a.length, body: a.length}, nil, a, time.Now())
 }
 
 // maxRequestHeader bounds a request's line and header, in bytes; a larger
@@ -94,9 +101,21 @@ func (s *Server) serveFast(ctx *fasthttp.RequestCtx) {
 		ctx.SetConnectionClose()
 	}
 	var a *answer
-	if err != nil {
+	switch {
+	case err != nil:
 		a = errorAnswer(http.StatusBadRequest, "bad request: "+err.Error())
-	} else {
+	case badVersion(ctx.Request.Header.Protocol()):
+		// RFC 9110, section 15.6.6; net/http and nginx answer so too.
+		a = errorAnswer(http.StatusHTTPVersionNotSupported, "HTTP version not supported")
+		ctx.SetConnectionClose()
+	case identityCoding(&ctx.Request.Header):
+		// RFC 9112, section 6.1: a transfer coding the server does not
+		// understand. fasthttp takes "identity" (dropped from HTTP/1.1)
+		// for no coding, and its framing for no body; net/http and nginx
+		// answer 501, and the connection must not read on.
+		a = errorAnswer(http.StatusNotImplemented, "unsupported transfer coding")
+		ctx.SetConnectionClose()
+	default:
 		a = s.decide(&q)
 	}
 	resp := &ctx.Response
@@ -243,6 +262,35 @@ func requestFromFast(ctx *fasthttp.RequestCtx, detail bool) (request, error) {
 	return q, nil
 }
 
+// badVersion reports whether a request line's protocol is not HTTP/1.x,
+// which fasthttp serves as HTTP/1.0 (an HTTP/1.1 server answers a
+// higher minor version as 1.1: RFC 9112, section 2.3).
+func badVersion(proto []byte) bool {
+	return len(proto) != len("HTTP/1.1") || string(proto[:len("HTTP/1.")]) != "HTTP/1." || proto[7] < '0' || proto[7] > '9'
+}
+
+// identityCoding reports whether the request's header has a
+// Transfer-Encoding that fasthttp parsed as no coding at all: "identity"
+// (it refuses any other but chunked itself).
+func identityCoding(h *fasthttp.RequestHeader) bool {
+	if h.ContentLength() == -1 { // chunked
+		return false
+	}
+	const name = "transfer-encoding:"
+	for raw := h.RawHeaders(); len(raw) > 0; {
+		line := raw
+		if i := bytes.IndexByte(raw, '\n'); i >= 0 {
+			line, raw = raw[:i], raw[i+1:]
+		} else {
+			raw = nil
+		}
+		if len(line) >= len(name) && bytes.EqualFold(line[:len(name)], []byte(name)) {
+			return true
+		}
+	}
+	return false
+}
+
 // method returns the request's method, without allocating for GET and
 // HEAD.
 func method(h *fasthttp.RequestHeader) string {
@@ -268,6 +316,15 @@ func peek(h *fasthttp.RequestHeader, name string) string {
 // fastLogger passes fasthttp's messages to the server's log at Warn.
 type fastLogger struct{ l *slog.Logger }
 
+// A request it could not parse is a client's fault, answered and written
+// to the access log (fastError), so its message goes at Debug, as nginx
+// logs "client sent invalid request" at info: a client cannot flood the
+// log at Warn.
 func (f fastLogger) Printf(format string, args ...any) {
-	f.l.Warn(fmt.Sprintf(format, args...), "from", "fasthttp")
+	msg := fmt.Sprintf(format, args...)
+	if strings.Contains(msg, "error when reading request headers") {
+		f.l.Debug(msg, "from", "fasthttp")
+		return
+	}
+	f.l.Warn(msg, "from", "fasthttp")
 }

@@ -38,6 +38,9 @@ type fileCache struct {
 	dir   *os.File // the same directory, for lstatVersion; nil without one
 	dirfd int      // dir's descriptor
 	max   int      // entries; 0: nothing is cached
+	// hideDot refuses a name that reaches a dotfile through a symbolic
+	// link (leadsToDotfile), as fs.ErrNotExist: no Config.Dotfiles.
+	hideDot bool
 
 	mu     sync.Mutex
 	byName map[string]*cachedFile
@@ -144,6 +147,9 @@ func (c *fileCache) revalidate(e *cachedFile) bool {
 // fill opens name and caches it if it is a regular file reached without a
 // symbolic link at its end.
 func (c *fileCache) fill(name string) (*cachedFile, error) {
+	if c.hideDot && leadsToDotfile(c.root, name) {
+		return nil, fs.ErrNotExist
+	}
 	f, fi, err := openFile(c.root, name)
 	if err != nil {
 		return nil, err

@@ -83,6 +83,9 @@ func (s *Server) writeListing(w io.Writer, urlPath, name string, dir *os.File) e
 			if err != nil {
 				continue // out of the root, or dangling
 			}
+			if !s.cfg.Dotfiles && leadsToDotfile(s.root, path.Join(name, n)) {
+				continue // served as 404 (fileCache.fill)
+			}
 			info, isDir = target, target.IsDir()
 		}
 		le := listingEntry{Name: n, dir: isDir, Modified: info.ModTime().UTC().Format("2006-01-02 15:04:05 MST")}

@@ -31,6 +31,12 @@ func TestListingAndDotfiles(t *testing.T) {
 	os.WriteFile(filepath.Join(outside, "secret"), []byte("s"), 0o644)
 	os.Symlink(filepath.Join(outside, "secret"), filepath.Join(dir, "escape"))
 	os.Symlink("b.txt", filepath.Join(dir, "link-in"))
+	// Links inside the root that lead to dotfiles (an attack review
+	// found them served): not served and not listed either.
+	os.Symlink(".env", filepath.Join(dir, "envlink"))
+	os.Symlink(".git", filepath.Join(dir, "gitlink"))
+	os.Symlink("../.env", filepath.Join(dir, "adir", "up"))
+	os.Symlink("gitlink/config", filepath.Join(dir, "chain"))
 
 	get := func(base, path string) (int, string) {
 		t.Helper()
@@ -43,10 +49,14 @@ func TestListingAndDotfiles(t *testing.T) {
 		return resp.StatusCode, string(b)
 	}
 	ts := startServer(t, httpserve.Config{Dir: dir, Index: []string{"index.html", "index.htm"}})
-	for _, p := range []string{"/.env", "/.git/config", "/.git/", "/%2egit/config"} {
+	for _, p := range []string{"/.env", "/.git/config", "/.git/", "/%2egit/config",
+		"/envlink", "/gitlink/config", "/gitlink/", "/adir/up", "/chain"} {
 		if code, _ := get(ts.URL, p); code != http.StatusNotFound {
-			t.Errorf("GET %s: %d; want 404 (dotfiles are not served)", p, code)
+			t.Errorf("GET %s: %d; want 404 (dotfiles are not served, however reached)", p, code)
 		}
+	}
+	if _, page := get(ts.URL, "/adir/"); strings.Contains(page, ">up<") {
+		t.Errorf("the listing of /adir/ shows up, a link to a dotfile")
 	}
 	code, page := get(ts.URL, "/")
 	if code != 200 {
@@ -70,8 +80,13 @@ func TestListingAndDotfiles(t *testing.T) {
 	}
 
 	open := startServer(t, httpserve.Config{Dir: dir, Dotfiles: true})
-	if code, body := get(open.URL, "/.env"); code != 200 || body != ".env" {
-		t.Errorf("with Dotfiles, GET /.env: %d %q", code, body)
+	for _, p := range []string{"/.env", "/envlink", "/adir/up"} {
+		if code, body := get(open.URL, p); code != 200 || body != ".env" {
+			t.Errorf("with Dotfiles, GET %s: %d %q", p, code, body)
+		}
+	}
+	if code, body := get(open.URL, "/chain"); code != 200 || body != ".git/config" {
+		t.Errorf("with Dotfiles, GET /chain: %d %q", code, body)
 	}
 	if _, page := get(open.URL, "/"); !strings.Contains(page, ">.git/<") {
 		t.Errorf("with Dotfiles, the listing leaves out .git/")

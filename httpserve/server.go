@@ -70,6 +70,7 @@ func New(cfg Config) (*Server, error) {
 		maxConns:     cfg.MaxConns,
 		writeTimeout: orDefault(cfg.WriteTimeout, DefaultWriteTimeout),
 	}
+	s.files.hideDot = !cfg.Dotfiles
 	if s.log == nil {
 		s.log = discardLogger
 	}

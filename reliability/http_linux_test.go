@@ -233,8 +233,9 @@ func keepAliveClient(c net.Conn, i int, content [][]byte, requests *atomic.Int64
 //   - a request hidden inside a body (by length or chunked) is not
 //     answered: one response only;
 //   - duplicate differing Content-Length, a bad Content-Length, an unknown
-//     or listed transfer coding, a space before the colon, NUL in a field,
-//     two Hosts or none: 400 or 501, then the connection is closed;
+//     or listed transfer coding (identity too), a space before the colon,
+//     NUL in a field, two Hosts or none, a version other than HTTP/1.x:
+//     400, 501 or 505, then the connection is closed;
 //   - a header of more than 64 KiB: 431.
 //
 // After all of them, the server still serves a plain GET.
@@ -274,6 +275,11 @@ func TestHTTPSmuggling(t *testing.T) {
 		{"cl-overflow", h + "Content-Length: 99999999999999999999\r\n\r\n" + hidden, []int{400}, true, false},
 		{"te-unknown", h + "Transfer-Encoding: xchunked\r\n\r\n" + hidden, []int{501}, true, false},
 		{"te-list", h + "Transfer-Encoding: chunked, identity\r\n\r\n" + hidden, []int{501}, true, false},
+		// fasthttp takes "identity" for no coding and no body; an attack
+		// review found the hidden request answered after it.
+		{"te-identity", h + "Transfer-Encoding: identity\r\n\r\n" + hidden, []int{501}, true, false},
+		{"te-identity-cl", h + "Transfer-Encoding: identity\r\nContent-Length: 3\r\n\r\nabc" + hidden, []int{501}, true, false},
+		{"http-2.0-line", "GET /f.bin HTTP/2.0\r\nHost: x\r\n\r\n" + hidden, []int{505}, true, false},
 		{"te-space-before-colon", h + "Transfer-Encoding : chunked\r\n\r\n0\r\n\r\n" + hidden, []int{400}, true, false},
 		{"nul-in-field", h + "X: a\x00b\r\n\r\n" + hidden, []int{400}, true, false},
 		{"two-hosts", "GET /f.bin HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n" + hidden, []int{400}, true, false},

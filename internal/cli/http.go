@@ -29,8 +29,8 @@ func init() {
 aria2c): GET and HEAD, single and multiple ranges, If-Range, ETag and
 Last-Modified with 304, 412 and 416, Content-Type by extension, keep-alive,
 index.html for a directory (--index), and otherwise an HTML listing (--no-list:
-403). Names that start with a dot are neither served (404) nor listed unless
---dotfiles.
+403). Names that start with a dot, and links inside DIR that lead to one,
+are neither served (404) nor listed unless --dotfiles.
 Nothing outside DIR can be reached: not by "..", encoded dots, absolute paths
 nor symbolic links that point outside. The bound address is printed on
 stderr, so --listen 127.0.0.1:0 works.
