@@ -54,7 +54,6 @@ func newBar(w io.Writer, verb string, every time.Duration) *progress {
 		progressbar.OptionShowDescriptionAtLineEnd(),
 		progressbar.OptionSetElapsedTime(false),
 		progressbar.OptionSetPredictTime(false),
-		progressbar.OptionThrottle(every),
 		progressbar.OptionClearOnFinish(),
 		progressbar.OptionFullWidth(),
 	)}
@@ -71,13 +70,16 @@ func (p *progress) update(s session.Progress) {
 	if p.start.IsZero() {
 		p.start, p.base = now, s.Done
 	}
+	if now.Sub(p.drawn) < p.every && s.Done < s.Total {
+		return
+	}
+	// The bar is drawn here only, every time it is told anything (its own
+	// throttle is off): the text and the bar change together.
+	p.drawn = now
 	if p.bar.GetMax64() != s.Total {
 		p.bar.ChangeMax64(s.Total)
 	}
-	if now.Sub(p.drawn) >= p.every || s.Done >= s.Total {
-		p.drawn = now
-		p.bar.Describe(figures(p.verb, s, s.Done-p.base, now.Sub(p.start)))
-	}
+	p.bar.Describe(figures(p.verb, s, s.Done-p.base, now.Sub(p.start)))
 	p.bar.Set64(s.Done)
 }
 
