@@ -315,3 +315,30 @@ func TestSummaryCountsWhatHappened(t *testing.T) {
 	r.Cmd.Process.Signal(syscall.SIGTERM)
 	r.Wait(t)
 }
+
+// TestRawInterruptedExits130: raw mode too exits 128+N when a signal
+// ends it (here SIGINT while it waits for its peer), saying so, and
+// leaves nothing under -o FILE.
+func TestRawInterruptedExits130(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "src")
+	os.WriteFile(src, []byte("never sent"), 0o644)
+	out := filepath.Join(dir, "out")
+	for _, args := range [][]string{
+		{"recv", "--raw", "--listen", "127.0.0.1:0", "-o", out},
+		{"send", "--raw", "--listen", "127.0.0.1:0", src},
+	} {
+		t.Run(args[0], func(t *testing.T) {
+			p := start(t, args...)
+			p.Addr(t)
+			p.Cmd.Process.Signal(syscall.SIGINT)
+			code, log := p.Wait(t)
+			if code != 130 || !strings.Contains(log, "interrupted by SIGINT (exit status 130)") {
+				t.Errorf("exit %d after SIGINT; want 130, saying so:\n%s", code, log)
+			}
+			if _, err := os.Stat(out); err == nil {
+				t.Errorf("%s exists after an interrupted raw receive", out)
+			}
+		})
+	}
+}

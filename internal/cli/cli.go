@@ -142,8 +142,17 @@ func usageError(e *env, c *command, format string, a ...any) int {
 	return exitUsage
 }
 
-// fail reports a failed operation and returns exitFail.
+// fail reports a failed operation and returns exitFail, or 128+N if
+// signal N ended it (see Interrupted).
 func fail(e *env, c *command, err error) int {
+	if i := interrupted(e); i != nil {
+		if errors.Is(err, context.Canceled) || errors.Is(err, i) {
+			fmt.Fprintf(e.stderr, "zcopy %s: %v (exit status %d)\n", c.name, i, i.ExitCode())
+		} else {
+			fmt.Fprintf(e.stderr, "zcopy %s: %v (exit status %d): %v\n", c.name, i, i.ExitCode(), plain(err))
+		}
+		return i.ExitCode()
+	}
 	fmt.Fprintf(e.stderr, "zcopy %s: %v\n", c.name, plain(err))
 	return exitFail
 }
