@@ -206,37 +206,56 @@ func TestCtrlCSenderSaysWhatWasKept(t *testing.T) {
 	}
 }
 
-// TestKeepSecondSignalCutsAtOnce: the first SIGINT makes a --keep
-// receiver drain (here with 10 minutes of grace and a transfer held in
-// the middle); a second ends it at once, saying so, with the part kept.
+// TestKeepSecondSignalCutsAtOnce: the first SIGINT makes a --keep server
+// drain (here with 10 minutes of grace and a transfer held in the
+// middle); a second ends it at once, saying so, exit 1; a receiver says
+// which part it kept. Both servers: recv --keep (push) and send --keep
+// (pull).
 func TestKeepSecondSignalCutsAtOnce(t *testing.T) {
 	src := filepath.Join(t.TempDir(), "f.bin")
 	genFile(t, src, 32<<20)
-	dst := t.TempDir()
-	r := start(t, "recv", "--plaintext", "--listen", "127.0.0.1:0", "--dir", dst, "--keep", "--grace", "10m")
-	rl := testbin.NewRelay(t, r.Addr(t), testbin.Push)
-	rl.Hold(8 << 20)
-	s := start(t, "send", "--plaintext", "--method", "readwrite", "--to", rl.Addr(), src)
-	rl.Held(30 * time.Second)
-	r.Cmd.Process.Signal(syscall.SIGINT)
-	r.WaitLog(t, "stopping: accepting no more connections", 1)
-	if !r.Running() {
-		t.Fatalf("the --keep receiver ended on the first signal with a transfer in flight and 10 minutes of grace:\n%s", r.Log())
-	}
-	r.Cmd.Process.Signal(syscall.SIGINT)
-	code, log := r.Wait(t)
-	rl.Release()
-	s.Wait(t)
-	for _, want := range []string{"second signal", "cut short after the signal: a second signal (part kept: ", "f.bin.zcopy-part"} {
-		if !strings.Contains(log, want) {
-			t.Errorf("the log after the second signal lacks %q:\n%s", want, log)
-		}
-	}
-	if code != 1 {
-		t.Errorf("exit %d after the second signal cut a transfer; want 1:\n%s", code, log)
-	}
-	if _, err := os.Stat(filepath.Join(dst, "f.bin")); err == nil {
-		t.Error("a short file under the final name")
+	for _, server := range []string{"recv", "send"} {
+		t.Run(server, func(t *testing.T) {
+			dst := t.TempDir()
+			var srv, client *proc
+			var rl *testbin.Relay
+			if server == "recv" {
+				srv = start(t, "recv", "--plaintext", "--listen", "127.0.0.1:0", "--dir", dst, "--keep", "--grace", "10m")
+				rl = testbin.NewRelay(t, srv.Addr(t), testbin.Push)
+				rl.Hold(8 << 20)
+				client = start(t, "send", "--plaintext", "--method", "readwrite", "--to", rl.Addr(), src)
+			} else {
+				srv = start(t, "send", "--plaintext", "--method", "readwrite", "--listen", "127.0.0.1:0", "--keep", "--grace", "10m", src)
+				rl = testbin.NewRelay(t, srv.Addr(t), testbin.Pull)
+				rl.Hold(8 << 20)
+				client = start(t, "recv", "--plaintext", "--from", rl.Addr(), "--dir", dst)
+			}
+			rl.Held(30 * time.Second)
+			srv.Cmd.Process.Signal(syscall.SIGINT)
+			srv.WaitLog(t, "stopping: accepting no more connections", 1)
+			if !srv.Running() {
+				t.Fatalf("the --keep %s ended on the first signal with a transfer in flight and 10 minutes of grace:\n%s", server, srv.Log())
+			}
+			srv.Cmd.Process.Signal(syscall.SIGINT)
+			code, log := srv.Wait(t)
+			rl.Release()
+			client.Wait(t)
+			want := []string{"second signal: cutting the transfers still in flight now", "cut short after the signal: a second signal", "1 in flight cut short when a second signal"}
+			if server == "recv" {
+				want = append(want, "(part kept: ", "f.bin.zcopy-part")
+			}
+			for _, w := range want {
+				if !strings.Contains(log, w) {
+					t.Errorf("the log after the second signal lacks %q:\n%s", w, log)
+				}
+			}
+			if code != 1 {
+				t.Errorf("exit %d after the second signal cut a transfer; want 1:\n%s", code, log)
+			}
+			if _, err := os.Stat(filepath.Join(dst, "f.bin")); err == nil {
+				t.Error("a short file under the final name")
+			}
+		})
 	}
 }
 

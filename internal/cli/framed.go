@@ -269,6 +269,13 @@ type framedServer struct {
 // sessions in flight have s.grace to finish: the exit status is 0 if they
 // did, 1 if some were cut. Without, it is the session's.
 func serveFramed(e *env, c *command, s framedServer, asJSON, quiet bool) int {
+	// With --keep a second signal cuts the transfers in flight at once;
+	// watched from before the listener exists, so no signal is missed.
+	now := make(chan struct{})
+	var cutNow atomic.Bool
+	if s.keep {
+		defer watchSecond(e, c, func() { cutNow.Store(true); close(now) })()
+	}
 	ln, err := net.Listen("tcp", s.addr)
 	if err != nil {
 		return fail(e, c, err)
@@ -282,12 +289,6 @@ func serveFramed(e *env, c *command, s framedServer, asJSON, quiet bool) int {
 	var mu sync.Mutex
 	code := exitOK
 	served := false // one-shot: a peer got past its handshake
-	// With --keep a second signal cuts the transfers in flight at once.
-	now := make(chan struct{})
-	var cutNow atomic.Bool
-	if s.keep {
-		defer watchSecond(e, c, func() { cutNow.Store(true); close(now) })()
-	}
 	cutWhy := func() string {
 		if cutNow.Load() {
 			return "a second signal"

@@ -64,8 +64,12 @@ func watchSecond(e *env, c *command, now func()) (stop func()) {
 	term := make(chan os.Signal, 2)
 	signal.Notify(term, os.Interrupt, syscall.SIGTERM)
 	done := make(chan struct{})
+	seen := 0
+	if e.ctx.Err() != nil {
+		seen = 1 // the first came before we watched
+	}
 	go func() {
-		for seen := 0; ; {
+		for {
 			select {
 			case <-term:
 				if seen++; seen == 2 {
