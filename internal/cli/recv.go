@@ -47,11 +47,12 @@ fsync with --fsync, after its hash matched with --verify); an interrupted
 transfer leaves the .zcopy-part, which the next transfer of the same file
 continues, so that only the missing bytes cross the wire (resuming is the
 default; --no-resume starts every file over; --resume, which older
-versions needed, is still accepted and changes nothing). A file already present with the same size and
-mtime is skipped; one that differs is refused unless --overwrite. Modes and
-mtimes are kept. --streams N fetches over N connections (see 'zcopy send
---help'). Transfers are encrypted (TLS 1.3) and authenticated by a shared
-token unless both ends give --plaintext: see 'zcopy send --help'.
+versions needed, is still accepted and changes nothing). A file already
+present with the same size and mtime is skipped; one that differs is
+refused unless --overwrite. Modes and mtimes are kept. --streams N
+fetches over N connections (see 'zcopy send --help'). Transfers are
+encrypted (TLS 1.3) and authenticated by a shared token unless both ends
+give --plaintext: see 'zcopy send --help'.
 
 --raw stores every byte that arrives until the sender closes, so any TCP
 tool can send:   nc -N 127.0.0.1 1033 < data.bin
