@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -316,7 +317,7 @@ func serveFramed(e *env, c *command, s framedServer, asJSON, quiet bool) int {
 		case err != nil && ctx.Err() != nil && e.ctx.Err() != nil:
 			fmt.Fprintf(e.stderr, "zcopy %s: %s: cut short after the signal: %s%s\n", c.name, peer, cutWhy(), keptNote(res))
 		case err != nil && !errors.Is(err, session.ErrFailed):
-			fmt.Fprintf(e.stderr, "zcopy %s: %s: %v%s\n", c.name, peer, plain(err), keptNote(res))
+			fmt.Fprintf(e.stderr, "zcopy %s: %s: %s\n", c.name, peer, withKept(err, res))
 		case !quiet:
 			// One line per transfer, as it ends.
 			fmt.Fprintf(e.stderr, "zcopy %s: %s: %s\n", c.name, peer, describe(s.verb, res))
@@ -401,8 +402,18 @@ func finish(e *env, c *command, verb string, res session.Result, err error, asJS
 		fmt.Fprintf(e.stderr, "zcopy %s: %v: %s (exit status %d)\n", c.name, sig, interruptedNote(verb, res), sig.ExitCode())
 		return sig.ExitCode()
 	}
-	fmt.Fprintf(e.stderr, "zcopy %s: %v%s\n", c.name, plain(err), keptNote(res))
+	fmt.Fprintf(e.stderr, "zcopy %s: %s\n", c.name, withKept(err, res))
 	return exitFail
+}
+
+// withKept words the error of a session whose receiver kept a part: the
+// session's short note (session.KeptNote) gives way to what was kept.
+func withKept(err error, r session.Result) string {
+	msg := plain(err).Error()
+	if r.Kept == nil {
+		return msg
+	}
+	return strings.Replace(msg, session.KeptNote, "", 1) + keptNote(r)
 }
 
 // interruptedNote says what a transfer interrupted by a signal kept, and

@@ -113,3 +113,20 @@ func TestProgressShowsFiles(t *testing.T) {
 		})
 	}
 }
+
+// TestFailureNamesKeptPartOnce: a receiver whose session failed with a
+// part kept names the part, its size and how to resume, once (the
+// session's short note gives way to it).
+func TestFailureNamesKeptPartOnce(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	e := &env{ctx: context.Background(), stdout: &stdout, stderr: &stderr}
+	res := session.Result{Kept: &session.Kept{Path: "in/f.zcopy-part", Bytes: 1 << 20, Size: 4 << 20}}
+	err := errors.New("f: unexpected EOF" + session.KeptNote)
+	if code := finish(e, commands["recv"], "received", res, err, false, false); code != 1 {
+		t.Errorf("exit %d, want 1", code)
+	}
+	want := "zcopy recv: f: unexpected EOF (part kept: 1.0 MiB of 4.0 MiB in in/f.zcopy-part; the same command resumes it)\n"
+	if stderr.String() != want {
+		t.Errorf("got  %q\nwant %q", stderr.String(), want)
+	}
+}

@@ -25,13 +25,13 @@ import (
 const SessionFailure = ^uint32(0)
 
 // PartSuffix marks a file that is still arriving (or was interrupted):
-// the bytes from its start, so --resume can continue after them. Package
+// the bytes from its start, so a resume can continue after them. Package
 // part owns such files.
 const PartSuffix = part.Suffix
 
 // RangesSuffix marks a file that is arriving in ranges over several
 // streams. Its ranges arrive in any order, so it has holes until it is
-// complete, and --resume never continues it.
+// complete, and a resume never continues it.
 const RangesSuffix = part.RangesSuffix
 
 // maxHeld bounds the parts a session holds from its plan to their bodies
@@ -552,7 +552,7 @@ func (r *receiver) receiveData() error {
 // all is well. A part that cannot be taken (another transfer holds it)
 // fails that file alone: its body is read and dropped. A file that cannot
 // be written ends the session (the rest of its body cannot be accounted
-// for); its part is kept for --resume.
+// for); its part is kept for a resume.
 func (r *receiver) receiveFile(i int, h proto.DataHeader) error {
 	e := &r.entries[i]
 	held := r.held[i]
@@ -575,7 +575,7 @@ func (r *receiver) receiveFile(i int, h proto.DataHeader) error {
 		r.fail(i, why)
 		return r.dropBody(e, h)
 	}
-	// keep leaves the part for --resume; a ranged part is the group's.
+	// keep leaves the part for a resume; a ranged part is the group's.
 	keep := func() {
 		if e.Kind != proto.KindRange {
 			f.Keep()
@@ -739,13 +739,18 @@ func hashFault(f *os.File, size int64, want [16]byte) string {
 }
 
 // keptNote says what became of the part of a body that was cut short: a
-// whole file's is kept for --resume; a range's goes with its group.
+// whole file's is kept for a resume; a range's goes with its group.
 func keptNote(ranged bool) string {
 	if ranged {
 		return ""
 	}
-	return " (the part is kept for --resume)"
+	return KeptNote
 }
+
+// KeptNote ends the error of a session whose receiver kept the part of
+// the file it was writing when the session failed. It reaches the sender
+// too; the receiver's command says more (Result.Kept) in its place.
+const KeptNote = " (the part is kept: the same transfer again resumes it)"
 
 // dropBody reads and drops the body and trailer of a file that cannot be
 // written, so the session stays in step with the sender.
