@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -45,4 +46,28 @@ func TestSSHResumesByDefault(t *testing.T) {
 			s.noneLeft(t)
 		})
 	}
+}
+
+// TestSSHOverwriteHint: `zcopy send PATH HOST:DIR` into a DIR where the
+// file exists and differs is refused (exit 23), and the hint names the
+// flag the user has there: zcopy send --overwrite, which passes it on to
+// the far receiver; with it the file is replaced.
+func TestSSHOverwriteHint(t *testing.T) {
+	s := startSSHD(t)
+	src, data := randomFile(t, t.TempDir(), "f.bin", 100<<10)
+	dst := t.TempDir()
+	randomFile(t, dst, "f.bin", 50<<10)
+	ssh := func(args ...string) (int, string) {
+		code, _, serr := run(t, append(append([]string{"send"}, s.args()...), args...)...)
+		return code, serr
+	}
+	code, serr := ssh(src, "127.0.0.1:"+dst)
+	if code != 23 || !strings.Contains(serr, "exists and differs (zcopy send --overwrite replaces it)") || strings.Contains(serr, "zcopy recv --overwrite") {
+		t.Errorf("a file that differs: exit %d; want 23 and a hint at zcopy send --overwrite:\n%s", code, serr)
+	}
+	if code, serr := ssh("--overwrite", src, "127.0.0.1:"+dst); code != 0 {
+		t.Fatalf("--overwrite: exit %d\n%s", code, serr)
+	}
+	sameFile(t, filepath.Join(dst, "f.bin"), data)
+	s.noneLeft(t)
 }

@@ -1,8 +1,10 @@
 package cli
 
 import (
+	"bytes"
 	"cmp"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"slices"
@@ -168,6 +170,9 @@ func runSend(e *env, args []string) int {
 			far = append(far, "--overwrite")
 		}
 		opts := session.Options{Method: m, Verify: *verify, Dialed: true, Plaintext: sec.plaintext, IdleTimeout: *idle, HeaderTimeout: *headerTimeout}
+		// Here the user gives the far receiver's --overwrite to send: the
+		// hint in refusals (the far end's and the local) says so.
+		e := &env{ctx: e.ctx, stdout: e.stdout, stderr: &replacer{w: e.stderr, old: session.OverwriteHint, new: "(zcopy send --overwrite replaces it)"}}
 		var fe farEnd
 		code := framedSend(e, c, paths, "", fe.connect(e, c, sshf, spec, far), srv.withKeep(false), 1, opts, *asJSON, *quiet)
 		return fe.finish(e, c, code)
@@ -282,4 +287,21 @@ func (t *tokenFlag) get() string {
 		return t.value
 	}
 	return os.Getenv("ZCOPY_TOKEN")
+}
+
+// replacer writes to w with old replaced by new in each write (each of
+// zcopy's lines is one write).
+type replacer struct {
+	w        io.Writer
+	old, new string
+}
+
+func (r *replacer) Write(p []byte) (int, error) {
+	if !bytes.Contains(p, []byte(r.old)) {
+		return r.w.Write(p)
+	}
+	if _, err := r.w.Write(bytes.ReplaceAll(p, []byte(r.old), []byte(r.new))); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }

@@ -303,10 +303,12 @@ func (r *receiver) holdsIn(dir string) bool {
 	return false
 }
 
-// overwriteHint ends the messages about a file that exists and is not
+// OverwriteHint ends the messages about a file that exists and is not
 // replaced. They reach both ends (the sender reads them in the plan and
-// the summary), so the hint names the command that has the flag.
-const overwriteHint = "(zcopy recv --overwrite replaces it)"
+// the summary), so the hint names the command that has the flag. (zcopy
+// send HOST:DIR, which passes --overwrite to the receiver it starts,
+// words it for its user.)
+const OverwriteHint = "(zcopy recv --overwrite replaces it)"
 
 // partMessage words a failure to take a part for people.
 func partMessage(err error) string {
@@ -314,7 +316,7 @@ func partMessage(err error) string {
 	case errors.Is(err, part.ErrBusy):
 		return "another transfer is receiving this file into the same place right now; not written"
 	case errors.Is(err, part.ErrExist):
-		return "a file appeared under this name while it was received; not replaced " + overwriteHint
+		return "a file appeared under this name while it was received; not replaced " + OverwriteHint
 	}
 	return err.Error()
 }
@@ -406,7 +408,7 @@ func (r *receiver) plan(e *proto.Entry) proto.Plan {
 				return proto.Plan{Action: proto.ActionDone}
 			}
 			if !r.o.Overwrite || fi.IsDir() {
-				return proto.Plan{Action: proto.ActionRefuse, Message: "exists " + overwriteHint}
+				return proto.Plan{Action: proto.ActionRefuse, Message: "exists " + OverwriteHint}
 			}
 			if err := d.Remove(base); err != nil {
 				return failPlan(err)
@@ -437,9 +439,9 @@ func (r *receiver) plan(e *proto.Entry) proto.Plan {
 			}
 			return proto.Plan{Action: proto.ActionSkip}
 		case !r.o.Overwrite:
-			r.o.warn(e.Path + ": refused: exists and differs " + overwriteHint)
+			r.o.warn(e.Path + ": refused: exists and differs " + OverwriteHint)
 			r.noteFailed(e.Path + ": exists and differs")
-			return proto.Plan{Action: proto.ActionRefuse, Message: "exists and differs " + overwriteHint}
+			return proto.Plan{Action: proto.ActionRefuse, Message: "exists and differs " + OverwriteHint}
 		}
 	}
 	if e.Kind == proto.KindRange {
