@@ -313,8 +313,9 @@ func TestSummaryCountsWhatHappened(t *testing.T) {
 	}
 	code, serr = send()
 	rlog = r.WaitLog(t, ": received ", 2)
-	if code != 0 || !logHas(serr, "sent 0 files (0 B), 1 unchanged (100.0 KiB, already there)", "0 B on the wire") {
-		t.Errorf("the summary of a transfer with nothing to send (exit %d):\n%s", code, serr)
+	if code != 0 || !logHas(serr, "sent 0 files (0 B), 1 unchanged (100.0 KiB, already there)", "0 B on the wire") ||
+		!logHas(rlog, "received 0 files (0 B), 1 unchanged (100.0 KiB, already there)") {
+		t.Errorf("the summaries of a transfer with nothing to send (exit %d):\n%s\n%s", code, serr, rlog)
 	}
 	// The file differs now: refused, and the hint names recv's flag.
 	randomFile(t, src, "f", 50<<10)
