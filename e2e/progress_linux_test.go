@@ -46,16 +46,17 @@ func openPTY(t *testing.T) (master, slave *os.File) {
 // the transfer draws a progress bar that shows the bytes done of the
 // total, the rate, the time left, the files done of the total and the
 // file moving now; the sender in a push, the receiver in a pull. A relay
-// holds the transfer to about 4 MiB/s, so that it lasts over a second
-// whatever the machine's speed, and the bar is drawn (every 200 ms) in
-// the middle.
+// holds the transfer to about 8 MiB/s, so that it lasts over two seconds
+// whatever the machine's speed (20 MiB: more than the socket buffers on
+// the way take, so the sender too is held), and the bar is drawn (every
+// 200 ms) in the middle.
 func TestProgressOnTerminal(t *testing.T) {
 	src := filepath.Join(t.TempDir(), "tree")
 	os.Mkdir(src, 0o755)
 	for i := range 20 {
-		randomFile(t, src, fmt.Sprintf("f%02d", i), 256<<10)
+		randomFile(t, src, fmt.Sprintf("f%02d", i), 1<<20)
 	}
-	bar := regexp.MustCompile(`\|  (send|recv) [0-9.]+ [KM]iB/5\.0 MiB, [0-9.]+ [KM]iB/s, [0-9hms]+ left, [0-9]+/20 files, tree/f[0-9]{2}`)
+	bar := regexp.MustCompile(`\|  (send|recv) [0-9.]+ [KM]iB/20\.0 MiB, [0-9.]+ [KMG]iB/s, [0-9hms]+ left, [0-9]+/20 files, tree/f[0-9]{2}`)
 	for _, way := range []string{"push", "pull"} {
 		t.Run(way, func(t *testing.T) {
 			m := modes[1]
@@ -65,12 +66,12 @@ func TestProgressOnTerminal(t *testing.T) {
 			if way == "push" {
 				server = start(t, m.args("recv", "--listen", "127.0.0.1:0", "--dir", dst)...)
 				rl := testbin.NewRelay(t, server.Addr(t), testbin.Push)
-				rl.Throttle(4 << 20)
+				rl.Throttle(8 << 20)
 				opener = exec.Command(zcopyBin, m.args("send", "--to", rl.Addr(), src)...)
 			} else {
 				server = start(t, m.args("send", "--listen", "127.0.0.1:0", src)...)
 				rl := testbin.NewRelay(t, server.Addr(t), testbin.Pull)
-				rl.Throttle(4 << 20)
+				rl.Throttle(8 << 20)
 				opener = exec.Command(zcopyBin, m.args("recv", "--from", rl.Addr(), "--dir", dst)...)
 			}
 			ptm, pts := openPTY(t)
