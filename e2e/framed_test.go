@@ -601,7 +601,7 @@ func TestToken(t *testing.T) {
 
 // TestDiskFull sends a file larger than the receiver's disk (a small tmpfs
 // the test mounts): a clear error naming the file at both ends, the part
-// kept for --resume, and the --keep receiver goes on serving.
+// kept for a resume, and the --keep receiver goes on serving.
 func TestDiskFull(t *testing.T) {
 	testbin.NeedRoot(t)
 	mnt := t.TempDir()

@@ -337,7 +337,7 @@ func startCmd(t testing.TB, cmd *exec.Cmd) *proc {
 // stopWaiting waits until the one-shot listener p has turned a peer away
 // and said it waits for the next ("still waiting for a peer": a refused
 // handshake does not use it up), then stops it with SIGTERM. It returns the
-// exit status (1: nothing was transferred) and the log.
+// exit status (143, for SIGTERM: nothing was transferred) and the log.
 func (p *proc) stopWaiting(t testing.TB) (int, string) {
 	t.Helper()
 	p.WaitLog(t, "still waiting for a peer", 1)

@@ -422,8 +422,8 @@ func TestDeliveredLessNeverExitsZero(t *testing.T) {
 		r := start(t, "recv", "--listen", "127.0.0.1:0", "--dir", dst)
 		scode, _, serr := run(t, "send", "--to", r.Addr(t), "--streams", "4", src)
 		rcode, rerr := r.stopWaiting(t)
-		if scode != 1 || rcode != 1 || !strings.Contains(rerr, "--keep") || !strings.Contains(serr, "--keep") {
-			t.Errorf("sender exit %d (%s), receiver exit %d (%s); want both 1, saying to use --keep", scode, serr, rcode, rerr)
+		if scode != 1 || rcode != 143 || !strings.Contains(rerr, "--keep") || !strings.Contains(serr, "--keep") {
+			t.Errorf("sender exit %d (%s), receiver exit %d (%s); want 1 and 143 (stopped by SIGTERM, nothing moved), both saying to use --keep", scode, serr, rcode, rerr)
 		}
 		// The sender is told which end serves one connection (it said
 		// "this end", which from the sender's side is the sender).
@@ -438,8 +438,8 @@ func TestDeliveredLessNeverExitsZero(t *testing.T) {
 		s := start(t, "send", "--listen", "127.0.0.1:0", src)
 		rcode, _, rerr := run(t, "recv", "--from", s.Addr(t), "--streams", "3", "--dir", dst)
 		scode, serr := s.stopWaiting(t)
-		if scode != 1 || rcode != 1 {
-			t.Errorf("sender exit %d (%s), receiver exit %d (%s); want both 1", scode, serr, rcode, rerr)
+		if scode != 143 || rcode != 1 {
+			t.Errorf("sender exit %d (%s), receiver exit %d (%s); want 143 (stopped by SIGTERM, nothing moved) and 1", scode, serr, rcode, rerr)
 		}
 		absent(t, filepath.Join(dst, "f.bin"))
 	})

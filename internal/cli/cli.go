@@ -29,9 +29,13 @@ to its end but some entries did not arrive (each is named on stderr, as it
 happens and again at the end: left out by the sender, refused or failed
 at the receiver); 1 when the transfer itself failed (a connection, the
 handshake or the protocol broke; what was placed before that is complete,
-the rest is missing); 2 when the command line was wrong. Both ends exit
-with the same status for the same transfer, except that a server under
---keep exits 0 after a clean shutdown and logs each transfer's outcome.`
+the rest is missing); 2 when the command line was wrong; 128 + the
+signal's number when a signal ended it: 130 for SIGINT (Ctrl-C), 143 for
+SIGTERM (the end interrupted says what it kept; the same command resumes).
+Both ends exit with the same status for the same transfer, except that
+the end that was not interrupted exits 1, and that a server under --keep
+exits 0 after a clean shutdown (1 if transfers in flight were cut) and
+logs each transfer's outcome.`
 
 // env is what a command sees of the process.
 type env struct {
@@ -138,8 +142,17 @@ func usageError(e *env, c *command, format string, a ...any) int {
 	return exitUsage
 }
 
-// fail reports a failed operation and returns exitFail.
+// fail reports a failed operation and returns exitFail, or 128+N if
+// signal N ended it (see Interrupted).
 func fail(e *env, c *command, err error) int {
+	if i := interrupted(e); i != nil {
+		if errors.Is(err, context.Canceled) || errors.Is(err, i) {
+			fmt.Fprintf(e.stderr, "zcopy %s: %v (exit status %d)\n", c.name, i, i.ExitCode())
+		} else {
+			fmt.Fprintf(e.stderr, "zcopy %s: %v (exit status %d): %v\n", c.name, i, i.ExitCode(), plain(err))
+		}
+		return i.ExitCode()
+	}
 	fmt.Fprintf(e.stderr, "zcopy %s: %v\n", c.name, plain(err))
 	return exitFail
 }

@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -208,7 +210,7 @@ func framedRecv(e *env, c *command, dir, listen string, from connector, srv serv
 			return fail(e, c, err)
 		}
 		res, err := withProgress(e, "recv", quiet || asJSON, o, func(o session.Options) (session.Result, error) {
-			return session.ReceiveStreams(e.ctx, dial, root, streams, o)
+			return keptIn(dir)(session.ReceiveStreams(e.ctx, dial, root, streams, o))
 		})
 		return finish(e, c, "received", res, err, asJSON, quiet)
 	}
@@ -220,10 +222,23 @@ func framedRecv(e *env, c *command, dir, listen string, from connector, srv serv
 		oc.Warn = func(s string) { fmt.Fprintf(e.stderr, "zcopy recv: %s: %s\n", peer, s) }
 		ctx = session.WithHandshakeDone(ctx, admitted)
 		return withProgress(e, "recv", quiet || asJSON || srv.keep, oc, func(o session.Options) (session.Result, error) {
-			return session.Receive(ctx, conn, root, o)
+			return keptIn(dir)(session.Receive(ctx, conn, root, o))
 		})
 	}
 	return serveFramed(e, c, framedServer{addr: listen, serveFlags: srv, verb: "received", role: proto.RoleReceiver, o: o, run: run}, asJSON, quiet)
+}
+
+// keptIn returns a function that passes on a receiver's result and error,
+// with the part it kept named under dir (where the user finds it).
+func keptIn(dir string) func(session.Result, error) (session.Result, error) {
+	return func(r session.Result, err error) (session.Result, error) {
+		if r.Kept != nil {
+			k := *r.Kept
+			k.Path = filepath.Join(dir, k.Path)
+			r.Kept = &k
+		}
+		return r, err
+	}
 }
 
 // withProgress runs a session with o.Progress on a progress bar for verb
@@ -263,6 +278,13 @@ type framedServer struct {
 // sessions in flight have s.grace to finish: the exit status is 0 if they
 // did, 1 if some were cut. Without, it is the session's.
 func serveFramed(e *env, c *command, s framedServer, asJSON, quiet bool) int {
+	// With --keep a second signal cuts the transfers in flight at once;
+	// watched from before the listener exists, so no signal is missed.
+	now := make(chan struct{})
+	var cutNow atomic.Bool
+	if s.keep {
+		defer watchSecond(e, c, func() { cutNow.Store(true); close(now) })()
+	}
 	ln, err := net.Listen("tcp", s.addr)
 	if err != nil {
 		return fail(e, c, err)
@@ -276,6 +298,12 @@ func serveFramed(e *env, c *command, s framedServer, asJSON, quiet bool) int {
 	var mu sync.Mutex
 	code := exitOK
 	served := false // one-shot: a peer got past its handshake
+	cutWhy := func() string {
+		if cutNow.Load() {
+			return "a second signal"
+		}
+		return fmt.Sprintf("the grace period (--grace %v) ran out", s.grace)
+	}
 	handle := func(ctx context.Context, conn net.Conn, admitted func()) {
 		peer := conn.RemoteAddr().String()
 		var shook atomic.Bool
@@ -295,14 +323,15 @@ func serveFramed(e *env, c *command, s framedServer, asJSON, quiet bool) int {
 		}
 		switch {
 		case err != nil && ctx.Err() != nil && e.ctx.Err() != nil:
-			fmt.Fprintf(e.stderr, "zcopy %s: %s: cut short: the grace period after the signal (--grace %v) ran out\n", c.name, peer, s.grace)
-		case err != nil:
-			fmt.Fprintf(e.stderr, "zcopy %s: %s: %v\n", c.name, peer, err)
+			fmt.Fprintf(e.stderr, "zcopy %s: %s: cut short after the signal: %s%s\n", c.name, peer, cutWhy(), keptNote(res))
+		case err != nil && !errors.Is(err, session.ErrFailed):
+			fmt.Fprintf(e.stderr, "zcopy %s: %s: %s\n", c.name, peer, withKept(err, res))
 		case !quiet:
+			// One line per transfer, as it ends.
 			fmt.Fprintf(e.stderr, "zcopy %s: %s: %s\n", c.name, peer, describe(s.verb, res))
 		}
 		if asJSON {
-			printJSON(e, res)
+			printJSON(e, res, err)
 		}
 	}
 	refuse := func(ctx context.Context, conn net.Conn) {
@@ -318,6 +347,7 @@ func serveFramed(e *env, c *command, s framedServer, asJSON, quiet bool) int {
 		Wait:        s.timeout,
 		MaxSessions: s.maxSessions,
 		Grace:       s.grace,
+		Now:         now,
 		Handle:      handle,
 		Refuse:      refuse,
 		Log:         func(line string) { fmt.Fprintf(e.stderr, "zcopy %s: %s\n", c.name, line) },
@@ -336,12 +366,16 @@ func serveFramed(e *env, c *command, s framedServer, asJSON, quiet bool) int {
 	if !s.keep && !served {
 		// Stopped (a signal) before any peer completed its handshake:
 		// nothing named was moved, so not a success.
-		fmt.Fprintf(e.stderr, "zcopy %s: stopped before a peer completed the handshake: nothing was transferred (exit status %d)\n", c.name, exitFail)
-		return exitFail
+		code := exitFail
+		if i := interrupted(e); i != nil {
+			code = i.ExitCode()
+		}
+		fmt.Fprintf(e.stderr, "zcopy %s: stopped before a peer completed the handshake: nothing was transferred (exit status %d)\n", c.name, code)
+		return code
 	}
 	if s.keep {
 		if st.Cut > 0 {
-			fmt.Fprintf(e.stderr, "zcopy %s: stopped; %d in flight cut short when the grace period (--grace %v) ran out (exit status %d)\n", c.name, st.Cut, s.grace, exitFail)
+			fmt.Fprintf(e.stderr, "zcopy %s: stopped; %d in flight cut short when %s (exit status %d)\n", c.name, st.Cut, cutWhy(), exitFail)
 			return exitFail
 		}
 		fmt.Fprintf(e.stderr, "zcopy %s: stopped; transfers in flight finished\n", c.name)
@@ -351,10 +385,15 @@ func serveFramed(e *env, c *command, s framedServer, asJSON, quiet bool) int {
 
 // finish reports a session's outcome and returns the exit status: 0, 23
 // (exitPartial) when the session ran to its end with entries that did not
-// arrive, which it names again, or 1.
+// arrive, which it names again, 128+N when signal N interrupted it (what
+// was kept is said), or 1.
 func finish(e *env, c *command, verb string, res session.Result, err error, asJSON, quiet bool) int {
+	sig := interrupted(e)
+	if sig != nil && err != nil && !errors.Is(err, session.ErrFailed) {
+		err = sig
+	}
 	if asJSON {
-		printJSON(e, res)
+		printJSON(e, res, err)
 	} else if !quiet && (err == nil || errors.Is(err, session.ErrFailed)) {
 		fmt.Fprintf(e.stderr, "zcopy %s: %s\n", c.name, describe(verb, res))
 	}
@@ -372,31 +411,95 @@ func finish(e *env, c *command, verb string, res session.Result, err error, asJS
 			fmt.Fprintf(e.stderr, "  %s\n", f)
 		}
 		return exitPartial
+	case err == sig:
+		fmt.Fprintf(e.stderr, "zcopy %s: %v: %s (exit status %d)\n", c.name, sig, interruptedNote(verb, res), sig.ExitCode())
+		return sig.ExitCode()
 	}
-	return fail(e, c, err)
+	fmt.Fprintf(e.stderr, "zcopy %s: %s\n", c.name, withKept(err, res))
+	return exitFail
 }
 
-func describe(verb string, r session.Result) string {
-	s := fmt.Sprintf("%s %d files (%s), %s on the wire, in %.2f s", verb, r.Files, bytesize.Format(r.Bytes), bytesize.Format(r.BytesSent), r.Seconds)
-	if r.Seconds > 0 {
-		s += fmt.Sprintf(" (%.2f GB/s)", float64(r.BytesSent)/r.Seconds/1e9)
+// withKept words the error of a session whose receiver kept a part: the
+// session's short note (session.KeptNote) gives way to what was kept.
+func withKept(err error, r session.Result) string {
+	msg := plain(err).Error()
+	if r.Kept == nil {
+		return msg
 	}
+	return strings.Replace(msg, session.KeptNote, "", 1) + keptNote(r)
+}
+
+// interruptedNote says what a transfer interrupted by a signal kept, and
+// how to go on.
+func interruptedNote(verb string, r session.Result) string {
+	switch {
+	case r.Kept != nil:
+		return fmt.Sprintf("part kept: %s of %s in %s; resume with the same command", bytesize.Format(r.Kept.Bytes), bytesize.Format(r.Kept.Size), r.Kept.Path)
+	case verb == "sent":
+		return fmt.Sprintf("%s sent; the receiver keeps what arrived (complete files, and a .zcopy-part of the file cut short); resume with the same command", bytesize.Format(r.BytesSent))
+	}
+	return "the files placed before it are complete; resume with the same command"
+}
+
+// keptNote says, after a failure, which part a receiver kept ("" if none).
+func keptNote(r session.Result) string {
+	if r.Kept == nil {
+		return ""
+	}
+	return fmt.Sprintf(" (part kept: %s of %s in %s; the same command resumes it)", bytesize.Format(r.Kept.Bytes), bytesize.Format(r.Kept.Size), r.Kept.Path)
+}
+
+// describe is the one line that says what a transfer did: the files
+// moved, left as they were (already there, unchanged), failed; the
+// directories and symlinks; the bytes on the wire, the time and the rate
+// (in the units of the sizes beside it), and what was taken from parts.
+func describe(verb string, r session.Result) string {
+	moved, movedBytes := r.Files-r.Skipped, r.Bytes-r.SkippedBytes
+	s := fmt.Sprintf("%s %s (%s)", verb, count(moved, "file", "files"), bytesize.Format(movedBytes))
 	if r.Skipped > 0 {
-		s += fmt.Sprintf(", %d already there", r.Skipped)
+		s += fmt.Sprintf(", %d unchanged (%s, already there)", r.Skipped, bytesize.Format(r.SkippedBytes))
 	}
 	if len(r.Failed) > 0 {
 		s += fmt.Sprintf(", %d failed", len(r.Failed))
 	}
+	if r.Dirs > 0 {
+		s += ", " + count(r.Dirs, "directory", "directories")
+	}
+	if r.Symlinks > 0 {
+		s += ", " + count(r.Symlinks, "symlink", "symlinks")
+	}
+	s += fmt.Sprintf("; %s on the wire in %.2f s", bytesize.Format(r.BytesSent), r.Seconds)
+	if r.Seconds > 0 && r.BytesSent > 0 {
+		s += fmt.Sprintf(" (%s/s)", bytesize.Format(int64(float64(r.BytesSent)/r.Seconds)))
+	}
+	if r.Resumed > 0 {
+		s += fmt.Sprintf("; %s reused from parts", bytesize.Format(r.Resumed))
+	}
 	if r.Verified {
-		s += ", verified"
+		s += "; verified"
 	}
 	return s
 }
 
-func printJSON(e *env, r session.Result) {
-	b, _ := json.Marshal(struct {
+// count is "1 file", "2 files".
+func count(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
+// printJSON prints r, and err if the session failed, as one JSON object
+// on stdout.
+func printJSON(e *env, r session.Result, err error) {
+	out := struct {
 		session.Result
-		PeakRSSKiB int64 `json:"peak_rss_kib,omitempty"` // Linux: VmHWM of this process
-	}{r, peakRSS()})
+		PeakRSSKiB int64  `json:"peak_rss_kib,omitempty"` // Linux: VmHWM of this process
+		Error      string `json:"error,omitempty"`
+	}{Result: r, PeakRSSKiB: peakRSS()}
+	if err != nil {
+		out.Error = plain(err).Error()
+	}
+	b, _ := json.Marshal(out)
 	fmt.Fprintf(e.stdout, "%s\n", b)
 }

@@ -26,7 +26,7 @@ func init() {
 		help: `One command, as scp and rsync:
 
   zcopy recv user@host:photos user@host:/etc/hosts .   (PATH: relative to the far home)
-  zcopy recv --resume host:big.iso /srv/in
+  zcopy recv host:big.iso /srv/in     (again after an interruption: resumes)
 
 runs 'zcopy send' on HOST over the system's ssh, which listens on a port
 of its own and tells this end the port and a fresh token; the files then
@@ -46,12 +46,15 @@ Everything is written through an os.Root confined to DIR: absolute paths,
 "..", names with NUL and paths through symlinks are refused. Each file is
 written as NAME.zcopy-part and renamed to NAME only when complete (after an
 fsync with --fsync, after its hash matched with --verify); an interrupted
-transfer leaves the .zcopy-part, which --resume continues so that only the
-missing bytes cross the wire. A file already present with the same size and
-mtime is skipped; one that differs is refused unless --overwrite. Modes and
-mtimes are kept. --streams N fetches over N connections (see 'zcopy send
---help'). Transfers are encrypted (TLS 1.3) and authenticated by a shared
-token unless both ends give --plaintext: see 'zcopy send --help'.
+transfer leaves the .zcopy-part, which the next transfer of the same file
+continues, so that only the missing bytes cross the wire (resuming is the
+default; --no-resume starts every file over; --resume, which older
+versions needed, is still accepted and changes nothing). A file already
+present with the same size and mtime is skipped; one that differs is
+refused unless --overwrite. Modes and mtimes are kept. --streams N
+fetches over N connections (see 'zcopy send --help'). Transfers are
+encrypted (TLS 1.3) and authenticated by a shared token unless both ends
+give --plaintext: see 'zcopy send --help'.
 
 --raw stores every byte that arrives until the sender closes, so any TCP
 tool can send:   nc -N 127.0.0.1 1033 < data.bin
@@ -74,8 +77,17 @@ Parts: every file is received through its part (.zcopy-part, or
 through a symlink; while one transfer writes a part, another that wants
 the same name fails that file at once instead of mixing the two. A part
 records which version of the source it holds (size, mtime, the sender's
-file identity, in an extended attribute): --resume continues it only for
-that same version, and otherwise starts over and says so. A file that
+file identity, in an extended attribute): it is continued only for that
+same version, and otherwise started over, saying so. The progress bar
+starts at what the parts hold, and the summary says how much was reused
+from them.
+
+Signals: SIGINT (Ctrl-C) or SIGTERM ends a transfer at once; the end that
+was interrupted says what it kept (such as "part kept: 285.0 MiB of 1.0
+GiB in big.iso.zcopy-part") and exits 128 + the signal's number: 130 for
+SIGINT, 143 for SIGTERM. A server under --keep instead stops accepting and
+lets the transfers in flight finish (--grace); a second signal cuts them
+at once. A file that
 appears under the final name while it is received is kept, not replaced,
 unless --overwrite.
 
@@ -96,7 +108,8 @@ func runRecv(e *env, args []string) int {
 	keep := fs.Bool("keep", false, "with --listen: serve senders until SIGINT or SIGTERM")
 	verify := fs.Bool("verify", false, "hash every file at both ends (XXH3-128) and fail mismatches")
 	sec := addSecureFlags(fs, "senders")
-	resume := fs.Bool("resume", false, "continue files from their .zcopy-part")
+	noResume := fs.Bool("no-resume", false, "start every file over: a .zcopy-part left by an earlier transfer is removed, not continued")
+	resume := fs.Bool("resume", false, "the default (kept for old command lines): continue files from their .zcopy-part when it holds the start of the same version")
 	overwrite := fs.Bool("overwrite", false, "replace existing files that differ")
 	fsync := fs.Bool("fsync", false, "fsync each file before renaming it into place")
 	idle := fs.Duration("idle-timeout", 60*time.Second, "give up on a peer silent this long")
@@ -122,6 +135,9 @@ func runRecv(e *env, args []string) int {
 	if code, ok := checkAddrFlags(e, c, *quiet, addrFlag{"--listen", listen}, addrFlag{"--from", from}); !ok {
 		return code
 	}
+	if *resume && *noResume {
+		return usageError(e, c, "--resume and --no-resume contradict each other (resuming is the default)")
+	}
 	if spec, paths, local, ok := remoteSources(pos, *dir); ok && !*raw && *listen == "" && *from == "" {
 		switch {
 		case spec.Login == "":
@@ -144,7 +160,7 @@ func runRecv(e *env, args []string) int {
 			far = append(far, "--plaintext")
 		}
 		far = append(append(far, "--"), paths...)
-		opts := session.Options{Method: m, Verify: *verify, Dialed: true, Plaintext: sec.plaintext, Resume: *resume,
+		opts := session.Options{Method: m, Verify: *verify, Dialed: true, Plaintext: sec.plaintext, Resume: !*noResume,
 			Overwrite: *overwrite, Fsync: *fsync, IdleTimeout: *idle, HeaderTimeout: *headerTimeout}
 		var fe farEnd
 		code := framedRecv(e, c, local, "", fe.connect(e, c, sshf, spec, far), srv.withKeep(false), mem.memory(), 1, opts, *asJSON, *quiet)
@@ -187,7 +203,7 @@ func runRecv(e *env, args []string) int {
 		case sec.checkMethod(m) != "":
 			return usageError(e, c, "%s", sec.checkMethod(m))
 		}
-		opts := session.Options{Method: m, Verify: *verify, Dialed: *from != "", Resume: *resume,
+		opts := session.Options{Method: m, Verify: *verify, Dialed: *from != "", Resume: !*noResume,
 			Overwrite: *overwrite, Fsync: *fsync, IdleTimeout: *idle, HeaderTimeout: *headerTimeout}
 		if sshf.announce {
 			e = farListen(e, sec, srv, &opts.Token)
@@ -202,8 +218,8 @@ func runRecv(e *env, args []string) int {
 		return framedRecv(e, c, *dir, *listen, addrConnector(*from), srv.withKeep(*keep), mem.memory(), *streams, opts, *asJSON, *quiet)
 	}
 	switch {
-	case *dir != "" || *keep || *resume || *overwrite || *verify || sec.token.set:
-		return usageError(e, c, "--raw stores one stream in -o FILE: --dir, --keep, --resume, --overwrite, --verify and --token need the framed protocol")
+	case *dir != "" || *keep || *resume || *noResume || *overwrite || *verify || sec.token.set:
+		return usageError(e, c, "--raw stores one stream in -o FILE: --dir, --keep, --resume, --no-resume, --overwrite, --verify and --token need the framed protocol")
 	case len(pos) != 0:
 		return usageError(e, c, "unexpected arguments %q", pos)
 	case *out == "":

@@ -1,8 +1,10 @@
 package cli
 
 import (
+	"bytes"
 	"cmp"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"slices"
@@ -52,7 +54,16 @@ zcopy's framed protocol (docs/PROTOCOL.md) sends each PATH under its base
 name: a file as itself, a directory with everything under it (symlinks as
 links, never followed; devices, FIFOs and sockets left out with a warning).
 --verify adds an end-to-end XXH3-128 hash per file. The receiver decides
-about existing files, resume and fsync.
+about existing files, resume and fsync: it continues a file from the
+.zcopy-part an interrupted transfer left (only the missing bytes cross)
+unless 'zcopy recv --no-resume', and replaces a file that differs only
+with 'zcopy recv --overwrite'. The one-command form passes --no-resume
+and --overwrite on to the receiver it starts.
+
+Signals: SIGINT (Ctrl-C) or SIGTERM ends a transfer at once; the end that
+was interrupted says what it kept and exits 130 (SIGINT) or 143
+(SIGTERM). A server under --keep lets the transfers in flight finish
+(--grace) instead; a second signal cuts them at once.
 
 Encryption: the transfer runs inside TLS 1.3 by default, with a throwaway
 certificate (nothing to set up), and each end proves the shared token
@@ -121,6 +132,8 @@ func runSend(e *env, args []string) int {
 	fs.Var(&chunk, "chunk", "most bytes (`SIZE`) per sendfile or splice call and per mmap window (default 4MiB)")
 	fs.Var(&buffer, "buffer", "readwrite buffer `SIZE` (default 256KiB)")
 	sshf := addSSHFlags(fs)
+	noResume := fs.Bool("no-resume", false, "with HOST:DIR: the far receiver starts every file over instead of continuing its .zcopy-part (by hand, give it to zcopy recv)")
+	overwrite := fs.Bool("overwrite", false, "with HOST:DIR: the far receiver replaces existing files that differ (by hand, give it to zcopy recv)")
 	pos, code, ok := parse(e, c, fs, args)
 	if !ok {
 		return code
@@ -150,7 +163,17 @@ func runSend(e *env, args []string) int {
 		if sec.plaintext {
 			far = append(far, "--plaintext")
 		}
+		// The far end resumes by default; these are its flags.
+		if *noResume {
+			far = append(far, "--no-resume")
+		}
+		if *overwrite {
+			far = append(far, "--overwrite")
+		}
 		opts := session.Options{Method: m, Verify: *verify, Dialed: true, Plaintext: sec.plaintext, IdleTimeout: *idle, HeaderTimeout: *headerTimeout}
+		// Here the user gives the far receiver's --overwrite to send: the
+		// hint in refusals (the far end's and the local) says so.
+		e := &env{ctx: e.ctx, stdout: e.stdout, stderr: &replacer{w: e.stderr, old: session.OverwriteHint, new: "(zcopy send --overwrite replaces it)"}}
 		var fe farEnd
 		code := framedSend(e, c, paths, "", fe.connect(e, c, sshf, spec, far), srv.withKeep(false), 1, opts, *asJSON, *quiet)
 		return fe.finish(e, c, code)
@@ -159,6 +182,8 @@ func runSend(e *env, args []string) int {
 		return usageError(e, c, "%s", bad)
 	}
 	switch {
+	case *noResume || *overwrite:
+		return usageError(e, c, "--no-resume and --overwrite go with a remote [user@]HOST:DIR (the one-command form starts the receiver); by hand, the receiver decides: give them to zcopy recv")
 	case sshf.announce && (*raw || *listen == "" || *keep):
 		return usageError(e, c, "--announce goes with --listen in framed mode, without --keep (the one-command form starts its far end so)")
 	case len(pos) == 0:
@@ -267,4 +292,21 @@ func (t *tokenFlag) get() string {
 		return t.value
 	}
 	return os.Getenv("ZCOPY_TOKEN")
+}
+
+// replacer writes to w with old replaced by new in each write (each of
+// zcopy's lines is one write).
+type replacer struct {
+	w        io.Writer
+	old, new string
+}
+
+func (r *replacer) Write(p []byte) (int, error) {
+	if !bytes.Contains(p, []byte(r.old)) {
+		return r.w.Write(p)
+	}
+	if _, err := r.w.Write(bytes.ReplaceAll(p, []byte(r.old), []byte(r.new))); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }

@@ -53,6 +53,9 @@ type Config struct {
 	// Grace is how long, once ctx ends, the handlers in flight may go on
 	// before their context is cancelled (0 cancels them at once).
 	Grace time.Duration
+	// Now, if not nil, ends the grace period at once when it is closed
+	// (zcopy cuts the transfers in flight so on a second signal).
+	Now <-chan struct{}
 
 	// Handle serves one connection. Its context ends only when Grace has
 	// passed after ctx's end. It calls admitted once the handshake is
@@ -201,8 +204,9 @@ func (s *server) refuse(ctx context.Context, c net.Conn) {
 	}
 }
 
-// drain waits for the handlers in flight for the grace period, then
-// cancels those still running and waits for them to return.
+// drain waits for the handlers in flight for the grace period (or until
+// Config.Now is closed), then cancels those still running and waits for
+// them to return.
 func (s *server) drain() Stats {
 	done := make(chan struct{})
 	go func() {
@@ -217,15 +221,21 @@ func (s *server) drain() Stats {
 	}
 	grace := time.NewTimer(s.cfg.Grace)
 	defer grace.Stop()
+	cutNow := false
 	select {
 	case <-done:
 		return Stats{}
 	case <-grace.C:
+	case <-s.cfg.Now:
+		cutNow = true
 	}
 	s.mu.Lock()
 	n = s.active
 	s.mu.Unlock()
-	if n > 0 {
+	switch {
+	case n > 0 && cutNow:
+		logTo(s.cfg.Log, "told to stop now: cutting the %d connections still in flight", n)
+	case n > 0:
 		logTo(s.cfg.Log, "the grace period (%s) is over: cutting the %d connections still in flight", s.cfg.Grace, n)
 	}
 	s.cut()

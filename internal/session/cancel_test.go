@@ -60,8 +60,8 @@ func TestSendCancelStopsWriting(t *testing.T) {
 	cc := &countingConn{Conn: c}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	o := Options{Dialed: true, IdleTimeout: time.Minute, Progress: func(done, total int64) {
-		if done >= 2<<20 && !cc.armed.Load() {
+	o := Options{Dialed: true, IdleTimeout: time.Minute, Progress: func(p Progress) {
+		if p.Done >= 2<<20 && !cc.armed.Load() {
 			cc.armed.Store(true)
 			cancel()
 		}

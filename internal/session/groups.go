@@ -53,7 +53,7 @@ func runStreams(ctx context.Context, dial Dial, n int, o Options, run func(conn 
 	results := make([]Result, n)
 	errs := make([]error, n)
 	var mu sync.Mutex
-	done, total := make([]int64, n), make([]int64, n)
+	progress := make([]Progress, n)
 	var wg sync.WaitGroup
 	for i := range n {
 		oi := o
@@ -61,16 +61,16 @@ func runStreams(ctx context.Context, dial Dial, n int, o Options, run func(conn 
 			oi.Stream = Stream{Group: group, Index: i, Count: n}
 		}
 		if o.Progress != nil {
-			oi.Progress = func(d, t int64) {
+			oi.Progress = func(p Progress) {
 				mu.Lock()
-				done[i], total[i] = d, t
-				var sd, st int64
+				progress[i] = p
+				var sum Progress
 				for k := range n {
-					sd += done[k]
-					st += total[k]
+					sum.add(progress[k])
 				}
+				sum.Name = p.Name
+				o.Progress(sum) // under mu, so that the sums arrive in order
 				mu.Unlock()
-				o.Progress(sd, st)
 			}
 		}
 		wg.Add(1)

@@ -442,8 +442,8 @@ func TestConnectionErrorEndsTheSession(t *testing.T) {
 			go func() {
 				// The receiver gives up as the first bytes of a body
 				// arrive, and its connection closes under the sender.
-				_, err := session.Receive(ctx, s, root, session.Options{Plaintext: true, Progress: func(done, _ int64) {
-					if done > 0 {
+				_, err := session.Receive(ctx, s, root, session.Options{Plaintext: true, Progress: func(p session.Progress) {
+					if p.Done > 0 {
 						cancel()
 					}
 				}})

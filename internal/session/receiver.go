@@ -25,13 +25,13 @@ import (
 const SessionFailure = ^uint32(0)
 
 // PartSuffix marks a file that is still arriving (or was interrupted):
-// the bytes from its start, so --resume can continue after them. Package
+// the bytes from its start, so a resume can continue after them. Package
 // part owns such files.
 const PartSuffix = part.Suffix
 
 // RangesSuffix marks a file that is arriving in ranges over several
 // streams. Its ranges arrive in any order, so it has holes until it is
-// complete, and --resume never continues it.
+// complete, and a resume never continues it.
 const RangesSuffix = part.RangesSuffix
 
 // maxHeld bounds the parts a session holds from its plan to their bodies
@@ -85,6 +85,7 @@ func Receive(ctx context.Context, conn net.Conn, root *os.Root, o Options) (res 
 
 	// The bodies.
 	if err := r.receiveData(); err != nil {
+		res.Kept = r.cut
 		r.fail(-1, err.Error())
 		r.sendSummary()
 		return res, ctxErr(ctx, err)
@@ -141,7 +142,18 @@ func (r *receiver) readManifest() error {
 			r.offsets[i] = p.Offset
 		}
 		if p.Action == proto.ActionSend {
-			r.total += e.Size - p.Offset
+			// The progress counts a resumed file from its start, its part
+			// as done.
+			if e.Kind == proto.KindRange {
+				r.prog.Total += e.Length
+			} else {
+				r.prog.Total += e.Size
+			}
+			r.prog.Done += p.Offset
+			r.res.Resumed += p.Offset
+			if e.Kind == proto.KindFile || e.Offset == 0 {
+				r.prog.FileCount++
+			}
 		}
 		r.conn.SetWriteDeadline(time.Now().Add(r.o.idleTimeout()))
 		rec = p.Append(rec[:0])
@@ -170,20 +182,22 @@ func (r *receiver) abort(bw *bufio.Writer, why string) error {
 }
 
 type receiver struct {
-	ctx      context.Context
-	conn     net.Conn
-	br       *bufio.Reader
-	root     *os.Root
-	o        *Options
-	verify   bool
-	res      *Result
-	entries  []proto.Entry
-	plans    []proto.Action // by entry
-	offsets  map[int]int64  // where a planned body starts, for the few entries (held parts) not at 0
-	tally    tally          // what the session holds of its manifest
-	got      []bool         // bodies received, by entry
-	total    int64
-	done     int64
+	ctx     context.Context
+	conn    net.Conn
+	br      *bufio.Reader
+	root    *os.Root
+	o       *Options
+	verify  bool
+	res     *Result
+	entries []proto.Entry
+	plans   []proto.Action // by entry
+	offsets map[int]int64  // where a planned body starts, for the few entries (held parts) not at 0
+	tally   tally          // what the session holds of its manifest
+	got     []bool         // bodies received, by entry
+	done    int64          // body bytes received in this session
+	prog    Progress       // for o.Progress: done and total also count the parts resumed
+	// cut is the part that a body cut short left, if any.
+	cut      *Kept
 	failures []proto.Failure
 	dirs     map[string]*os.Root // open sub-roots by directory, so that each
 	// operation is one system call instead of a walk from the top
@@ -289,13 +303,20 @@ func (r *receiver) holdsIn(dir string) bool {
 	return false
 }
 
+// OverwriteHint ends the messages about a file that exists and is not
+// replaced. They reach both ends (the sender reads them in the plan and
+// the summary), so the hint names the command that has the flag. (zcopy
+// send HOST:DIR, which passes --overwrite to the receiver it starts,
+// words it for its user.)
+const OverwriteHint = "(zcopy recv --overwrite replaces it)"
+
 // partMessage words a failure to take a part for people.
 func partMessage(err error) string {
 	switch {
 	case errors.Is(err, part.ErrBusy):
 		return "another transfer is receiving this file into the same place right now; not written"
 	case errors.Is(err, part.ErrExist):
-		return "a file appeared under this name while it was received; not replaced (use --overwrite to replace it)"
+		return "a file appeared under this name while it was received; not replaced " + OverwriteHint
 	}
 	return err.Error()
 }
@@ -387,7 +408,7 @@ func (r *receiver) plan(e *proto.Entry) proto.Plan {
 				return proto.Plan{Action: proto.ActionDone}
 			}
 			if !r.o.Overwrite || fi.IsDir() {
-				return proto.Plan{Action: proto.ActionRefuse, Message: "exists (use --overwrite to replace it)"}
+				return proto.Plan{Action: proto.ActionRefuse, Message: "exists " + OverwriteHint}
 			}
 			if err := d.Remove(base); err != nil {
 				return failPlan(err)
@@ -411,15 +432,16 @@ func (r *receiver) plan(e *proto.Entry) proto.Plan {
 		case fi.Size() == e.Size && fi.ModTime().UnixNano() == e.MTime:
 			if first {
 				r.res.Skipped++
+				r.res.SkippedBytes += e.Size
 				r.res.Files++
 				r.res.Bytes += e.Size
 				r.o.warn(e.Path + ": skipped, already here (same size and mtime)")
 			}
 			return proto.Plan{Action: proto.ActionSkip}
 		case !r.o.Overwrite:
-			r.o.warn(e.Path + ": refused: exists and differs (use --overwrite to replace it)")
+			r.o.warn(e.Path + ": refused: exists and differs " + OverwriteHint)
 			r.noteFailed(e.Path + ": exists and differs")
-			return proto.Plan{Action: proto.ActionRefuse, Message: "exists and differs (use --overwrite to replace it)"}
+			return proto.Plan{Action: proto.ActionRefuse, Message: "exists and differs " + OverwriteHint}
 		}
 	}
 	if e.Kind == proto.KindRange {
@@ -510,9 +532,14 @@ func (r *receiver) receiveData() error {
 			return fmt.Errorf("%w: %s: data at %d+%d, want %d+%d", proto.ErrMalformed, e.Path, h.Offset, h.Length, wantOff, wantLen)
 		}
 		r.got[i] = true
+		r.prog.Name = e.Path
 		if err := r.receiveFile(i, h); err != nil {
 			return err
 		}
+		if e.Kind == proto.KindFile || e.Offset == 0 {
+			r.prog.Files++
+		}
+		r.progress(0)
 	}
 	for i, a := range r.plans {
 		if a == proto.ActionSend && !r.got[i] {
@@ -527,7 +554,7 @@ func (r *receiver) receiveData() error {
 // all is well. A part that cannot be taken (another transfer holds it)
 // fails that file alone: its body is read and dropped. A file that cannot
 // be written ends the session (the rest of its body cannot be accounted
-// for); its part is kept for --resume.
+// for); its part is kept for a resume.
 func (r *receiver) receiveFile(i int, h proto.DataHeader) error {
 	e := &r.entries[i]
 	held := r.held[i]
@@ -550,7 +577,7 @@ func (r *receiver) receiveFile(i int, h proto.DataHeader) error {
 		r.fail(i, why)
 		return r.dropBody(e, h)
 	}
-	// keep leaves the part for --resume; a ranged part is the group's.
+	// keep leaves the part for a resume; a ranged part is the group's.
 	keep := func() {
 		if e.Kind != proto.KindRange {
 			f.Keep()
@@ -628,14 +655,15 @@ func (r *receiver) writeBody(f *part.File, e *proto.Entry, h proto.DataHeader) e
 			Progress: func(n int64) {
 				r.conn.SetReadDeadline(time.Now().Add(r.o.idleTimeout()))
 				r.done = before + n
-				if r.o.Progress != nil {
-					r.o.Progress(r.done, r.total)
-				}
+				r.progress(0)
 			},
 		})
 		r.done = before + st.Bytes
 		r.methods.add(st.Method, st.Bytes)
 		if err != nil {
+			if !ranged {
+				r.cut = &Kept{Path: e.Path + PartSuffix, Bytes: h.Offset + k + st.Bytes, Size: e.Size}
+			}
 			return fmt.Errorf("%s: %w%s", e.Path, err, keptNote(ranged))
 		}
 	}
@@ -713,13 +741,18 @@ func hashFault(f *os.File, size int64, want [16]byte) string {
 }
 
 // keptNote says what became of the part of a body that was cut short: a
-// whole file's is kept for --resume; a range's goes with its group.
+// whole file's is kept for a resume; a range's goes with its group.
 func keptNote(ranged bool) string {
 	if ranged {
 		return ""
 	}
-	return " (the part is kept for --resume)"
+	return KeptNote
 }
+
+// KeptNote ends the error of a session whose receiver kept the part of
+// the file it was writing when the session failed. It reaches the sender
+// too; the receiver's command says more (Result.Kept) in its place.
+const KeptNote = " (the part is kept: the same transfer again resumes it)"
 
 // dropBody reads and drops the body and trailer of a file that cannot be
 // written, so the session stays in step with the sender.
@@ -783,10 +816,13 @@ func hashMismatch(got, want [16]byte) string {
 	return fmt.Sprintf("hash mismatch: received %x, the sender has %x", got, want)
 }
 
+// progress counts n more body bytes received and reports to o.Progress.
 func (r *receiver) progress(n int64) {
 	r.done += n
 	if r.o.Progress != nil {
-		r.o.Progress(r.done, r.total)
+		p := r.prog
+		p.Done += r.done
+		r.o.Progress(p)
 	}
 }
 

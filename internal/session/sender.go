@@ -138,7 +138,14 @@ func (s *sender) countPlans() {
 		}
 		switch p.Action {
 		case proto.ActionSend:
-			s.total += bodyLength(it, p.Offset)
+			// The progress counts a resumed file from its start, its part
+			// as done.
+			s.prog.Total += bodyLength(it, p.Offset) + p.Offset
+			s.prog.Done += p.Offset
+			s.res.Resumed += p.Offset
+			if counted(it) {
+				s.prog.FileCount++
+			}
 		case proto.ActionSkip:
 			if it.Kind == proto.KindFile || it.Offset == 0 {
 				s.res.Skipped++
@@ -169,6 +176,7 @@ func (s *sender) sendBodies() error {
 		if s.plans[i].Action != proto.ActionSend {
 			continue
 		}
+		s.prog.Name = s.items[i].Path
 		if pending, err = s.sendBody(i, pending); err != nil {
 			uncork()
 			return s.explain(ctxErr(s.ctx, err))
@@ -202,7 +210,7 @@ func (s *sender) sendBody(i int, pending []byte) ([]byte, error) {
 // readSummary reads the receiver's summary and counts the items that
 // arrived. The error is ErrFailed (wrapped) if any item failed.
 func (s *sender) readSummary() error {
-	s.conn.SetReadDeadline(time.Now().Add(s.o.idleTimeout() + verifyTime(s.verify, s.total)))
+	s.conn.SetReadDeadline(time.Now().Add(s.o.idleTimeout() + verifyTime(s.verify, s.prog.Total)))
 	sum, err := proto.ReadSummary(s.br)
 	if err != nil {
 		return ctxErr(s.ctx, fmt.Errorf("reading the receiver's summary: %w", err))
@@ -247,9 +255,12 @@ func (s *sender) countArrived(failed map[uint32]bool) {
 		switch s.plans[i].Action {
 		case proto.ActionSend, proto.ActionSkip:
 			// A file in ranges counts once, with its first range.
-			if it.Kind == proto.KindFile || it.Kind == proto.KindRange && it.Offset == 0 {
+			if counted(it) {
 				s.res.Files++
 				s.res.Bytes += it.Size
+				if s.plans[i].Action == proto.ActionSkip {
+					s.res.SkippedBytes += it.Size
+				}
 			}
 		case proto.ActionDone:
 			if it.Kind == proto.KindDir {
@@ -279,11 +290,34 @@ type sender struct {
 	verify  bool
 	items   []tree.Item  // offered, in manifest order
 	plans   []proto.Plan // the receiver's, by item
-	total   int64        // body bytes to send
 	done    int64        // body bytes sent
+	prog    Progress     // for o.Progress: done and total also count the parts resumed
 	res     *Result
 	methods methodTally
 	small   smallReader
+}
+
+// progress reports done body bytes sent in this session to o.Progress.
+func (s *sender) progress(done int64) {
+	if s.o.Progress != nil {
+		p := s.prog
+		p.Done += done
+		s.o.Progress(p)
+	}
+}
+
+// fileSent counts it's body as sent, for the progress.
+func (s *sender) fileSent(it *tree.Item) {
+	if counted(it) {
+		s.prog.Files++
+	}
+	s.progress(s.done)
+}
+
+// counted reports whether it counts as a file of its own in the
+// progress: a whole file, or the first range of one.
+func counted(it *tree.Item) bool {
+	return it.Kind == proto.KindFile || it.Kind == proto.KindRange && it.Offset == 0
 }
 
 func (s *sender) write(b []byte) error {
@@ -325,9 +359,7 @@ func (s *sender) sendFile(index uint32, it *tree.Item, off int64, pending []byte
 			NoCork: true,
 			Progress: func(n int64) {
 				s.conn.SetWriteDeadline(time.Now().Add(s.o.idleTimeout()))
-				if s.o.Progress != nil {
-					s.o.Progress(s.done+n, s.total)
-				}
+				s.progress(s.done + n)
 			},
 		})
 		sent = st.Bytes
@@ -360,9 +392,7 @@ func (s *sender) sendFile(index uint32, it *tree.Item, off int64, pending []byte
 			}
 		}
 	}
-	if s.o.Progress != nil {
-		s.o.Progress(s.done, s.total)
-	}
+	s.fileSent(it)
 	return tr.Append(nil), nil
 }
 
@@ -432,9 +462,7 @@ func (s *sender) appendSmall(b []byte, index uint32, it *tree.Item, off int64) [
 	}
 	s.methods.add(zerocopy.ReadWrite, length)
 	s.done += length
-	if s.o.Progress != nil {
-		s.o.Progress(s.done, s.total)
-	}
+	s.fileSent(it)
 	return tr.Append(b)
 }
 

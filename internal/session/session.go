@@ -76,19 +76,46 @@ type Options struct {
 
 	// Receiver only.
 
-	// Resume continues files whose NAME.zcopy-part the receiver holds.
+	// Resume continues files whose NAME.zcopy-part the receiver holds,
+	// when the part records the same version of the file (package part);
+	// any other part is started over. zcopy recv sets it unless
+	// --no-resume.
 	Resume bool
 	// Overwrite replaces existing files that differ in size or mtime.
 	Overwrite bool
 	// Fsync syncs each file before it is renamed into place.
 	Fsync bool
 
-	// Progress, if set, is called with the body bytes moved so far in
-	// this session and the total expected.
-	Progress func(done, total int64)
+	// Progress, if set, is called as bodies move, with how far the
+	// session is.
+	Progress func(Progress)
 	// Warn, if set, receives one line for each file that failed or was
 	// left out, as it happens.
 	Warn func(string)
+}
+
+// Progress is how far a session is, for Options.Progress.
+type Progress struct {
+	// Done and Total count the body bytes of the files to move, each
+	// from its start: the bytes a resumed file takes from its part count
+	// as done from the first call.
+	Done, Total int64
+	// Files counts the files whose bodies have moved, of FileCount to
+	// move (a file in ranges counts once, with its first range).
+	Files, FileCount int
+	// Name is the path of the file moving now, or of the last one.
+	Name string
+}
+
+// add adds q's counts to p's; the name is q's, if it has one.
+func (p *Progress) add(q Progress) {
+	p.Done += q.Done
+	p.Total += q.Total
+	p.Files += q.Files
+	p.FileCount += q.FileCount
+	if q.Name != "" {
+		p.Name = q.Name
+	}
 }
 
 // Stream places one connection among the streams of a transfer.
@@ -168,6 +195,25 @@ type Result struct {
 	Method    zerocopy.Method `json:"method"` // the method that moved the most bytes
 	Streams   int             `json:"streams"`
 	Verified  bool            `json:"verified"`
+
+	// SkippedBytes are the bytes of the files skipped (counted in Bytes
+	// too).
+	SkippedBytes int64 `json:"skipped_bytes"`
+	// Resumed counts the bytes taken from parts (NAME.zcopy-part) that an
+	// earlier transfer of the same version of a file left: not sent again.
+	Resumed int64 `json:"resumed"`
+	// Kept is the part a receiver kept of the file whose body was cut
+	// short when the session failed (nil if none was), for a resume.
+	Kept *Kept `json:"kept,omitempty"`
+}
+
+// Kept says what a receiver kept of a file cut short: Bytes of its Size
+// are in the part Path (relative to the receiver's directory), which a
+// resume continues.
+type Kept struct {
+	Path  string `json:"path"`
+	Bytes int64  `json:"bytes"`
+	Size  int64  `json:"size"`
 }
 
 // methodTally counts bytes by the method that moved them.
@@ -201,11 +247,16 @@ func Merge(results []Result) Result {
 		m.Bytes += r.Bytes
 		m.BytesSent += r.BytesSent
 		m.Skipped += r.Skipped
+		m.SkippedBytes += r.SkippedBytes
+		m.Resumed += r.Resumed
 		m.Dirs += r.Dirs
 		m.Symlinks += r.Symlinks
 		m.Failed = append(m.Failed, r.Failed...)
 		m.Seconds = max(m.Seconds, r.Seconds)
 		m.Verified = m.Verified && r.Verified
+		if r.Kept != nil {
+			m.Kept = r.Kept
+		}
 		if r.BytesSent > most {
 			most, m.Method = r.BytesSent, r.Method
 		}

@@ -166,7 +166,7 @@ func TestWholeRefused(t *testing.T) {
 			// the body arrives (as another writer could).
 			victim := filepath.Join(dst, "src", "d1", "f03")
 			var once sync.Once
-			o := Options{Warn: func(string) {}, Progress: func(done, total int64) {
+			o := Options{Warn: func(string) {}, Progress: func(Progress) {
 				once.Do(func() { os.MkdirAll(filepath.Join(victim, "inside"), 0o755) })
 			}}
 			_, got, _, rerr := transfer(t, src, dst, o)
