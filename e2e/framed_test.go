@@ -111,6 +111,7 @@ type result struct {
 	Files     int
 	Bytes     int64
 	BytesSent int64 `json:"bytes_sent"`
+	HoleBytes int64 `json:"hole_bytes"`
 	Skipped   int
 	Seconds   float64
 	Method    string

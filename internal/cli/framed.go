@@ -371,6 +371,9 @@ func describe(verb string, r session.Result) string {
 	if r.Skipped > 0 {
 		s += fmt.Sprintf(", %d already there", r.Skipped)
 	}
+	if r.HoleBytes > 0 {
+		s += fmt.Sprintf(", %s of holes not sent", bytesize.Format(r.HoleBytes))
+	}
 	if len(r.Failed) > 0 {
 		s += fmt.Sprintf(", %d failed", len(r.Failed))
 	}

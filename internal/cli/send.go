@@ -51,7 +51,10 @@ zcopy's framed protocol (docs/PROTOCOL.md) sends each PATH under its base
 name: a file as itself, a directory with everything under it (symlinks as
 links, never followed; devices, FIFOs and sockets left out with a warning).
 --verify adds an end-to-end XXH3-128 hash per file. The receiver decides
-about existing files, resume and fsync.
+about existing files, resume and fsync. Sparse files stay sparse (Linux,
+FreeBSD, macOS): the holes of a file larger than 64 KiB do not cross the
+wire and are not written at the receiver; the summary (and --json's
+hole_bytes) says how much was holes.
 
 Encryption: the transfer runs inside TLS 1.3 by default, with a throwaway
 certificate (nothing to set up), and each end proves the shared token

@@ -83,6 +83,15 @@ func FuzzReadData(f *testing.F) {
 	seed = append(seed, "abc"...)
 	seed = (&Trailer{}).Append(seed)
 	f.Add(append(seed, FinMagic[:]...))
+	// A sparse body: data, a hole, data (version 6).
+	seed = (&DataHeader{Index: 2, Offset: 4, Length: 1 << 40, Sparse: true}).Append(seed[:0])
+	seed = (&Extent{Length: 2}).Append(seed)
+	seed = append(seed, "ab"...)
+	seed = (&Extent{Hole: true, Length: 1<<40 - 3}).Append(seed)
+	seed = (&Extent{Length: 1}).Append(seed)
+	seed = append(seed, 'c')
+	seed = (&Trailer{}).Append(seed)
+	f.Add(append(seed, FinMagic[:]...))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		r := bufio.NewReader(bytes.NewReader(b))
 		for {
@@ -93,12 +102,56 @@ func FuzzReadData(f *testing.F) {
 			if h.Offset < 0 || h.Length < 0 {
 				t.Fatalf("accepted %+v", h)
 			}
-			if _, err := r.Discard(int(min(h.Length, 1<<20))); err != nil {
+			if h.Sparse {
+				// A hostile sender's extents must stay within the
+				// body its header declared: never past it, never empty.
+				for left := h.Length; left > 0; {
+					x, err := ReadExtent(r, left)
+					if err != nil {
+						return
+					}
+					if x.Length <= 0 || x.Length > left {
+						t.Fatalf("accepted an extent of %d bytes with %d left", x.Length, left)
+					}
+					if enc := x.Append(nil); len(enc) != ExtentSize {
+						t.Fatalf("extent %+v encodes to %d bytes", x, len(enc))
+					}
+					left -= x.Length
+					if !x.Hole {
+						if _, err := r.Discard(int(min(x.Length, 1<<20))); err != nil {
+							return
+						}
+					}
+				}
+			} else if _, err := r.Discard(int(min(h.Length, 1<<20))); err != nil {
 				return
 			}
 			if _, err := ReadTrailer(r); err != nil {
 				return
 			}
+		}
+	})
+}
+
+// FuzzReadExtent: a sparse body's extents, read from a sender the
+// receiver does not trust, must never claim more than the body has left.
+func FuzzReadExtent(f *testing.F) {
+	f.Add((&Extent{Length: 4096}).Append(nil), int64(8192))
+	f.Add((&Extent{Hole: true, Length: 1 << 62}).Append(nil), int64(1<<62))
+	f.Add((&Extent{Hole: true, Length: 2}).Append(nil), int64(1))
+	f.Add((&Extent{Hole: true, Length: -1}).Append(nil), int64(1))
+	f.Fuzz(func(t *testing.T, b []byte, left int64) {
+		r := wholeReader(b)
+		x, err := ReadExtent(r, left)
+		if err != nil {
+			return
+		}
+		if x.Length <= 0 || x.Length > left {
+			t.Errorf("accepted an extent of %d bytes with %d left", x.Length, left)
+		}
+		n := len(b) - r.Buffered()
+		if enc := x.Append(nil); !bytes.Equal(enc, b[:n]) {
+			t.Errorf("extent %+v re-encodes to %q, read from %q", x, enc, b[:n])
 		}
 	})
 }

@@ -23,8 +23,9 @@ import (
 // it has checked that proof, and a proof covers the role, the position and
 // both nonces: session/auth.go); version 5 runs the session inside TLS 1.3
 // unless both ends are --plaintext (FlagTLS), and binds the proof to the
-// TLS session.
-const Version = 5
+// TLS session; version 6 adds sparse bodies (DataHeader.Sparse, Extent),
+// whose holes do not cross the wire.
+const Version = 6
 
 // Limits on what a decoder accepts.
 const (
@@ -41,6 +42,12 @@ var (
 	DataMagic    = [4]byte{'Z', 'D', 'A', 'T'}
 	TrailerMagic = [4]byte{'Z', 'E', 'N', 'D'}
 	FinMagic     = [4]byte{'Z', 'F', 'I', 'N'}
+	// SparseMagic opens a DataHeader whose body is a run of Extents.
+	SparseMagic = [4]byte{'Z', 'S', 'P', 'R'}
+	// ExtentMagic and HoleMagic open an Extent: bytes that follow, or a
+	// hole (zeros that do not cross the wire).
+	ExtentMagic = [4]byte{'Z', 'E', 'X', 'T'}
+	HoleMagic   = [4]byte{'Z', 'H', 'O', 'L'}
 )
 
 // ErrMalformed reports a record that does not follow the protocol.
@@ -394,12 +401,20 @@ const DataHeaderSize = 24
 type DataHeader struct {
 	Index  uint32 // the entry's position in the manifest
 	Offset int64  // where in the file the body starts
-	Length int64  // the body's length
+	Length int64  // the body's length: the bytes of the file it stands for
+	// Sparse (version 6) says the body is a run of Extents, each data or
+	// a hole, whose lengths add up to Length; otherwise it is Length
+	// bytes.
+	Sparse bool
 }
 
 // Append appends h's encoding to b.
 func (h *DataHeader) Append(b []byte) []byte {
-	b = append(b, DataMagic[:]...)
+	if h.Sparse {
+		b = append(b, SparseMagic[:]...)
+	} else {
+		b = append(b, DataMagic[:]...)
+	}
 	b = binary.BigEndian.AppendUint32(b, h.Index)
 	b = binary.BigEndian.AppendUint64(b, uint64(h.Offset))
 	return binary.BigEndian.AppendUint64(b, uint64(h.Length))
@@ -420,18 +435,60 @@ func ReadDataHeader(r *bufio.Reader) (h DataHeader, fin bool, err error) {
 	if _, err := io.ReadFull(r, b[:]); err != nil {
 		return h, false, eof(err)
 	}
-	if [4]byte(b[:4]) != DataMagic {
+	if m := [4]byte(b[:4]); m != DataMagic && m != SparseMagic {
 		return h, false, malformed("expected a data header, got %q", b[:4])
 	}
 	h = DataHeader{
 		Index:  binary.BigEndian.Uint32(b[4:]),
 		Offset: int64(binary.BigEndian.Uint64(b[8:])),
 		Length: int64(binary.BigEndian.Uint64(b[16:])),
+		Sparse: [4]byte(b[:4]) == SparseMagic,
 	}
 	if h.Offset < 0 || h.Length < 0 || h.Offset+h.Length < 0 {
 		return h, false, malformed("data header offset %d length %d", h.Offset, h.Length)
 	}
 	return h, false, nil
+}
+
+// ExtentSize is the encoded size of an Extent's record.
+const ExtentSize = 12
+
+// Extent is one piece of a sparse body: Length bytes of the file that
+// follow the record, or, with Hole, Length bytes of zeros that do not.
+type Extent struct {
+	Hole   bool
+	Length int64
+}
+
+// Append appends x's encoding to b.
+func (x *Extent) Append(b []byte) []byte {
+	if x.Hole {
+		b = append(b, HoleMagic[:]...)
+	} else {
+		b = append(b, ExtentMagic[:]...)
+	}
+	return binary.BigEndian.AppendUint64(b, uint64(x.Length))
+}
+
+// ReadExtent decodes an Extent of a sparse body of which left bytes are
+// still to come. An extent must hold at least one byte and no more than
+// left: the extents of a body add up to its header's Length, so a sender
+// cannot make a receiver write or extend a file past the size it
+// announced, nor loop on empty records.
+func ReadExtent(r *bufio.Reader, left int64) (Extent, error) {
+	var b [ExtentSize]byte
+	if _, err := io.ReadFull(r, b[:]); err != nil {
+		return Extent{}, eof(err)
+	}
+	m := [4]byte(b[:4])
+	if m != ExtentMagic && m != HoleMagic {
+		return Extent{}, malformed("expected an extent of a sparse body, got %q", b[:4])
+	}
+	x := Extent{Hole: m == HoleMagic, Length: int64(binary.BigEndian.Uint64(b[4:]))}
+	if x.Length <= 0 || x.Length > left {
+		return Extent{}, malformed("extent of %d bytes where %d remain of the body", x.Length, left)
+	}
+	return x, nil
 }
 
 // Trailer statuses.

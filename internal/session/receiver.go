@@ -599,31 +599,66 @@ func (r *receiver) takePart(e *proto.Entry, h proto.DataHeader, held *part.File,
 }
 
 // writeBody writes h's body into f: the bytes already buffered with the
-// header first, the rest straight from the socket by the engine. An error
+// header first, the rest straight from the socket by the engine; a sparse
+// body (holes.go) extent by extent, leaving its holes unwritten. An error
 // ends the session.
 func (r *receiver) writeBody(f *part.File, e *proto.Entry, h proto.DataHeader) error {
 	ranged := e.Kind == proto.KindRange
 	if !ranged {
 		// The part may be longer than the offset we planned on: cut it
-		// back so no stale byte survives.
+		// back so no stale byte survives (and a hole left unwritten
+		// below reads as zeros).
 		if err := f.Truncate(h.Offset); err != nil {
 			return fmt.Errorf("%s: %w", e.Path, err)
 		}
 	}
+	if !h.Sparse {
+		return r.writeData(f, e, h.Offset, h.Length)
+	}
+	pos, left, hole := h.Offset, h.Length, false
+	for left > 0 {
+		r.conn.SetReadDeadline(time.Now().Add(r.o.idleTimeout()))
+		x, err := proto.ReadExtent(r.br, left)
+		if err != nil {
+			return fmt.Errorf("%s: %w%s", e.Path, err, keptNote(ranged))
+		}
+		if hole = x.Hole; hole {
+			r.res.HoleBytes += x.Length
+			r.progress(x.Length)
+		} else if err := r.writeData(f, e, pos, x.Length); err != nil {
+			return err
+		}
+		pos, left = pos+x.Length, left-x.Length
+	}
+	if hole {
+		// The body ends in a hole: the file still reaches its size.
+		// Nothing is ever written past e.Size (extents stay within the
+		// body, bodies within the file), so extending to it cuts no byte
+		// that another stream of the group wrote.
+		if err := f.Truncate(e.Size); err != nil {
+			return fmt.Errorf("%s: %w%s", e.Path, err, keptNote(ranged))
+		}
+	}
+	return nil
+}
+
+// writeData writes the n bytes of a body that belong at off in f.
+func (r *receiver) writeData(f *part.File, e *proto.Entry, off, n int64) error {
+	ranged := e.Kind == proto.KindRange
 	var k int64
-	if n := min(int64(r.br.Buffered()), h.Length); n > 0 {
-		b, _ := r.br.Peek(int(n))
-		if _, err := f.WriteAt(b, h.Offset); err != nil {
+	if b := min(int64(r.br.Buffered()), n); b > 0 {
+		buf, _ := r.br.Peek(int(b))
+		if _, err := f.WriteAt(buf, off); err != nil {
 			return fmt.Errorf("%s: writing: %w%s", e.Path, err, keptNote(ranged))
 		}
-		r.br.Discard(int(n))
-		r.methods.add(zerocopy.ReadWrite, n)
-		k = n
-		r.progress(n)
+		r.br.Discard(int(b))
+		r.methods.add(zerocopy.ReadWrite, b)
+		k = b
+		r.progress(b)
 	}
-	if rest := h.Length - k; rest > 0 {
+	if rest := n - k; rest > 0 {
 		before := r.done
-		st, err := zerocopy.ReceiveFile(r.ctx, f.File, r.conn, h.Offset+k, rest, &zerocopy.ReceiveOptions{
+		st, err := zerocopy.ReceiveFile(r.ctx, f.File, r.conn, off+k, rest, &zerocopy.ReceiveOptions{
 			Method: r.o.Method,
 			Progress: func(n int64) {
 				r.conn.SetReadDeadline(time.Now().Add(r.o.idleTimeout()))
@@ -639,7 +674,7 @@ func (r *receiver) writeBody(f *part.File, e *proto.Entry, h proto.DataHeader) e
 			return fmt.Errorf("%s: %w%s", e.Path, err, keptNote(ranged))
 		}
 	}
-	r.res.BytesSent += h.Length
+	r.res.BytesSent += n
 	return nil
 }
 
@@ -724,14 +759,35 @@ func keptNote(ranged bool) string {
 // dropBody reads and drops the body and trailer of a file that cannot be
 // written, so the session stays in step with the sender.
 func (r *receiver) dropBody(e *proto.Entry, h proto.DataHeader) error {
-	for left := h.Length; left > 0; {
-		r.conn.SetReadDeadline(time.Now().Add(r.o.idleTimeout()))
-		n, err := io.CopyN(io.Discard, r.br, min(left, 1<<20))
-		left -= n
-		r.progress(n)
-		if err != nil {
-			return fmt.Errorf("%s: reading the body: %w", e.Path, eofIsUnexpected(err))
+	drop := func(n int64) error {
+		for left := n; left > 0; {
+			r.conn.SetReadDeadline(time.Now().Add(r.o.idleTimeout()))
+			k, err := io.CopyN(io.Discard, r.br, min(left, 1<<20))
+			left -= k
+			r.progress(k)
+			if err != nil {
+				return fmt.Errorf("%s: reading the body: %w", e.Path, eofIsUnexpected(err))
+			}
 		}
+		return nil
+	}
+	if !h.Sparse {
+		if err := drop(h.Length); err != nil {
+			return err
+		}
+	}
+	for left := h.Length; h.Sparse && left > 0; {
+		r.conn.SetReadDeadline(time.Now().Add(r.o.idleTimeout()))
+		x, err := proto.ReadExtent(r.br, left)
+		if err != nil {
+			return fmt.Errorf("%s: %w", e.Path, err)
+		}
+		if x.Hole {
+			r.progress(x.Length)
+		} else if err := drop(x.Length); err != nil {
+			return err
+		}
+		left -= x.Length
 	}
 	r.conn.SetReadDeadline(time.Now().Add(r.o.idleTimeout()))
 	if _, err := proto.ReadTrailer(r.br); err != nil {

@@ -160,6 +160,7 @@ type Result struct {
 	Files     int             `json:"files"`      // files now complete at the receiver (sent or already there)
 	Bytes     int64           `json:"bytes"`      // bytes of those files
 	BytesSent int64           `json:"bytes_sent"` // body bytes that crossed the wire
+	HoleBytes int64           `json:"hole_bytes"` // bytes of sparse files' holes, which did not cross it
 	Skipped   int             `json:"skipped"`    // files the receiver already had
 	Dirs      int             `json:"dirs"`       // directories made or present
 	Symlinks  int             `json:"symlinks"`   // symlinks made
@@ -200,6 +201,7 @@ func Merge(results []Result) Result {
 		m.Files += r.Files
 		m.Bytes += r.Bytes
 		m.BytesSent += r.BytesSent
+		m.HoleBytes += r.HoleBytes
 		m.Skipped += r.Skipped
 		m.Dirs += r.Dirs
 		m.Symlinks += r.Symlinks
