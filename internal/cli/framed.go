@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -96,6 +97,17 @@ func isSet(fs *flag.FlagSet, name string) bool {
 	return set
 }
 
+// sendFlags are the sender's choices of what to send.
+type sendFlags struct {
+	exclude *tree.Exclude // --exclude
+}
+
+// patterns is a flag that may be given more than once (--exclude).
+type patterns []string
+
+func (p *patterns) String() string     { return strings.Join(*p, " ") }
+func (p *patterns) Set(s string) error { *p = append(*p, s); return nil }
+
 // A connector gives the dialing end of a framed transfer its connections,
 // once the command line has been checked and (for a sender) the paths
 // walked. It may first start something, such as the far end over ssh,
@@ -109,13 +121,13 @@ func addrConnector(addr string) connector {
 
 // framedSend wires zcopy send (framed) to the tree walker and the session:
 // it listens on listen, or if that is "" dials through to.
-func framedSend(e *env, c *command, paths []string, listen string, to connector, srv serveFlags, streams int, o session.Options, asJSON, quiet bool) int {
+func framedSend(e *env, c *command, paths []string, listen string, to connector, srv serveFlags, streams int, o session.Options, sf sendFlags, asJSON, quiet bool) int {
 	warn := func(s string) { fmt.Fprintf(e.stderr, "zcopy send: %s\n", s) }
 	o.Warn = warn
 	// Walk once now, so a bad path fails before any connection; a server
 	// under --keep walks again for each later receiver, to send the tree
 	// as it is then.
-	first, err := tree.Walk(paths, warn)
+	first, err := tree.WalkExcluding(paths, sf.exclude, warn)
 	if err != nil {
 		return fail(e, c, err)
 	}
@@ -128,7 +140,7 @@ func framedSend(e *env, c *command, paths []string, listen string, to connector,
 		if items != nil {
 			return items, nil
 		}
-		return tree.Walk(paths, warn)
+		return tree.WalkExcluding(paths, sf.exclude, warn)
 	}
 	if listen == "" {
 		items, _ := walk()

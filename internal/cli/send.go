@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/zcopy/zcopy/internal/session"
+	"github.com/zcopy/zcopy/internal/tree"
 
 	"github.com/zcopy/zcopy/internal/bytesize"
 	"github.com/zcopy/zcopy/internal/rawxfer"
@@ -55,6 +56,15 @@ about existing files, resume and fsync. Sparse files stay sparse (Linux,
 FreeBSD, macOS): the holes of a file larger than 64 KiB do not cross the
 wire and are not written at the receiver; the summary (and --json's
 hole_bytes) says how much was holes.
+
+--exclude PATTERN (repeatable) leaves out what matches, with rsync's glob
+rules as far as they go here: a PATTERN without a slash matches a name at
+any depth (--exclude '*.o'); with a slash it matches the path from the
+transfer root, which starts with the base name of the PATH given
+(--exclude src/build, or /src/build); a trailing slash matches directories
+only (--exclude 'cache/'); ** crosses directories (--exclude '**/tmp/*').
+Unlike rsync, a pattern with a slash is never matched against the end of a
+path: write **/a/b for that. Nothing under an excluded directory is listed.
 
 Encryption: the transfer runs inside TLS 1.3 by default, with a throwaway
 certificate (nothing to set up), and each end proves the shared token
@@ -123,9 +133,22 @@ func runSend(e *env, args []string) int {
 	fs.Var(&chunk, "chunk", "most bytes (`SIZE`) per sendfile or splice call and per mmap window (default 4MiB)")
 	fs.Var(&buffer, "buffer", "readwrite buffer `SIZE` (default 256KiB)")
 	sshf := addSSHFlags(fs)
+	var excludes patterns
+	fs.Var(&excludes, "exclude", "leave out what matches `PATTERN` (repeatable; rsync's glob rules: without a slash a name at any depth, with one a path from the transfer root, a trailing slash directories only)")
 	pos, code, ok := parse(e, c, fs, args)
 	if !ok {
 		return code
+	}
+	var sf sendFlags
+	if len(excludes) > 0 {
+		if *raw {
+			return usageError(e, c, "--exclude goes with the framed protocol: --raw sends one file")
+		}
+		x, err := tree.NewExclude(excludes)
+		if err != nil {
+			return usageError(e, c, "%v", err)
+		}
+		sf.exclude = x
 	}
 	if code, ok := checkAddrFlags(e, c, *quiet, addrFlag{"--listen", listen}, addrFlag{"--to", to}); !ok {
 		return code
@@ -154,7 +177,7 @@ func runSend(e *env, args []string) int {
 		}
 		opts := session.Options{Method: m, Verify: *verify, Dialed: true, Plaintext: sec.plaintext, IdleTimeout: *idle, HeaderTimeout: *headerTimeout}
 		var fe farEnd
-		code := framedSend(e, c, paths, "", fe.connect(e, c, sshf, spec, far), srv.withKeep(false), 1, opts, *asJSON, *quiet)
+		code := framedSend(e, c, paths, "", fe.connect(e, c, sshf, spec, far), srv.withKeep(false), 1, opts, sf, *asJSON, *quiet)
 		return fe.finish(e, c, code)
 	}
 	if bad := sshf.misused(fs); bad != "" {
@@ -196,7 +219,7 @@ func runSend(e *env, args []string) int {
 		if made {
 			srv.announce = func(a net.Addr) { announceToken(e, c, opts.Token, sec.plaintext, a, "recv --from", "--dir DIR") }
 		}
-		return framedSend(e, c, pos, *listen, addrConnector(*to), srv.withKeep(*keep), *streams, opts, *asJSON, *quiet)
+		return framedSend(e, c, pos, *listen, addrConnector(*to), srv.withKeep(*keep), *streams, opts, sf, *asJSON, *quiet)
 	}
 	// Open the file before any connection, so a missing file is an error
 	// at once rather than a reset for the first receiver. "-" is stdin,

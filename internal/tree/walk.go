@@ -39,6 +39,7 @@ type walker struct {
 	sem  chan struct{} // a token for each goroutine beyond the caller's
 	top  top           // the root, open until the walk ends (close)
 	root *root
+	x    *Exclude       // what the walk leaves out, or nil
 	wg   sync.WaitGroup // the goroutines
 
 	mu  sync.Mutex
@@ -189,9 +190,15 @@ func (w *walker) read(n *node, local, name string) error {
 	n.entries = make([]entry, 0, len(names))
 	for _, base := range names {
 		e := entry{Item: Item{Local: filepath.Join(local, base), Entry: proto.Entry{Path: path.Join(name, base)}, root: w.root}}
+		if w.x.byName(e.Path) {
+			continue // not even stat'ed
+		}
 		if err := e.fill(func() (stat, error) { return d.lstat(base, e.Local) },
 			func() (string, error) { return d.readlink(base, e.Local) }); err != nil {
 			return err
+		}
+		if e.Kind == proto.KindDir && w.x.Excludes(e.Path, true) {
+			continue
 		}
 		n.entries = append(n.entries, e)
 	}
