@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -100,6 +101,32 @@ func isSet(fs *flag.FlagSet, name string) bool {
 // sendFlags are the sender's choices of what to send.
 type sendFlags struct {
 	exclude *tree.Exclude // --exclude
+	dryRun  bool          // -n, --dry-run
+}
+
+// dryLine words the receiver's plan p for the entry en, for --dry-run.
+func dryLine(en proto.Entry, p proto.Plan) string {
+	name := en.Path
+	if en.Kind == proto.KindDir {
+		name += "/"
+	}
+	switch p.Action {
+	case proto.ActionSend:
+		return fmt.Sprintf("send    %s (%s)", name, bytesize.Format(en.Size))
+	case proto.ActionSkip:
+		return fmt.Sprintf("skip    %s (already there: same size and mtime)", name)
+	case proto.ActionRefuse:
+		return fmt.Sprintf("refuse  %s: %s", name, p.Message)
+	case proto.ActionFail:
+		if en.Kind == proto.KindOmitted {
+			name = strconv.Quote(en.Path)
+		}
+		return fmt.Sprintf("fail    %s: %s", name, p.Message)
+	}
+	if en.Kind == proto.KindSymlink {
+		return fmt.Sprintf("link    %s -> %s", name, en.Target)
+	}
+	return fmt.Sprintf("dir     %s", name)
 }
 
 // patterns is a flag that may be given more than once (--exclude).
@@ -124,6 +151,13 @@ func addrConnector(addr string) connector {
 func framedSend(e *env, c *command, paths []string, listen string, to connector, srv serveFlags, streams int, o session.Options, sf sendFlags, asJSON, quiet bool) int {
 	warn := func(s string) { fmt.Fprintf(e.stderr, "zcopy send: %s\n", s) }
 	o.Warn = warn
+	if sf.dryRun {
+		// One stream: ranges are how bodies move, and none moves.
+		o.DryRun, streams = true, 1
+		if !asJSON && !quiet {
+			o.OnPlan = func(en proto.Entry, p proto.Plan) { fmt.Fprintln(e.stdout, dryLine(en, p)) }
+		}
+	}
 	// Walk once now, so a bad path fails before any connection; a server
 	// under --keep walks again for each later receiver, to send the tree
 	// as it is then.
@@ -191,17 +225,14 @@ func framedRecv(e *env, c *command, dir, listen string, from connector, srv serv
 		debug.SetMemoryLimit(mem.ProcessLimit(sessions))
 	}
 	// Before any socket: a --dir that cannot be written fails now, not
-	// when the peer arrives (issue 18).
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fail(e, c, fmt.Errorf("--dir %s: cannot create it: %w", dir, bare(err)))
-	}
-	root, err := os.OpenRoot(dir)
+	// when the peer arrives (issue 18). A dry run writes nothing, --dir
+	// included: one that does not exist is planned as empty (nil root).
+	root, err := openDir(dir, o.DryRun)
 	if err != nil {
-		return fail(e, c, fmt.Errorf("--dir %s: cannot open it: %w", dir, bare(err)))
+		return fail(e, c, err)
 	}
-	defer root.Close()
-	if err := writable(root); err != nil {
-		return fail(e, c, fmt.Errorf("--dir %s: cannot write there: %w", dir, bare(err)))
+	if root != nil {
+		defer root.Close()
 	}
 	o.Groups = &session.Groups{}
 	defer o.Groups.Close() // frees the names of groups that never completed
@@ -228,6 +259,34 @@ func framedRecv(e *env, c *command, dir, listen string, from connector, srv serv
 		})
 	}
 	return serveFramed(e, c, framedServer{addr: listen, serveFlags: srv, verb: "received", role: proto.RoleReceiver, o: o, run: run}, asJSON, quiet)
+}
+
+// openDir opens the receiver's --dir, making it if need be and checking
+// that it can be written; for a dry run (which writes nothing), it only
+// opens it, and one that does not exist is nil.
+func openDir(dir string, dry bool) (*os.Root, error) {
+	if dry {
+		root, err := os.OpenRoot(dir)
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("--dir %s: cannot open it: %w", dir, bare(err))
+		}
+		return root, nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("--dir %s: cannot create it: %w", dir, bare(err))
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, fmt.Errorf("--dir %s: cannot open it: %w", dir, bare(err))
+	}
+	if err := writable(root); err != nil {
+		root.Close()
+		return nil, fmt.Errorf("--dir %s: cannot write there: %w", dir, bare(err))
+	}
+	return root, nil
 }
 
 // withProgress runs a session with o.Progress on a progress bar for verb
@@ -376,6 +435,16 @@ func finish(e *env, c *command, verb string, res session.Result, err error, asJS
 }
 
 func describe(verb string, r session.Result) string {
+	if r.DryRun {
+		s := fmt.Sprintf("dry run, nothing sent or written: would send %d of %d files", r.ToSend, r.Files)
+		if r.Skipped > 0 {
+			s += fmt.Sprintf(", %d already there", r.Skipped)
+		}
+		if len(r.Failed) > 0 {
+			s += fmt.Sprintf(", %d would not arrive", len(r.Failed))
+		}
+		return s
+	}
 	s := fmt.Sprintf("%s %d files (%s), %s on the wire, in %.2f s", verb, r.Files, bytesize.Format(r.Bytes), bytesize.Format(r.BytesSent), r.Seconds)
 	if r.Seconds > 0 {
 		s += fmt.Sprintf(" (%.2f GB/s)", float64(r.BytesSent)/r.Seconds/1e9)

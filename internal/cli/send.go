@@ -66,6 +66,11 @@ only (--exclude 'cache/'); ** crosses directories (--exclude '**/tmp/*').
 Unlike rsync, a pattern with a slash is never matched against the end of a
 path: write **/a/b for that. Nothing under an excluded directory is listed.
 
+-n, --dry-run asks the receiver what it would do and sends nothing: one
+line an entry on stdout (send, skip, refuse, fail, dir, link), a summary on
+stderr, and the exit status the real run would have. The receiver only
+looks; it writes nothing. It goes over one stream (--streams is ignored).
+
 Encryption: the transfer runs inside TLS 1.3 by default, with a throwaway
 certificate (nothing to set up), and each end proves the shared token
 (--token SECRET, or $ZCOPY_TOKEN) bound to that TLS session, so a man in
@@ -133,13 +138,18 @@ func runSend(e *env, args []string) int {
 	fs.Var(&chunk, "chunk", "most bytes (`SIZE`) per sendfile or splice call and per mmap window (default 4MiB)")
 	fs.Var(&buffer, "buffer", "readwrite buffer `SIZE` (default 256KiB)")
 	sshf := addSSHFlags(fs)
+	dry := fs.Bool("dry-run", false, "show what would be sent, skipped or refused at the receiver, and send and write nothing")
+	fs.BoolVar(dry, "n", false, "short for --dry-run")
 	var excludes patterns
 	fs.Var(&excludes, "exclude", "leave out what matches `PATTERN` (repeatable; rsync's glob rules: without a slash a name at any depth, with one a path from the transfer root, a trailing slash directories only)")
 	pos, code, ok := parse(e, c, fs, args)
 	if !ok {
 		return code
 	}
-	var sf sendFlags
+	sf := sendFlags{dryRun: *dry}
+	if *dry && *raw {
+		return usageError(e, c, "--dry-run goes with the framed protocol: --raw has no receiver's plan to show")
+	}
 	if len(excludes) > 0 {
 		if *raw {
 			return usageError(e, c, "--exclude goes with the framed protocol: --raw sends one file")
@@ -174,6 +184,9 @@ func runSend(e *env, args []string) int {
 		far := []string{"recv", "--listen", ":0", "--announce", "-q", "--dir", cmp.Or(spec.Path, ".")}
 		if sec.plaintext {
 			far = append(far, "--plaintext")
+		}
+		if *dry {
+			far = append(far, "--dry-run")
 		}
 		opts := session.Options{Method: m, Verify: *verify, Dialed: true, Plaintext: sec.plaintext, IdleTimeout: *idle, HeaderTimeout: *headerTimeout}
 		var fe farEnd

@@ -84,6 +84,9 @@ const (
 	// both ends set it; in the clear, an encrypted end sets it in the
 	// Hello with which it refuses a --plaintext peer.
 	FlagTLS = 1 << 2
+	// FlagDryRun (version 6, a sender's only) asks the receiver to plan
+	// the manifest without making or writing anything; no body follows.
+	FlagDryRun = 1 << 3
 )
 
 // HelloSize is the encoded size of a Hello.

@@ -38,6 +38,9 @@ func handshake(conn net.Conn, br *bufio.Reader, role proto.Role, o *Options, bin
 	if o.Token != "" {
 		me.Flags |= proto.FlagAuth
 	}
+	if o.DryRun && role == proto.RoleSender {
+		me.Flags |= proto.FlagDryRun
+	}
 	if _, err := rand.Read(me.Nonce[:]); err != nil {
 		return false, peer, err
 	}
@@ -98,8 +101,14 @@ func judge(me, peer proto.Hello, o *Options) string {
 	case !o.Plaintext && peer.Flags&proto.FlagTLS == 0:
 		// Inside TLS every zcopy peer says so.
 		return "the peer's Hello inside TLS does not say it is encrypted"
-	case peer.Flags&^(proto.FlagVerify|proto.FlagAuth|proto.FlagTLS) != 0:
+	case peer.Flags&^(proto.FlagVerify|proto.FlagAuth|proto.FlagTLS|proto.FlagDryRun) != 0:
 		return fmt.Sprintf("unknown hello flags %#x", peer.Flags)
+	case me.Role == proto.RoleReceiver && o.DryRun && peer.Flags&proto.FlagDryRun == 0:
+		return "the receiver was started with --dry-run and takes only a dry run: give the sender --dry-run too, or start the receiver without it"
+	case peer.Flags&proto.FlagDryRun != 0 && peer.Role != proto.RoleSender:
+		return "only a sender asks for a dry run"
+	case peer.Flags&proto.FlagDryRun != 0 && (peer.Group != 0 || me.Group != 0):
+		return "a dry run goes over one stream"
 	case peer.Flags&proto.FlagAuth != 0 && o.Token == "":
 		return "token mismatch: the peer has a token and this end none (give this end the token the listening end printed, by --token or $ZCOPY_TOKEN)"
 	case peer.Flags&proto.FlagAuth == 0 && o.Token != "":

@@ -53,6 +53,8 @@ func Receive(ctx context.Context, conn net.Conn, root *os.Root, o Options) (res 
 	conn = l.conn
 	handshakeDone(ctx)
 	r := &receiver{ctx: ctx, conn: conn, br: l.br, root: root, o: &o, verify: res.Verified, res: &res, made: map[string]bool{}, fresh: map[string]bool{}, methods: methodTally{}}
+	r.dry = peer.Flags&proto.FlagDryRun != 0
+	res.DryRun = r.dry
 	r.tally.m = memoryFrom(ctx)
 	defer r.tally.release()
 	defer func() { res.Method = r.methods.top(o.Method) }()
@@ -89,7 +91,7 @@ func Receive(ctx context.Context, conn net.Conn, root *os.Root, o Options) (res 
 		r.sendSummary()
 		return res, ctxErr(ctx, err)
 	}
-	if r.group == nil {
+	if r.group == nil && !r.dry {
 		r.dirWork(r.fail)()
 	}
 	if err := r.sendSummary(); err != nil {
@@ -127,7 +129,12 @@ func (r *receiver) readManifest() error {
 		dirs := len(r.made) + len(r.fresh)
 		r.entries = append(r.entries, e)
 		i := len(r.entries) - 1
-		p := r.plan(&r.entries[i])
+		var p proto.Plan
+		if r.dry {
+			p = r.planDry(&r.entries[i])
+		} else {
+			p = r.plan(&r.entries[i])
+		}
 		// Only the path and what the data phase needs are kept.
 		r.entries[i].Target, r.entries[i].Reason = "", ""
 		if why := r.tally.take(int64(len(r.made)+len(r.fresh)-dirs) * keyCost); why != "" {
@@ -176,6 +183,7 @@ type receiver struct {
 	root     *os.Root
 	o        *Options
 	verify   bool
+	dry      bool // the sender asked for a dry run: plan, make nothing
 	res      *Result
 	entries  []proto.Entry
 	plans    []proto.Action // by entry
@@ -498,6 +506,9 @@ func (r *receiver) receiveData() error {
 			break
 		}
 		i := int(h.Index)
+		if r.dry {
+			return fmt.Errorf("%w: data in a dry run", proto.ErrMalformed)
+		}
 		if i >= len(r.entries) || r.plans[i] != proto.ActionSend || r.got[i] {
 			return fmt.Errorf("%w: data for entry %d, which was not asked for", proto.ErrMalformed, i)
 		}
@@ -515,7 +526,7 @@ func (r *receiver) receiveData() error {
 		}
 	}
 	for i, a := range r.plans {
-		if a == proto.ActionSend && !r.got[i] {
+		if a == proto.ActionSend && !r.got[i] && !r.dry {
 			r.fail(i, "the sender never sent it")
 		}
 	}

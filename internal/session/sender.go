@@ -53,6 +53,14 @@ func Send(ctx context.Context, conn net.Conn, src Source, o Options) (res Result
 		return res, err
 	}
 	s.countPlans()
+	if o.DryRun {
+		res.DryRun = true
+		if o.OnPlan != nil {
+			for i := range s.items {
+				o.OnPlan(s.items[i].Entry, s.plans[i])
+			}
+		}
+	}
 	conn.SetDeadline(time.Time{})
 	if err = s.sendBodies(); err != nil {
 		return res, err
@@ -166,7 +174,7 @@ func (s *sender) sendBodies() error {
 	var pending []byte // records not yet written: trailers, headers, small bodies
 	var err error
 	for i := range s.items {
-		if s.plans[i].Action != proto.ActionSend {
+		if s.plans[i].Action != proto.ActionSend || s.o.DryRun {
 			continue
 		}
 		if pending, err = s.sendBody(i, pending); err != nil {
@@ -250,6 +258,9 @@ func (s *sender) countArrived(failed map[uint32]bool) {
 			if it.Kind == proto.KindFile || it.Kind == proto.KindRange && it.Offset == 0 {
 				s.res.Files++
 				s.res.Bytes += it.Size
+				if s.o.DryRun && s.plans[i].Action == proto.ActionSend {
+					s.res.ToSend++
+				}
 			}
 		case proto.ActionDone:
 			if it.Kind == proto.KindDir {

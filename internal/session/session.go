@@ -74,6 +74,18 @@ type Options struct {
 	// one for the session.
 	Groups *Groups
 
+	// DryRun, at a sender, asks the receiver to plan the transfer and make
+	// or write nothing: the plans say what would be sent, skipped or
+	// refused (OnPlan hears each), and no body moves. The receiver's
+	// answers are those it gives before anything is written, so a file
+	// that would be resumed shows as sent whole. At a receiver, it takes
+	// only a sender's dry run, and refuses any other (Receive may then be
+	// given a nil root: a directory that does not exist yet).
+	DryRun bool
+	// OnPlan, if set, hears the receiver's plan for each item (sender
+	// only), in manifest order, once all plans are in.
+	OnPlan func(e proto.Entry, p proto.Plan)
+
 	// Receiver only.
 
 	// Resume continues files whose NAME.zcopy-part the receiver holds.
@@ -169,6 +181,10 @@ type Result struct {
 	Method    zerocopy.Method `json:"method"` // the method that moved the most bytes
 	Streams   int             `json:"streams"`
 	Verified  bool            `json:"verified"`
+	// DryRun: nothing was sent or written; Files and Bytes are what
+	// would be complete at the receiver, ToSend what would be sent.
+	DryRun bool `json:"dry_run,omitempty"`
+	ToSend int  `json:"to_send,omitempty"` // files that would be sent (dry run)
 }
 
 // methodTally counts bytes by the method that moved them.
@@ -208,6 +224,8 @@ func Merge(results []Result) Result {
 		m.Failed = append(m.Failed, r.Failed...)
 		m.Seconds = max(m.Seconds, r.Seconds)
 		m.Verified = m.Verified && r.Verified
+		m.DryRun = m.DryRun || r.DryRun
+		m.ToSend += r.ToSend
 		if r.BytesSent > most {
 			most, m.Method = r.BytesSent, r.Method
 		}
