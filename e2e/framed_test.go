@@ -112,6 +112,7 @@ type result struct {
 	Bytes     int64
 	BytesSent int64 `json:"bytes_sent"`
 	HoleBytes int64 `json:"hole_bytes"`
+	Hardlinks int
 	Skipped   int
 	Seconds   float64
 	Method    string

@@ -102,6 +102,16 @@ func isSet(fs *flag.FlagSet, name string) bool {
 type sendFlags struct {
 	exclude *tree.Exclude // --exclude
 	dryRun  bool          // -n, --dry-run
+	hard    bool          // -H, --hard-links
+}
+
+// walk lists paths as sf says.
+func (sf sendFlags) walk(paths []string, warn func(string)) ([]tree.Item, error) {
+	items, err := tree.WalkExcluding(paths, sf.exclude, warn)
+	if err == nil && sf.hard {
+		items = tree.HardLinks(items)
+	}
+	return items, err
 }
 
 // dryLine words the receiver's plan p for the entry en, for --dry-run.
@@ -155,13 +165,21 @@ func framedSend(e *env, c *command, paths []string, listen string, to connector,
 		// One stream: ranges are how bodies move, and none moves.
 		o.DryRun, streams = true, 1
 		if !asJSON && !quiet {
-			o.OnPlan = func(en proto.Entry, p proto.Plan) { fmt.Fprintln(e.stdout, dryLine(en, p)) }
+			var names []string // by index, for hard links
+			o.OnPlan = func(en proto.Entry, p proto.Plan) {
+				names = append(names, en.Path)
+				line := dryLine(en, p)
+				if en.Kind == proto.KindHardlink && p.Action == proto.ActionDone && int(en.Link) < len(names) {
+					line = fmt.Sprintf("hardlink %s => %s", en.Path, names[en.Link])
+				}
+				fmt.Fprintln(e.stdout, line)
+			}
 		}
 	}
 	// Walk once now, so a bad path fails before any connection; a server
 	// under --keep walks again for each later receiver, to send the tree
 	// as it is then.
-	first, err := tree.WalkExcluding(paths, sf.exclude, warn)
+	first, err := sf.walk(paths, warn)
 	if err != nil {
 		return fail(e, c, err)
 	}
@@ -174,7 +192,7 @@ func framedSend(e *env, c *command, paths []string, listen string, to connector,
 		if items != nil {
 			return items, nil
 		}
-		return tree.WalkExcluding(paths, sf.exclude, warn)
+		return sf.walk(paths, warn)
 	}
 	if listen == "" {
 		items, _ := walk()
@@ -451,6 +469,9 @@ func describe(verb string, r session.Result) string {
 	}
 	if r.Skipped > 0 {
 		s += fmt.Sprintf(", %d already there", r.Skipped)
+	}
+	if r.Hardlinks > 0 {
+		s += fmt.Sprintf(", %d hard links", r.Hardlinks)
 	}
 	if r.HoleBytes > 0 {
 		s += fmt.Sprintf(", %s of holes not sent", bytesize.Format(r.HoleBytes))

@@ -66,6 +66,10 @@ only (--exclude 'cache/'); ** crosses directories (--exclude '**/tmp/*').
 Unlike rsync, a pattern with a slash is never matched against the end of a
 path: write **/a/b for that. Nothing under an excluded directory is listed.
 
+-H, --hard-links sends a file with several names under these PATHs once:
+its other names arrive as hard links to it (within one transfer; over
+--streams N the linked files go whole on the first stream).
+
 -n, --dry-run asks the receiver what it would do and sends nothing: one
 line an entry on stdout (send, skip, refuse, fail, dir, link), a summary on
 stderr, and the exit status the real run would have. The receiver only
@@ -140,15 +144,17 @@ func runSend(e *env, args []string) int {
 	sshf := addSSHFlags(fs)
 	dry := fs.Bool("dry-run", false, "show what would be sent, skipped or refused at the receiver, and send and write nothing")
 	fs.BoolVar(dry, "n", false, "short for --dry-run")
+	hard := fs.Bool("hard-links", false, "send each other name of a file as a hard link to its first (as rsync -H): the bytes cross once")
+	fs.BoolVar(hard, "H", false, "short for --hard-links")
 	var excludes patterns
 	fs.Var(&excludes, "exclude", "leave out what matches `PATTERN` (repeatable; rsync's glob rules: without a slash a name at any depth, with one a path from the transfer root, a trailing slash directories only)")
 	pos, code, ok := parse(e, c, fs, args)
 	if !ok {
 		return code
 	}
-	sf := sendFlags{dryRun: *dry}
-	if *dry && *raw {
-		return usageError(e, c, "--dry-run goes with the framed protocol: --raw has no receiver's plan to show")
+	sf := sendFlags{dryRun: *dry, hard: *hard}
+	if (*dry || *hard) && *raw {
+		return usageError(e, c, "--dry-run and --hard-links go with the framed protocol: --raw sends one file's bytes")
 	}
 	if len(excludes) > 0 {
 		if *raw {

@@ -35,6 +35,7 @@ func FuzzReadEntry(f *testing.F) {
 	f.Add((&Entry{Kind: KindSymlink, Path: "l", Target: "t"}).Append(nil))
 	f.Add((&Entry{Kind: KindRange, Path: "r", Size: 9, Offset: 3, Length: 3}).Append(nil))
 	f.Add((&Entry{Kind: KindOmitted, Path: `a\b`, Reason: "why"}).Append(nil))
+	f.Add((&Entry{Kind: KindHardlink, Path: "d/second-name", Link: 3}).Append(nil))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		r := wholeReader(b)
 		e, err := ReadEntry(r)

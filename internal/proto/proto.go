@@ -193,9 +193,13 @@ const (
 	// on, and Reason says why (it serves as many sessions as it may).
 	// ReadEntry returns it as an *AbortError.
 	KindAbort Kind = 6
+	// KindHardlink (version 6) is another name of a file sent earlier in
+	// the same manifest: Link is that file's entry's index. It carries no
+	// body; the receiver links it once the file is in place.
+	KindHardlink Kind = 7
 )
 
-var kindNames = [...]string{KindEnd: "end", KindFile: "file", KindDir: "dir", KindSymlink: "symlink", KindRange: "range", KindOmitted: "omitted", KindAbort: "abort"}
+var kindNames = [...]string{KindEnd: "end", KindFile: "file", KindDir: "dir", KindSymlink: "symlink", KindRange: "range", KindOmitted: "omitted", KindAbort: "abort", KindHardlink: "hardlink"}
 
 func (k Kind) String() string { return enumName(kindNames[:], uint8(k), "kind") }
 
@@ -209,11 +213,15 @@ func enumName(names []string, v uint8, what string) string {
 
 // Entry is one item of the manifest the sender sends first.
 type Entry struct {
-	Kind  Kind
-	Path  string // relative, '/'-separated; checked by CheckPath
-	Mode  uint32 // permission bits (0o7777)
-	MTime int64  // modification time, Unix nanoseconds
-	Size  int64  // files and ranges: the whole file's size
+	Kind Kind
+	Path string // relative, '/'-separated; checked by CheckPath
+	Mode uint32 // permission bits (0o7777)
+	// Link, of a hard link only, is the index of the file entry it is
+	// another name of. (Beside Mode, it takes what was padding: a
+	// receiver charges every entry's size against its memory bound.)
+	Link  uint32
+	MTime int64 // modification time, Unix nanoseconds
+	Size  int64 // files and ranges: the whole file's size
 	// Source identifies the sender's file independently of its name and
 	// contents (a hash of its device and inode on Unix; 0 where unknown):
 	// with Size and MTime it names the version of the file a receiver's
@@ -249,6 +257,9 @@ func (e *Entry) Append(b []byte) []byte {
 		return appendString(b, e.Reason, MaxMessage)
 	case KindAbort:
 		return appendString(b, e.Reason, MaxMessage)
+	case KindHardlink:
+		b = appendString(b, e.Path, MaxPath)
+		return binary.BigEndian.AppendUint32(b, e.Link)
 	}
 	b = appendString(b, e.Path, MaxPath)
 	b = binary.BigEndian.AppendUint32(b, e.Mode)
@@ -290,6 +301,19 @@ func ReadEntry(r *bufio.Reader) (Entry, error) {
 			return Entry{}, err
 		}
 		return Entry{}, &AbortError{Role: RoleSender, Reason: why}
+	case KindHardlink:
+		if e.Path, err = readString(r, MaxPath); err != nil {
+			return Entry{}, err
+		}
+		if err := CheckPath(e.Path); err != nil {
+			return Entry{}, err
+		}
+		var b [4]byte
+		if _, err := io.ReadFull(r, b[:]); err != nil {
+			return Entry{}, eof(err)
+		}
+		e.Link = binary.BigEndian.Uint32(b[:])
+		return e, nil
 	default:
 		return Entry{}, malformed("unknown entry kind %d", k)
 	}

@@ -68,6 +68,12 @@ func (r *receiver) planDry(e *proto.Entry) proto.Plan {
 		}
 		r.res.Dirs++
 		return proto.Plan{Action: proto.ActionDone}
+	case proto.KindHardlink:
+		p := r.planLink(len(r.entries)-1, e, fi, exists)
+		if p.Action == proto.ActionDone {
+			r.res.Hardlinks++
+		}
+		return p
 	case proto.KindSymlink:
 		if exists {
 			if t, err := r.root.Readlink(e.Path); err == nil && t == e.Target {

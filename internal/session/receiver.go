@@ -91,6 +91,9 @@ func Receive(ctx context.Context, conn net.Conn, root *os.Root, o Options) (res 
 		r.sendSummary()
 		return res, ctxErr(ctx, err)
 	}
+	if !r.dry {
+		r.makeLinks() // before the directories' mtimes are set
+	}
 	if r.group == nil && !r.dry {
 		r.dirWork(r.fail)()
 	}
@@ -183,7 +186,8 @@ type receiver struct {
 	root     *os.Root
 	o        *Options
 	verify   bool
-	dry      bool // the sender asked for a dry run: plan, make nothing
+	dry      bool  // the sender asked for a dry run: plan, make nothing
+	links    []int // hard links planned, by entry: made after the data phase
 	res      *Result
 	entries  []proto.Entry
 	plans    []proto.Action // by entry
@@ -388,6 +392,8 @@ func (r *receiver) plan(e *proto.Entry) proto.Plan {
 		r.made[e.Path] = true
 		r.res.Dirs++
 		return proto.Plan{Action: proto.ActionDone}
+	case proto.KindHardlink:
+		return r.planLink(len(r.entries)-1, e, fi, exists)
 	case proto.KindSymlink:
 		if exists {
 			if t, err := d.Readlink(base); err == nil && t == e.Target {

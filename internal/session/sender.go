@@ -263,9 +263,12 @@ func (s *sender) countArrived(failed map[uint32]bool) {
 				}
 			}
 		case proto.ActionDone:
-			if it.Kind == proto.KindDir {
+			switch it.Kind {
+			case proto.KindDir:
 				s.res.Dirs++
-			} else {
+			case proto.KindHardlink:
+				s.res.Hardlinks++
+			default:
 				s.res.Symlinks++
 			}
 		}

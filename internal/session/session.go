@@ -176,6 +176,7 @@ type Result struct {
 	Skipped   int             `json:"skipped"`    // files the receiver already had
 	Dirs      int             `json:"dirs"`       // directories made or present
 	Symlinks  int             `json:"symlinks"`   // symlinks made
+	Hardlinks int             `json:"hardlinks"`  // hard links made or present (send -H)
 	Failed    []string        `json:"failed,omitempty"`
 	Seconds   float64         `json:"seconds"`
 	Method    zerocopy.Method `json:"method"` // the method that moved the most bytes
@@ -221,6 +222,7 @@ func Merge(results []Result) Result {
 		m.Skipped += r.Skipped
 		m.Dirs += r.Dirs
 		m.Symlinks += r.Symlinks
+		m.Hardlinks += r.Hardlinks
 		m.Failed = append(m.Failed, r.Failed...)
 		m.Seconds = max(m.Seconds, r.Seconds)
 		m.Verified = m.Verified && r.Verified

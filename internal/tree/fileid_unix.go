@@ -7,6 +7,15 @@ import (
 	"syscall"
 )
 
+// linkCount returns how many names fi's file has (st_nlink), 1 where the
+// system does not say.
+func linkCount(fi fs.FileInfo) uint64 {
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		return uint64(st.Nlink)
+	}
+	return 1
+}
+
 func fileID(fi fs.FileInfo) FileID {
 	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
 		return FileID{Dev: uint64(st.Dev), Ino: uint64(st.Ino)}

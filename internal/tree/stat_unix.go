@@ -45,5 +45,6 @@ func (d dir) lstat(base, local string) (stat, error) {
 		size:  st.Size,
 		mtime: st.Mtim.Nano(),
 		id:    FileID{Dev: uint64(st.Dev), Ino: uint64(st.Ino)},
+		nlink: uint64(st.Nlink),
 	}, nil
 }

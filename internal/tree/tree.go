@@ -31,6 +31,7 @@ type Item struct {
 	Local string // path on this machine
 	ID    FileID // the file's identity when it was listed
 	root  *root  // the root directory Walk listed it under, if any (Open)
+	nlink uint64 // names the file had when it was listed
 }
 
 // FileID names a file independently of its path (device and inode on
