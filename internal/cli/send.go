@@ -70,6 +70,12 @@ path: write **/a/b for that. Nothing under an excluded directory is listed.
 its other names arrive as hard links to it (within one transfer; over
 --streams N the linked files go whole on the first stream).
 
+--delete removes at the receiver, under each directory sent, every name
+that is not under it here (as rsync --delete), once everything arrived:
+after any failure nothing is removed. The receiver must allow it (recv
+--delete; the one-command form starts its far end so); one that does not
+refuses the transfer at once. Not with --exclude or --streams.
+
 -n, --dry-run asks the receiver what it would do and sends nothing: one
 line an entry on stdout (send, skip, refuse, fail, dir, link), a summary on
 stderr, and the exit status the real run would have. The receiver only
@@ -146,6 +152,7 @@ func runSend(e *env, args []string) int {
 	fs.BoolVar(dry, "n", false, "short for --dry-run")
 	hard := fs.Bool("hard-links", false, "send each other name of a file as a hard link to its first (as rsync -H): the bytes cross once")
 	fs.BoolVar(hard, "H", false, "short for --hard-links")
+	del := fs.Bool("delete", false, "remove at the receiver, under each directory sent, what is not under it here (the receiver must allow it: recv --delete; the one-command form does)")
 	var excludes patterns
 	fs.Var(&excludes, "exclude", "leave out what matches `PATTERN` (repeatable; rsync's glob rules: without a slash a name at any depth, with one a path from the transfer root, a trailing slash directories only)")
 	pos, code, ok := parse(e, c, fs, args)
@@ -153,8 +160,14 @@ func runSend(e *env, args []string) int {
 		return code
 	}
 	sf := sendFlags{dryRun: *dry, hard: *hard}
-	if (*dry || *hard) && *raw {
-		return usageError(e, c, "--dry-run and --hard-links go with the framed protocol: --raw sends one file's bytes")
+	if (*dry || *hard || *del) && *raw {
+		return usageError(e, c, "--dry-run, --hard-links and --delete go with the framed protocol: --raw sends one file's bytes")
+	}
+	switch {
+	case *del && len(excludes) > 0:
+		return usageError(e, c, "--delete with --exclude would remove the excluded names at the receiver (the receiver does not know the patterns): use one or the other")
+	case *del && *streams > 1:
+		return usageError(e, c, "--delete goes over one stream (drop --streams)")
 	}
 	if len(excludes) > 0 {
 		if *raw {
@@ -194,7 +207,10 @@ func runSend(e *env, args []string) int {
 		if *dry {
 			far = append(far, "--dry-run")
 		}
-		opts := session.Options{Method: m, Verify: *verify, Dialed: true, Plaintext: sec.plaintext, IdleTimeout: *idle, HeaderTimeout: *headerTimeout}
+		if *del {
+			far = append(far, "--delete")
+		}
+		opts := session.Options{Delete: *del, Method: m, Verify: *verify, Dialed: true, Plaintext: sec.plaintext, IdleTimeout: *idle, HeaderTimeout: *headerTimeout}
 		var fe farEnd
 		code := framedSend(e, c, paths, "", fe.connect(e, c, sshf, spec, far), srv.withKeep(false), 1, opts, sf, *asJSON, *quiet)
 		return fe.finish(e, c, code)
@@ -227,7 +243,7 @@ func runSend(e *env, args []string) int {
 		return usageError(e, c, "%s", sec.checkMethod(m))
 	}
 	if !*raw {
-		opts := session.Options{Method: m, Verify: *verify, Dialed: *to != "", IdleTimeout: *idle, HeaderTimeout: *headerTimeout}
+		opts := session.Options{Method: m, Verify: *verify, Dialed: *to != "", IdleTimeout: *idle, HeaderTimeout: *headerTimeout, Delete: *del}
 		if sshf.announce {
 			e = farListen(e, sec, srv, &opts.Token)
 		}

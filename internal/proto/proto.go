@@ -87,6 +87,10 @@ const (
 	// FlagDryRun (version 6, a sender's only) asks the receiver to plan
 	// the manifest without making or writing anything; no body follows.
 	FlagDryRun = 1 << 3
+	// FlagDelete (version 6, a sender's only) asks the receiver to remove,
+	// under each directory of the manifest, what the manifest does not
+	// name; a receiver does so only if it was started allowing it.
+	FlagDelete = 1 << 4
 )
 
 // HelloSize is the encoded size of a Hello.

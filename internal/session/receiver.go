@@ -54,6 +54,7 @@ func Receive(ctx context.Context, conn net.Conn, root *os.Root, o Options) (res 
 	handshakeDone(ctx)
 	r := &receiver{ctx: ctx, conn: conn, br: l.br, root: root, o: &o, verify: res.Verified, res: &res, made: map[string]bool{}, fresh: map[string]bool{}, methods: methodTally{}}
 	r.dry = peer.Flags&proto.FlagDryRun != 0
+	r.delete = peer.Flags&proto.FlagDelete != 0 && o.Delete
 	res.DryRun = r.dry
 	r.tally.m = memoryFrom(ctx)
 	defer r.tally.release()
@@ -93,6 +94,11 @@ func Receive(ctx context.Context, conn net.Conn, root *os.Root, o Options) (res 
 	}
 	if !r.dry {
 		r.makeLinks() // before the directories' mtimes are set
+	}
+	if r.delete && len(r.res.Failed) == 0 {
+		r.deleteExtraneous()
+	} else if r.delete {
+		r.o.warn("--delete: nothing removed, since not everything arrived")
 	}
 	if r.group == nil && !r.dry {
 		r.dirWork(r.fail)()
@@ -188,6 +194,7 @@ type receiver struct {
 	verify   bool
 	dry      bool  // the sender asked for a dry run: plan, make nothing
 	links    []int // hard links planned, by entry: made after the data phase
+	delete   bool  // the sender asked for --delete, and this end allows it
 	res      *Result
 	entries  []proto.Entry
 	plans    []proto.Action // by entry

@@ -82,6 +82,13 @@ type Options struct {
 	// only a sender's dry run, and refuses any other (Receive may then be
 	// given a nil root: a directory that does not exist yet).
 	DryRun bool
+	// Delete, at a sender, asks the receiver to remove under each
+	// directory sent what the sender did not list there (rsync --delete);
+	// at a receiver, it allows a sender to ask (a sender that asks a
+	// receiver that does not allow it is refused in the handshake). The
+	// receiver removes only once every entry arrived: after any failure
+	// it removes nothing.
+	Delete bool
 	// OnPlan, if set, hears the receiver's plan for each item (sender
 	// only), in manifest order, once all plans are in.
 	OnPlan func(e proto.Entry, p proto.Plan)
@@ -169,14 +176,15 @@ func begin(ctx context.Context, conn net.Conn, bufSize int, role proto.Role, o *
 
 // Result is what a session did.
 type Result struct {
-	Files     int             `json:"files"`      // files now complete at the receiver (sent or already there)
-	Bytes     int64           `json:"bytes"`      // bytes of those files
-	BytesSent int64           `json:"bytes_sent"` // body bytes that crossed the wire
-	HoleBytes int64           `json:"hole_bytes"` // bytes of sparse files' holes, which did not cross it
-	Skipped   int             `json:"skipped"`    // files the receiver already had
-	Dirs      int             `json:"dirs"`       // directories made or present
-	Symlinks  int             `json:"symlinks"`   // symlinks made
-	Hardlinks int             `json:"hardlinks"`  // hard links made or present (send -H)
+	Files     int             `json:"files"`             // files now complete at the receiver (sent or already there)
+	Bytes     int64           `json:"bytes"`             // bytes of those files
+	BytesSent int64           `json:"bytes_sent"`        // body bytes that crossed the wire
+	HoleBytes int64           `json:"hole_bytes"`        // bytes of sparse files' holes, which did not cross it
+	Skipped   int             `json:"skipped"`           // files the receiver already had
+	Dirs      int             `json:"dirs"`              // directories made or present
+	Symlinks  int             `json:"symlinks"`          // symlinks made
+	Hardlinks int             `json:"hardlinks"`         // hard links made or present (send -H)
+	Deleted   int             `json:"deleted,omitempty"` // names removed at the receiver (--delete; receiver only)
 	Failed    []string        `json:"failed,omitempty"`
 	Seconds   float64         `json:"seconds"`
 	Method    zerocopy.Method `json:"method"` // the method that moved the most bytes
@@ -223,6 +231,7 @@ func Merge(results []Result) Result {
 		m.Dirs += r.Dirs
 		m.Symlinks += r.Symlinks
 		m.Hardlinks += r.Hardlinks
+		m.Deleted += r.Deleted
 		m.Failed = append(m.Failed, r.Failed...)
 		m.Seconds = max(m.Seconds, r.Seconds)
 		m.Verified = m.Verified && r.Verified
