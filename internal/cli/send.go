@@ -2,18 +2,20 @@ package cli
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"net"
 	"os"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/zcopy/zcopy/internal/session"
-	"github.com/zcopy/zcopy/internal/tree"
 
 	"github.com/zcopy/zcopy/internal/bytesize"
 	"github.com/zcopy/zcopy/internal/rawxfer"
 	"github.com/zcopy/zcopy/internal/remote"
+	"github.com/zcopy/zcopy/internal/tree"
 	"github.com/zcopy/zcopy/zerocopy"
 )
 
@@ -75,6 +77,11 @@ that is not under it here (as rsync --delete), once everything arrived:
 after any failure nothing is removed. The receiver must allow it (recv
 --delete; the one-command form starts its far end so); one that does not
 refuses the transfer at once. Not with --exclude or --streams.
+
+--bwlimit RATE sends file bodies at most at RATE bytes a second on
+average, over all streams (10MiB, 500KB; a bare number is KiB/s, as
+rsync's): the engine moves a tenth of a second's worth at a time (sendfile
+still, in plaintext) and waits between.
 
 -n, --dry-run asks the receiver what it would do and sends nothing: one
 line an entry on stdout (send, skip, refuse, fail, dir, link), a summary on
@@ -153,6 +160,7 @@ func runSend(e *env, args []string) int {
 	hard := fs.Bool("hard-links", false, "send each other name of a file as a hard link to its first (as rsync -H): the bytes cross once")
 	fs.BoolVar(hard, "H", false, "short for --hard-links")
 	del := fs.Bool("delete", false, "remove at the receiver, under each directory sent, what is not under it here (the receiver must allow it: recv --delete; the one-command form does)")
+	bwlimit := fs.String("bwlimit", "", "send file bodies at most at `RATE` bytes per second over all streams (10MiB, 500KB; a bare number is KiB/s, as rsync's)")
 	var excludes patterns
 	fs.Var(&excludes, "exclude", "leave out what matches `PATTERN` (repeatable; rsync's glob rules: without a slash a name at any depth, with one a path from the transfer root, a trailing slash directories only)")
 	pos, code, ok := parse(e, c, fs, args)
@@ -160,6 +168,17 @@ func runSend(e *env, args []string) int {
 		return code
 	}
 	sf := sendFlags{dryRun: *dry, hard: *hard}
+	var limit *session.Limiter
+	if *bwlimit != "" {
+		rate, err := parseRate(*bwlimit)
+		if err != nil {
+			return usageError(e, c, "--bwlimit %s: %v", *bwlimit, err)
+		}
+		if *raw {
+			return usageError(e, c, "--bwlimit goes with the framed protocol")
+		}
+		limit = session.NewLimiter(rate)
+	}
 	if (*dry || *hard || *del) && *raw {
 		return usageError(e, c, "--dry-run, --hard-links and --delete go with the framed protocol: --raw sends one file's bytes")
 	}
@@ -210,7 +229,7 @@ func runSend(e *env, args []string) int {
 		if *del {
 			far = append(far, "--delete")
 		}
-		opts := session.Options{Delete: *del, Method: m, Verify: *verify, Dialed: true, Plaintext: sec.plaintext, IdleTimeout: *idle, HeaderTimeout: *headerTimeout}
+		opts := session.Options{Limit: limit, Delete: *del, Method: m, Verify: *verify, Dialed: true, Plaintext: sec.plaintext, IdleTimeout: *idle, HeaderTimeout: *headerTimeout}
 		var fe farEnd
 		code := framedSend(e, c, paths, "", fe.connect(e, c, sshf, spec, far), srv.withKeep(false), 1, opts, sf, *asJSON, *quiet)
 		return fe.finish(e, c, code)
@@ -243,7 +262,7 @@ func runSend(e *env, args []string) int {
 		return usageError(e, c, "%s", sec.checkMethod(m))
 	}
 	if !*raw {
-		opts := session.Options{Method: m, Verify: *verify, Dialed: *to != "", IdleTimeout: *idle, HeaderTimeout: *headerTimeout, Delete: *del}
+		opts := session.Options{Method: m, Verify: *verify, Dialed: *to != "", IdleTimeout: *idle, HeaderTimeout: *headerTimeout, Delete: *del, Limit: limit}
 		if sshf.announce {
 			e = farListen(e, sec, srv, &opts.Token)
 		}
@@ -323,4 +342,20 @@ func (t *tokenFlag) get() string {
 		return t.value
 	}
 	return os.Getenv("ZCOPY_TOKEN")
+}
+
+// parseRate reads --bwlimit's RATE: a size with a unit (10MiB, 500KB) a
+// second, or a bare number of KiB a second, as rsync's --bwlimit.
+func parseRate(s string) (int64, error) {
+	n, err := bytesize.Parse(s)
+	if err != nil {
+		return 0, err
+	}
+	if strings.Trim(s, "0123456789") == "" {
+		n *= 1024
+	}
+	if n <= 0 {
+		return 0, errors.New("want a rate above zero")
+	}
+	return n, nil
 }

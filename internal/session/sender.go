@@ -198,10 +198,11 @@ func (s *sender) sendBody(i int, pending []byte) ([]byte, error) {
 	it, off := &s.items[i], s.plans[i].Offset
 	if it.Kind == proto.KindFile && it.Size-off <= smallFile && (s.o.Method == zerocopy.Auto || s.o.Method == zerocopy.ReadWrite) {
 		pending = s.appendSmall(pending, uint32(i), it, off)
-		if len(pending) < batchSize {
+		if len(pending) < min(batchSize, int(s.o.Limit.batch())) {
 			return pending, nil
 		}
 		err := s.write(pending)
+		s.o.Limit.wait(s.ctx, int64(len(pending)))
 		return pending[:0], err
 	}
 	return s.sendFile(uint32(i), it, off, pending)
@@ -385,10 +386,14 @@ func (s *sender) sendFile(index uint32, it *tree.Item, off int64, pending []byte
 // sendOptions are the engine's options for a body of which the session
 // had moved done bytes before it.
 func (s *sender) sendOptions(done int64) *zerocopy.SendOptions {
+	var paced int64
 	return &zerocopy.SendOptions{
-		Method: s.o.Method,
-		NoCork: true,
+		Method:    s.o.Method,
+		NoCork:    true,
+		ChunkSize: s.o.Limit.chunk(),
 		Progress: func(n int64) {
+			s.o.Limit.wait(s.ctx, n-paced)
+			paced = n
 			s.conn.SetWriteDeadline(time.Now().Add(s.o.idleTimeout()))
 			if s.o.Progress != nil {
 				s.o.Progress(done+n, s.total)

@@ -89,6 +89,9 @@ type Options struct {
 	// receiver removes only once every entry arrived: after any failure
 	// it removes nothing.
 	Delete bool
+	// Limit, if set, paces the bodies this sender writes (--bwlimit); the
+	// streams of one transfer share one.
+	Limit *Limiter
 	// OnPlan, if set, hears the receiver's plan for each item (sender
 	// only), in manifest order, once all plans are in.
 	OnPlan func(e proto.Entry, p proto.Plan)
