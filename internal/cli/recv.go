@@ -118,6 +118,7 @@ func runRecv(e *env, args []string) int {
 	fs.Var(&chunk, "chunk", "most bytes (`SIZE`) per splice call (default 4MiB, limited by the pipe)")
 	fs.Var(&buffer, "buffer", "readwrite buffer `SIZE` (default 256KiB)")
 	sshf := addSSHFlags(fs)
+	owner := fs.Bool("owner", false, "take a sender's --owner: as root, give what arrives the sender's numeric owner and group")
 	del := fs.Bool("delete", false, "allow a sender's --delete: remove under each directory it sends what it does not list there")
 	dry := fs.Bool("dry-run", false, "with --listen: take only a sender's --dry-run, and write nothing, not even --dir (send -n HOST:DIR starts its far end so)")
 	pos, code, ok := parse(e, c, fs, args)
@@ -150,7 +151,7 @@ func runRecv(e *env, args []string) int {
 		}
 		far = append(append(far, "--"), paths...)
 		opts := session.Options{Method: m, Verify: *verify, Dialed: true, Plaintext: sec.plaintext, Resume: *resume,
-			Overwrite: *overwrite, Fsync: *fsync, IdleTimeout: *idle, HeaderTimeout: *headerTimeout, DryRun: *dry, Delete: *del}
+			Overwrite: *overwrite, Fsync: *fsync, IdleTimeout: *idle, HeaderTimeout: *headerTimeout, DryRun: *dry, Delete: *del, Owner: *owner}
 		var fe farEnd
 		code := framedRecv(e, c, local, "", fe.connect(e, c, sshf, spec, far), srv.withKeep(false), mem.memory(), 1, opts, *asJSON, *quiet)
 		return fe.finish(e, c, code)
@@ -192,7 +193,7 @@ func runRecv(e *env, args []string) int {
 			return usageError(e, c, "%s", sec.checkMethod(m))
 		}
 		opts := session.Options{Method: m, Verify: *verify, Dialed: *from != "", Resume: *resume,
-			Overwrite: *overwrite, Fsync: *fsync, IdleTimeout: *idle, HeaderTimeout: *headerTimeout, DryRun: *dry, Delete: *del}
+			Overwrite: *overwrite, Fsync: *fsync, IdleTimeout: *idle, HeaderTimeout: *headerTimeout, DryRun: *dry, Delete: *del, Owner: *owner}
 		if sshf.announce {
 			e = farListen(e, sec, srv, &opts.Token)
 		}
@@ -206,8 +207,8 @@ func runRecv(e *env, args []string) int {
 		return framedRecv(e, c, *dir, *listen, addrConnector(*from), srv.withKeep(*keep), mem.memory(), *streams, opts, *asJSON, *quiet)
 	}
 	switch {
-	case *dir != "" || *keep || *resume || *overwrite || *verify || sec.token.set || *dry || *del:
-		return usageError(e, c, "--raw stores one stream in -o FILE: --dir, --keep, --resume, --overwrite, --verify, --token, --dry-run and --delete need the framed protocol")
+	case *dir != "" || *keep || *resume || *overwrite || *verify || sec.token.set || *dry || *del || *owner:
+		return usageError(e, c, "--raw stores one stream in -o FILE: --dir, --keep, --resume, --overwrite, --verify, --token, --dry-run, --delete and --owner need the framed protocol")
 	case len(pos) != 0:
 		return usageError(e, c, "unexpected arguments %q", pos)
 	case *out == "":

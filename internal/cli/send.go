@@ -78,6 +78,11 @@ after any failure nothing is removed. The receiver must allow it (recv
 --delete; the one-command form starts its far end so); one that does not
 refuses the transfer at once. Not with --exclude or --streams.
 
+--owner sends each entry's numeric owner and group (not names); a
+receiver that runs as root gives them to what it makes (and to what it
+has already), elsewhere it says it cannot. The receiver must allow it
+(recv --owner; the one-command form starts its far end so). One stream.
+
 --bwlimit RATE sends file bodies at most at RATE bytes a second on
 average, over all streams (10MiB, 500KB; a bare number is KiB/s, as
 rsync's): the engine moves a tenth of a second's worth at a time (sendfile
@@ -160,6 +165,7 @@ func runSend(e *env, args []string) int {
 	hard := fs.Bool("hard-links", false, "send each other name of a file as a hard link to its first (as rsync -H): the bytes cross once")
 	fs.BoolVar(hard, "H", false, "short for --hard-links")
 	del := fs.Bool("delete", false, "remove at the receiver, under each directory sent, what is not under it here (the receiver must allow it: recv --delete; the one-command form does)")
+	owner := fs.Bool("owner", false, "send each file's numeric owner and group, for a receiver that runs as root to keep (it must allow it: recv --owner; the one-command form does)")
 	bwlimit := fs.String("bwlimit", "", "send file bodies at most at `RATE` bytes per second over all streams (10MiB, 500KB; a bare number is KiB/s, as rsync's)")
 	var excludes patterns
 	fs.Var(&excludes, "exclude", "leave out what matches `PATTERN` (repeatable; rsync's glob rules: without a slash a name at any depth, with one a path from the transfer root, a trailing slash directories only)")
@@ -179,14 +185,16 @@ func runSend(e *env, args []string) int {
 		}
 		limit = session.NewLimiter(rate)
 	}
-	if (*dry || *hard || *del) && *raw {
-		return usageError(e, c, "--dry-run, --hard-links and --delete go with the framed protocol: --raw sends one file's bytes")
+	if (*dry || *hard || *del || *owner) && *raw {
+		return usageError(e, c, "--dry-run, --hard-links, --delete and --owner go with the framed protocol: --raw sends one file's bytes")
 	}
 	switch {
 	case *del && len(excludes) > 0:
 		return usageError(e, c, "--delete with --exclude would remove the excluded names at the receiver (the receiver does not know the patterns): use one or the other")
 	case *del && *streams > 1:
 		return usageError(e, c, "--delete goes over one stream (drop --streams)")
+	case *owner && *streams > 1:
+		return usageError(e, c, "--owner goes over one stream (drop --streams)")
 	}
 	if len(excludes) > 0 {
 		if *raw {
@@ -229,7 +237,10 @@ func runSend(e *env, args []string) int {
 		if *del {
 			far = append(far, "--delete")
 		}
-		opts := session.Options{Limit: limit, Delete: *del, Method: m, Verify: *verify, Dialed: true, Plaintext: sec.plaintext, IdleTimeout: *idle, HeaderTimeout: *headerTimeout}
+		if *owner {
+			far = append(far, "--owner")
+		}
+		opts := session.Options{Owner: *owner, Limit: limit, Delete: *del, Method: m, Verify: *verify, Dialed: true, Plaintext: sec.plaintext, IdleTimeout: *idle, HeaderTimeout: *headerTimeout}
 		var fe farEnd
 		code := framedSend(e, c, paths, "", fe.connect(e, c, sshf, spec, far), srv.withKeep(false), 1, opts, sf, *asJSON, *quiet)
 		return fe.finish(e, c, code)
@@ -262,7 +273,7 @@ func runSend(e *env, args []string) int {
 		return usageError(e, c, "%s", sec.checkMethod(m))
 	}
 	if !*raw {
-		opts := session.Options{Method: m, Verify: *verify, Dialed: *to != "", IdleTimeout: *idle, HeaderTimeout: *headerTimeout, Delete: *del, Limit: limit}
+		opts := session.Options{Method: m, Verify: *verify, Dialed: *to != "", IdleTimeout: *idle, HeaderTimeout: *headerTimeout, Delete: *del, Limit: limit, Owner: *owner}
 		if sshf.announce {
 			e = farListen(e, sec, srv, &opts.Token)
 		}

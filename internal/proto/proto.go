@@ -91,6 +91,9 @@ const (
 	// under each directory of the manifest, what the manifest does not
 	// name; a receiver does so only if it was started allowing it.
 	FlagDelete = 1 << 4
+	// FlagOwner (version 6, a sender's only) says that an Owner record
+	// follows every file, directory, symlink and range entry.
+	FlagOwner = 1 << 5
 )
 
 // HelloSize is the encoded size of a Hello.
@@ -367,6 +370,34 @@ func ReadEntry(r *bufio.Reader) (Entry, error) {
 		}
 	}
 	return e, nil
+}
+
+// OwnerSize is the encoded size of an Owner record.
+const OwnerSize = 8
+
+// Owner is the numeric owner and group of the entry before it (with
+// FlagOwner).
+type Owner struct{ UID, GID uint32 }
+
+// Owned reports whether an entry of kind k is followed by an Owner record
+// when the sender set FlagOwner.
+func (k Kind) Owned() bool {
+	return k == KindFile || k == KindDir || k == KindSymlink || k == KindRange
+}
+
+// Append appends o's encoding to b.
+func (o *Owner) Append(b []byte) []byte {
+	b = binary.BigEndian.AppendUint32(b, o.UID)
+	return binary.BigEndian.AppendUint32(b, o.GID)
+}
+
+// ReadOwner decodes an Owner record.
+func ReadOwner(r *bufio.Reader) (Owner, error) {
+	var b [OwnerSize]byte
+	if _, err := io.ReadFull(r, b[:]); err != nil {
+		return Owner{}, eof(err)
+	}
+	return Owner{UID: binary.BigEndian.Uint32(b[:]), GID: binary.BigEndian.Uint32(b[4:])}, nil
 }
 
 // Action is the receiver's plan for one entry.

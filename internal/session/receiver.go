@@ -55,6 +55,7 @@ func Receive(ctx context.Context, conn net.Conn, root *os.Root, o Options) (res 
 	r := &receiver{ctx: ctx, conn: conn, br: l.br, root: root, o: &o, verify: res.Verified, res: &res, made: map[string]bool{}, fresh: map[string]bool{}, methods: methodTally{}}
 	r.dry = peer.Flags&proto.FlagDryRun != 0
 	r.delete = peer.Flags&proto.FlagDelete != 0 && o.Delete
+	r.owned = peer.Flags&proto.FlagOwner != 0 && o.Owner
 	res.DryRun = r.dry
 	r.tally.m = memoryFrom(ctx)
 	defer r.tally.release()
@@ -94,6 +95,7 @@ func Receive(ctx context.Context, conn net.Conn, root *os.Root, o Options) (res 
 	}
 	if !r.dry {
 		r.makeLinks() // before the directories' mtimes are set
+		r.applyOwners()
 	}
 	if r.delete && len(r.res.Failed) == 0 {
 		r.deleteExtraneous()
@@ -127,6 +129,18 @@ func (r *receiver) readManifest() error {
 		}
 		if e.Kind == proto.KindEnd {
 			break
+		}
+		if r.owned {
+			var ow proto.Owner
+			if e.Kind.Owned() {
+				if ow, err = proto.ReadOwner(r.br); err != nil {
+					return ctxErr(r.ctx, fmt.Errorf("reading the manifest: %w", err))
+				}
+			}
+			if why := r.tally.take(ownerCost); why != "" {
+				return r.abort(bw, why)
+			}
+			r.owners = append(r.owners, ow)
 		}
 		if len(r.entries) == proto.MaxEntries {
 			return r.abort(bw, fmt.Sprintf("the manifest has more than %d entries, the most one transfer may have", proto.MaxEntries))
@@ -192,9 +206,11 @@ type receiver struct {
 	root     *os.Root
 	o        *Options
 	verify   bool
-	dry      bool  // the sender asked for a dry run: plan, make nothing
-	links    []int // hard links planned, by entry: made after the data phase
-	delete   bool  // the sender asked for --delete, and this end allows it
+	dry      bool          // the sender asked for a dry run: plan, make nothing
+	links    []int         // hard links planned, by entry: made after the data phase
+	delete   bool          // the sender asked for --delete, and this end allows it
+	owned    bool          // the sender sends owners (--owner), and this end takes them
+	owners   []proto.Owner // by entry, when owned
 	res      *Result
 	entries  []proto.Entry
 	plans    []proto.Action // by entry

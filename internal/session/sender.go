@@ -97,6 +97,9 @@ func (s *sender) sendManifest() error {
 	var rec []byte
 	for i := range s.items {
 		rec = s.items[i].Append(rec[:0])
+		if s.o.Owner && s.items[i].Kind.Owned() {
+			rec = s.items[i].Owner.Append(rec)
+		}
 		bw.Write(rec)
 	}
 	bw.Write((&proto.Entry{Kind: proto.KindEnd}).Append(rec[:0]))

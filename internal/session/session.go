@@ -89,6 +89,11 @@ type Options struct {
 	// receiver removes only once every entry arrived: after any failure
 	// it removes nothing.
 	Delete bool
+	// Owner, at a sender, sends each entry's numeric owner and group; at
+	// a receiver, it takes them, and applies them where it runs as root
+	// (elsewhere it says once that it cannot). A sender that sends owners
+	// to a receiver that does not take them is refused in the handshake.
+	Owner bool
 	// Limit, if set, paces the bodies this sender writes (--bwlimit); the
 	// streams of one transfer share one.
 	Limit *Limiter

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 
+	"github.com/zcopy/zcopy/internal/proto"
 	"golang.org/x/sys/unix"
 )
 
@@ -46,5 +47,6 @@ func (d dir) lstat(base, local string) (stat, error) {
 		mtime: st.Mtim.Nano(),
 		id:    FileID{Dev: uint64(st.Dev), Ino: uint64(st.Ino)},
 		nlink: uint64(st.Nlink),
+		owner: proto.Owner{UID: st.Uid, GID: st.Gid},
 	}, nil
 }

@@ -32,6 +32,9 @@ type Item struct {
 	ID    FileID // the file's identity when it was listed
 	root  *root  // the root directory Walk listed it under, if any (Open)
 	nlink uint64 // names the file had when it was listed
+	// Owner is its numeric owner and group (zero where the system does
+	// not say), sent with send --owner.
+	Owner proto.Owner
 }
 
 // FileID names a file independently of its path (device and inode on

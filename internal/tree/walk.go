@@ -227,7 +227,7 @@ func (e *entry) fill(lstat func() (stat, error), readlink func() (string, error)
 	if hookStatted != nil {
 		hookStatted(e.Local)
 	}
-	e.ID, e.Mode, e.MTime, e.nlink = st.id, st.perm, st.mtime, st.nlink
+	e.ID, e.Mode, e.MTime, e.nlink, e.Owner = st.id, st.perm, st.mtime, st.nlink, st.owner
 	switch {
 	case st.typ == 0:
 		e.Kind, e.Size, e.Source = proto.KindFile, st.size, st.id.Tag()
@@ -373,11 +373,12 @@ type stat struct {
 	mtime int64 // ns since the epoch
 	id    FileID
 	nlink uint64 // names the file has (1 where unknown)
+	owner proto.Owner
 }
 
 // statOf converts what os.Lstat says.
 func statOf(fi fs.FileInfo) stat {
-	return stat{typ: fi.Mode().Type(), perm: modeBits(fi.Mode()), size: fi.Size(), mtime: fi.ModTime().UnixNano(), id: fileID(fi), nlink: linkCount(fi)}
+	return stat{typ: fi.Mode().Type(), perm: modeBits(fi.Mode()), size: fi.Size(), mtime: fi.ModTime().UnixNano(), id: fileID(fi), nlink: linkCount(fi), owner: ownerOf(fi)}
 }
 
 // typeName words a file type that is not sent, as ls -l's letter would not
