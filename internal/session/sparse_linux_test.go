@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"math/rand/v2"
 	"net"
 	"os"
@@ -343,5 +344,54 @@ func TestSparseHostileExtents(t *testing.T) {
 				t.Errorf("the part grew to %d bytes, past the %d announced", fi.Size(), size)
 			}
 		})
+	}
+}
+
+// TestSparseSourceTruncated truncates a sparse file while its first run
+// of data is on the wire (the relay holds the transfer there): the sender
+// finishes the run it announced with zeros and sends the rest of the body
+// as one hole, not as zeros, so the stream stays in step; the file fails
+// (never under its name) and the file after it arrives.
+func TestSparseSourceTruncated(t *testing.T) {
+	const MiB = 1 << 20
+	src := filepath.Join(t.TempDir(), "src")
+	os.Mkdir(src, 0o755)
+	big := filepath.Join(src, "a-big")
+	sparseFile(t, big, 96*MiB, span{0, 32 * MiB}, span{80 * MiB, 8 * MiB})
+	os.WriteFile(filepath.Join(src, "b-after"), []byte("after"), 0o644)
+	dst := t.TempDir()
+	ln, rl := relayTo(t)
+	rl.Hold(2 * MiB)
+	type out struct {
+		sent, got  Result
+		serr, rerr error
+	}
+	done := make(chan out, 1)
+	go func() {
+		var o out
+		o.sent, o.got, o.serr, o.rerr = relayed(t, rl, ln, src, dst, Options{Plaintext: true, Warn: func(string) {}}, Options{Plaintext: true, Warn: func(string) {}})
+		done <- o
+	}()
+	rl.Held(30 * time.Second)
+	if err := os.Truncate(big, MiB); err != nil {
+		t.Fatal(err)
+	}
+	rl.Release()
+	o := <-done
+	if !errors.Is(o.serr, ErrFailed) || !errors.Is(o.rerr, ErrFailed) {
+		t.Fatalf("send %v, receive %v; want a partial transfer", o.serr, o.rerr)
+	}
+	if len(o.got.Failed) != 1 || !strings.Contains(o.got.Failed[0], "truncated") {
+		t.Errorf("receiver's failures %q; want a-big truncated", o.got.Failed)
+	}
+	if _, err := os.Stat(filepath.Join(dst, "src", "a-big")); err == nil {
+		t.Error("the truncated file appeared under its name")
+	}
+	if b, err := os.ReadFile(filepath.Join(dst, "src", "b-after")); err != nil || string(b) != "after" {
+		t.Errorf("the file after it: %q, %v", b, err)
+	}
+	// The first run (32 MiB) at most, padded; never the 64 MiB after it.
+	if wire := rl.Bytes(); wire > 33*MiB {
+		t.Errorf("%d bytes on the wire: the rest of the body went as zeros, not a hole", wire)
 	}
 }
