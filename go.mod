@@ -3,6 +3,7 @@ module github.com/zcopy/zcopy
 go 1.26.8
 
 require (
+	github.com/bmatcuk/doublestar/v4 v4.10.4
 	github.com/golang/gddo v0.0.0-20190904175337-72a348e765d2
 	github.com/prometheus/client_golang v1.25.0
 	github.com/schollz/progressbar/v3 v3.19.1

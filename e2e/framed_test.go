@@ -111,6 +111,8 @@ type result struct {
 	Files     int
 	Bytes     int64
 	BytesSent int64 `json:"bytes_sent"`
+	HoleBytes int64 `json:"hole_bytes"`
+	Hardlinks int
 	Skipped   int
 	Seconds   float64
 	Method    string

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -106,6 +107,53 @@ func isSet(fs *flag.FlagSet, name string) bool {
 	return set
 }
 
+// sendFlags are the sender's choices of what to send.
+type sendFlags struct {
+	exclude *tree.Exclude // --exclude
+	dryRun  bool          // -n, --dry-run
+	hard    bool          // -H, --hard-links
+}
+
+// walk lists paths as sf says.
+func (sf sendFlags) walk(paths []string, warn func(string)) ([]tree.Item, error) {
+	items, err := tree.WalkExcluding(paths, sf.exclude, warn)
+	if err == nil && sf.hard {
+		items = tree.HardLinks(items)
+	}
+	return items, err
+}
+
+// dryLine words the receiver's plan p for the entry en, for --dry-run.
+func dryLine(en proto.Entry, p proto.Plan) string {
+	name := en.Path
+	if en.Kind == proto.KindDir {
+		name += "/"
+	}
+	switch p.Action {
+	case proto.ActionSend:
+		return fmt.Sprintf("send    %s (%s)", name, bytesize.Format(en.Size))
+	case proto.ActionSkip:
+		return fmt.Sprintf("skip    %s (already there: same size and mtime)", name)
+	case proto.ActionRefuse:
+		return fmt.Sprintf("refuse  %s: %s", name, p.Message)
+	case proto.ActionFail:
+		if en.Kind == proto.KindOmitted {
+			name = strconv.Quote(en.Path)
+		}
+		return fmt.Sprintf("fail    %s: %s", name, p.Message)
+	}
+	if en.Kind == proto.KindSymlink {
+		return fmt.Sprintf("link    %s -> %s", name, en.Target)
+	}
+	return fmt.Sprintf("dir     %s", name)
+}
+
+// patterns is a flag that may be given more than once (--exclude).
+type patterns []string
+
+func (p *patterns) String() string     { return strings.Join(*p, " ") }
+func (p *patterns) Set(s string) error { *p = append(*p, s); return nil }
+
 // A connector gives the dialing end of a framed transfer its connections,
 // once the command line has been checked and (for a sender) the paths
 // walked. It may first start something, such as the far end over ssh,
@@ -119,13 +167,28 @@ func addrConnector(addr string) connector {
 
 // framedSend wires zcopy send (framed) to the tree walker and the session:
 // it listens on listen, or if that is "" dials through to.
-func framedSend(e *env, c *command, paths []string, listen string, to connector, srv serveFlags, streams int, o session.Options, asJSON, quiet bool) int {
+func framedSend(e *env, c *command, paths []string, listen string, to connector, srv serveFlags, streams int, o session.Options, sf sendFlags, asJSON, quiet bool) int {
 	warn := func(s string) { fmt.Fprintf(e.stderr, "zcopy send: %s\n", s) }
 	o.Warn = warn
+	if sf.dryRun {
+		// One stream: ranges are how bodies move, and none moves.
+		o.DryRun, streams = true, 1
+		if !asJSON && !quiet {
+			var names []string // by index, for hard links
+			o.OnPlan = func(en proto.Entry, p proto.Plan) {
+				names = append(names, en.Path)
+				line := dryLine(en, p)
+				if en.Kind == proto.KindHardlink && p.Action == proto.ActionDone && int(en.Link) < len(names) {
+					line = fmt.Sprintf("hardlink %s => %s", en.Path, names[en.Link])
+				}
+				fmt.Fprintln(e.stdout, line)
+			}
+		}
+	}
 	// Walk once now, so a bad path fails before any connection; a server
 	// under --keep walks again for each later receiver, to send the tree
 	// as it is then.
-	first, err := tree.Walk(paths, warn)
+	first, err := sf.walk(paths, warn)
 	if err != nil {
 		return fail(e, c, err)
 	}
@@ -138,7 +201,7 @@ func framedSend(e *env, c *command, paths []string, listen string, to connector,
 		if items != nil {
 			return items, nil
 		}
-		return tree.Walk(paths, warn)
+		return sf.walk(paths, warn)
 	}
 	if listen == "" {
 		items, _ := walk()
@@ -189,17 +252,14 @@ func framedRecv(e *env, c *command, dir, listen string, from connector, srv serv
 		debug.SetMemoryLimit(mem.ProcessLimit(sessions))
 	}
 	// Before any socket: a --dir that cannot be written fails now, not
-	// when the peer arrives (issue 18).
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fail(e, c, fmt.Errorf("--dir %s: cannot create it: %w", dir, bare(err)))
-	}
-	root, err := os.OpenRoot(dir)
+	// when the peer arrives (issue 18). A dry run writes nothing, --dir
+	// included: one that does not exist is planned as empty (nil root).
+	root, err := openDir(dir, o.DryRun)
 	if err != nil {
-		return fail(e, c, fmt.Errorf("--dir %s: cannot open it: %w", dir, bare(err)))
+		return fail(e, c, err)
 	}
-	defer root.Close()
-	if err := writable(root); err != nil {
-		return fail(e, c, fmt.Errorf("--dir %s: cannot write there: %w", dir, bare(err)))
+	if root != nil {
+		defer root.Close()
 	}
 	o.Groups = &session.Groups{}
 	defer o.Groups.Close() // frees the names of groups that never completed
@@ -239,6 +299,34 @@ func keptIn(dir string) func(session.Result, error) (session.Result, error) {
 		}
 		return r, err
 	}
+}
+
+// openDir opens the receiver's --dir, making it if need be and checking
+// that it can be written; for a dry run (which writes nothing), it only
+// opens it, and one that does not exist is nil.
+func openDir(dir string, dry bool) (*os.Root, error) {
+	if dry {
+		root, err := os.OpenRoot(dir)
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("--dir %s: cannot open it: %w", dir, bare(err))
+		}
+		return root, nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("--dir %s: cannot create it: %w", dir, bare(err))
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, fmt.Errorf("--dir %s: cannot open it: %w", dir, bare(err))
+	}
+	if err := writable(root); err != nil {
+		root.Close()
+		return nil, fmt.Errorf("--dir %s: cannot write there: %w", dir, bare(err))
+	}
+	return root, nil
 }
 
 // withProgress runs a session with o.Progress on a progress bar for verb
@@ -454,10 +542,26 @@ func keptNote(r session.Result) string {
 // directories and symlinks; the bytes on the wire, the time and the rate
 // (in the units of the sizes beside it), and what was taken from parts.
 func describe(verb string, r session.Result) string {
+	if r.DryRun {
+		s := fmt.Sprintf("dry run, nothing sent or written: would send %d of %s", r.ToSend, count(r.Files, "file", "files"))
+		if r.Skipped > 0 {
+			s += fmt.Sprintf(", %d unchanged (already there)", r.Skipped)
+		}
+		if len(r.Failed) > 0 {
+			s += fmt.Sprintf(", %d would not arrive", len(r.Failed))
+		}
+		return s
+	}
 	moved, movedBytes := r.Files-r.Skipped, r.Bytes-r.SkippedBytes
 	s := fmt.Sprintf("%s %s (%s)", verb, count(moved, "file", "files"), bytesize.Format(movedBytes))
 	if r.Skipped > 0 {
 		s += fmt.Sprintf(", %d unchanged (%s, already there)", r.Skipped, bytesize.Format(r.SkippedBytes))
+	}
+	if r.Hardlinks > 0 {
+		s += ", " + count(r.Hardlinks, "hard link", "hard links")
+	}
+	if r.HoleBytes > 0 {
+		s += fmt.Sprintf(", %s of holes not sent", bytesize.Format(r.HoleBytes))
 	}
 	if len(r.Failed) > 0 {
 		s += fmt.Sprintf(", %d failed", len(r.Failed))

@@ -55,6 +55,11 @@ refused unless --overwrite. Modes and mtimes are kept. --streams N
 fetches over N connections (see 'zcopy send --help'). Transfers are
 encrypted (TLS 1.3) and authenticated by a shared token unless both ends
 give --plaintext: see 'zcopy send --help'.
+A sparse file arrives sparse: its holes are not written. A sender's
+--dry-run (send -n) is answered by looking only: nothing is written.
+--dry-run here (with --listen) takes only such senders and does not even
+make --dir; the one-command 'zcopy send -n PATH HOST:DIR' starts its far
+end so.
 
 --raw stores every byte that arrives until the sender closes, so any TCP
 tool can send:   nc -N 127.0.0.1 1033 < data.bin
@@ -128,6 +133,9 @@ func runRecv(e *env, args []string) int {
 	fs.Var(&chunk, "chunk", "most bytes (`SIZE`) per splice call (default 4MiB, limited by the pipe)")
 	fs.Var(&buffer, "buffer", "readwrite buffer `SIZE` (default 256KiB)")
 	sshf := addSSHFlags(fs)
+	owner := fs.Bool("owner", false, "take a sender's --owner: as root, give what arrives the sender's numeric owner and group")
+	del := fs.Bool("delete", false, "allow a sender's --delete: remove under each directory it sends what it does not list there")
+	dry := fs.Bool("dry-run", false, "with --listen: take only a sender's --dry-run, and write nothing, not even --dir (send -n HOST:DIR starts its far end so)")
 	pos, code, ok := parse(e, c, fs, args)
 	if !ok {
 		return code
@@ -161,7 +169,7 @@ func runRecv(e *env, args []string) int {
 		}
 		far = append(append(far, "--"), paths...)
 		opts := session.Options{Method: m, Verify: *verify, Dialed: true, Plaintext: sec.plaintext, Resume: !*noResume,
-			Overwrite: *overwrite, Fsync: *fsync, IdleTimeout: *idle, HeaderTimeout: *headerTimeout}
+			Overwrite: *overwrite, Fsync: *fsync, IdleTimeout: *idle, HeaderTimeout: *headerTimeout, DryRun: *dry, Delete: *del, Owner: *owner}
 		var fe farEnd
 		code := framedRecv(e, c, local, "", fe.connect(e, c, sshf, spec, far), srv.withKeep(false), mem.memory(), 1, opts, *asJSON, *quiet)
 		return fe.finish(e, c, code)
@@ -190,6 +198,8 @@ func runRecv(e *env, args []string) int {
 			return usageError(e, c, "--dir DIR is required (or --raw -o FILE)")
 		case *out != "":
 			return usageError(e, c, "-o goes with --raw; framed mode writes under --dir")
+		case *dry && *listen == "":
+			return usageError(e, c, "--dry-run goes with --listen: a sender's --dry-run asks the receiver for one")
 		case *keep && *listen == "":
 			return usageError(e, c, "--keep goes with --listen")
 		case *streams < 1 || *streams > 64:
@@ -204,7 +214,7 @@ func runRecv(e *env, args []string) int {
 			return usageError(e, c, "%s", sec.checkMethod(m))
 		}
 		opts := session.Options{Method: m, Verify: *verify, Dialed: *from != "", Resume: !*noResume,
-			Overwrite: *overwrite, Fsync: *fsync, IdleTimeout: *idle, HeaderTimeout: *headerTimeout}
+			Overwrite: *overwrite, Fsync: *fsync, IdleTimeout: *idle, HeaderTimeout: *headerTimeout, DryRun: *dry, Delete: *del, Owner: *owner}
 		if sshf.announce {
 			e = farListen(e, sec, srv, &opts.Token)
 		}
@@ -218,8 +228,8 @@ func runRecv(e *env, args []string) int {
 		return framedRecv(e, c, *dir, *listen, addrConnector(*from), srv.withKeep(*keep), mem.memory(), *streams, opts, *asJSON, *quiet)
 	}
 	switch {
-	case *dir != "" || *keep || *resume || *noResume || *overwrite || *verify || sec.token.set:
-		return usageError(e, c, "--raw stores one stream in -o FILE: --dir, --keep, --resume, --no-resume, --overwrite, --verify and --token need the framed protocol")
+	case *dir != "" || *keep || *resume || *noResume || *overwrite || *verify || sec.token.set || *dry || *del || *owner:
+		return usageError(e, c, "--raw stores one stream in -o FILE: --dir, --keep, --resume, --no-resume, --overwrite, --verify, --token, --dry-run, --delete and --owner need the framed protocol")
 	case len(pos) != 0:
 		return usageError(e, c, "unexpected arguments %q", pos)
 	case *out == "":

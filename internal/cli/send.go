@@ -3,11 +3,13 @@ package cli
 import (
 	"bytes"
 	"cmp"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"os"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/zcopy/zcopy/internal/session"
@@ -15,6 +17,7 @@ import (
 	"github.com/zcopy/zcopy/internal/bytesize"
 	"github.com/zcopy/zcopy/internal/rawxfer"
 	"github.com/zcopy/zcopy/internal/remote"
+	"github.com/zcopy/zcopy/internal/tree"
 	"github.com/zcopy/zcopy/zerocopy"
 )
 
@@ -64,6 +67,45 @@ Signals: SIGINT (Ctrl-C) or SIGTERM ends a transfer at once; the end that
 was interrupted says what it kept and exits 130 (SIGINT) or 143
 (SIGTERM). A server under --keep lets the transfers in flight finish
 (--grace) instead; a second signal cuts them at once.
+
+Sparse files stay sparse (Linux,
+FreeBSD, macOS): the holes of a file larger than 64 KiB do not cross the
+wire and are not written at the receiver; the summary (and --json's
+hole_bytes) says how much was holes.
+
+--exclude PATTERN (repeatable) leaves out what matches, with rsync's glob
+rules as far as they go here: a PATTERN without a slash matches a name at
+any depth (--exclude '*.o'); with a slash it matches the path from the
+transfer root, which starts with the base name of the PATH given
+(--exclude src/build, or /src/build); a trailing slash matches directories
+only (--exclude 'cache/'); ** crosses directories (--exclude '**/tmp/*').
+Unlike rsync, a pattern with a slash is never matched against the end of a
+path: write **/a/b for that. Nothing under an excluded directory is listed.
+
+-H, --hard-links sends a file with several names under these PATHs once:
+its other names arrive as hard links to it (within one transfer; over
+--streams N the linked files go whole on the first stream).
+
+--delete removes at the receiver, under each directory sent, every name
+that is not under it here (as rsync --delete), once everything arrived:
+after any failure nothing is removed. The receiver must allow it (recv
+--delete; the one-command form starts its far end so); one that does not
+refuses the transfer at once. Not with --exclude or --streams.
+
+--owner sends each entry's numeric owner and group (not names); a
+receiver that runs as root gives them to what it makes (and to what it
+has already), elsewhere it says it cannot. The receiver must allow it
+(recv --owner; the one-command form starts its far end so). One stream.
+
+--bwlimit RATE sends file bodies at most at RATE bytes a second on
+average, over all streams (10MiB, 500KB; a bare number is KiB/s, as
+rsync's): the engine moves a tenth of a second's worth at a time (sendfile
+still, in plaintext) and waits between.
+
+-n, --dry-run asks the receiver what it would do and sends nothing: one
+line an entry on stdout (send, skip, refuse, fail, dir, link), a summary on
+stderr, and the exit status the real run would have. The receiver only
+looks; it writes nothing. It goes over one stream (--streams is ignored).
 
 Encryption: the transfer runs inside TLS 1.3 by default, with a throwaway
 certificate (nothing to set up), and each end proves the shared token
@@ -134,9 +176,51 @@ func runSend(e *env, args []string) int {
 	sshf := addSSHFlags(fs)
 	noResume := fs.Bool("no-resume", false, "with HOST:DIR: the far receiver starts every file over instead of continuing its .zcopy-part (by hand, give it to zcopy recv)")
 	overwrite := fs.Bool("overwrite", false, "with HOST:DIR: the far receiver replaces existing files that differ (by hand, give it to zcopy recv)")
+	dry := fs.Bool("dry-run", false, "show what would be sent, skipped or refused at the receiver, and send and write nothing")
+	fs.BoolVar(dry, "n", false, "short for --dry-run")
+	hard := fs.Bool("hard-links", false, "send each other name of a file as a hard link to its first (as rsync -H): the bytes cross once")
+	fs.BoolVar(hard, "H", false, "short for --hard-links")
+	del := fs.Bool("delete", false, "remove at the receiver, under each directory sent, what is not under it here (the receiver must allow it: recv --delete; the one-command form does)")
+	owner := fs.Bool("owner", false, "send each file's numeric owner and group, for a receiver that runs as root to keep (it must allow it: recv --owner; the one-command form does)")
+	bwlimit := fs.String("bwlimit", "", "send file bodies at most at `RATE` bytes per second over all streams (10MiB, 500KB; a bare number is KiB/s, as rsync's)")
+	var excludes patterns
+	fs.Var(&excludes, "exclude", "leave out what matches `PATTERN` (repeatable; rsync's glob rules: without a slash a name at any depth, with one a path from the transfer root, a trailing slash directories only)")
 	pos, code, ok := parse(e, c, fs, args)
 	if !ok {
 		return code
+	}
+	sf := sendFlags{dryRun: *dry, hard: *hard}
+	var limit *session.Limiter
+	if *bwlimit != "" {
+		rate, err := parseRate(*bwlimit)
+		if err != nil {
+			return usageError(e, c, "--bwlimit %s: %v", *bwlimit, err)
+		}
+		if *raw {
+			return usageError(e, c, "--bwlimit goes with the framed protocol")
+		}
+		limit = session.NewLimiter(rate)
+	}
+	if (*dry || *hard || *del || *owner) && *raw {
+		return usageError(e, c, "--dry-run, --hard-links, --delete and --owner go with the framed protocol: --raw sends one file's bytes")
+	}
+	switch {
+	case *del && len(excludes) > 0:
+		return usageError(e, c, "--delete with --exclude would remove the excluded names at the receiver (the receiver does not know the patterns): use one or the other")
+	case *del && *streams > 1:
+		return usageError(e, c, "--delete goes over one stream (drop --streams)")
+	case *owner && *streams > 1:
+		return usageError(e, c, "--owner goes over one stream (drop --streams)")
+	}
+	if len(excludes) > 0 {
+		if *raw {
+			return usageError(e, c, "--exclude goes with the framed protocol: --raw sends one file")
+		}
+		x, err := tree.NewExclude(excludes)
+		if err != nil {
+			return usageError(e, c, "%v", err)
+		}
+		sf.exclude = x
 	}
 	if code, ok := checkAddrFlags(e, c, *quiet, addrFlag{"--listen", listen}, addrFlag{"--to", to}); !ok {
 		return code
@@ -170,12 +254,21 @@ func runSend(e *env, args []string) int {
 		if *overwrite {
 			far = append(far, "--overwrite")
 		}
-		opts := session.Options{Method: m, Verify: *verify, Dialed: true, Plaintext: sec.plaintext, IdleTimeout: *idle, HeaderTimeout: *headerTimeout}
+		if *dry {
+			far = append(far, "--dry-run")
+		}
+		if *del {
+			far = append(far, "--delete")
+		}
+		if *owner {
+			far = append(far, "--owner")
+		}
+		opts := session.Options{Owner: *owner, Limit: limit, Delete: *del, Method: m, Verify: *verify, Dialed: true, Plaintext: sec.plaintext, IdleTimeout: *idle, HeaderTimeout: *headerTimeout}
 		// Here the user gives the far receiver's --overwrite to send: the
 		// hint in refusals (the far end's and the local) says so.
 		e := &env{ctx: e.ctx, stdout: e.stdout, stderr: &replacer{w: e.stderr, old: session.OverwriteHint, new: "(zcopy send --overwrite replaces it)"}}
 		var fe farEnd
-		code := framedSend(e, c, paths, "", fe.connect(e, c, sshf, spec, far), srv.withKeep(false), 1, opts, *asJSON, *quiet)
+		code := framedSend(e, c, paths, "", fe.connect(e, c, sshf, spec, far), srv.withKeep(false), 1, opts, sf, *asJSON, *quiet)
 		return fe.finish(e, c, code)
 	}
 	if bad := sshf.misused(fs); bad != "" {
@@ -210,7 +303,7 @@ func runSend(e *env, args []string) int {
 		return usageError(e, c, "%s", sec.checkMethod(m))
 	}
 	if !*raw {
-		opts := session.Options{Method: m, Verify: *verify, Dialed: *to != "", IdleTimeout: *idle, HeaderTimeout: *headerTimeout}
+		opts := session.Options{Method: m, Verify: *verify, Dialed: *to != "", IdleTimeout: *idle, HeaderTimeout: *headerTimeout, Delete: *del, Limit: limit, Owner: *owner}
 		if sshf.announce {
 			e = farListen(e, sec, srv, &opts.Token)
 		}
@@ -221,7 +314,7 @@ func runSend(e *env, args []string) int {
 		if made {
 			srv.announce = func(a net.Addr) { announceToken(e, c, opts.Token, sec.plaintext, a, "recv --from", "--dir DIR") }
 		}
-		return framedSend(e, c, pos, *listen, addrConnector(*to), srv.withKeep(*keep), *streams, opts, *asJSON, *quiet)
+		return framedSend(e, c, pos, *listen, addrConnector(*to), srv.withKeep(*keep), *streams, opts, sf, *asJSON, *quiet)
 	}
 	// Open the file before any connection, so a missing file is an error
 	// at once rather than a reset for the first receiver. "-" is stdin,
@@ -309,4 +402,20 @@ func (r *replacer) Write(p []byte) (int, error) {
 		return 0, err
 	}
 	return len(p), nil
+}
+
+// parseRate reads --bwlimit's RATE: a size with a unit (10MiB, 500KB) a
+// second, or a bare number of KiB a second, as rsync's --bwlimit.
+func parseRate(s string) (int64, error) {
+	n, err := bytesize.Parse(s)
+	if err != nil {
+		return 0, err
+	}
+	if strings.Trim(s, "0123456789") == "" {
+		n *= 1024
+	}
+	if n <= 0 {
+		return 0, errors.New("want a rate above zero")
+	}
+	return n, nil
 }

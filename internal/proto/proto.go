@@ -23,8 +23,9 @@ import (
 // it has checked that proof, and a proof covers the role, the position and
 // both nonces: session/auth.go); version 5 runs the session inside TLS 1.3
 // unless both ends are --plaintext (FlagTLS), and binds the proof to the
-// TLS session.
-const Version = 5
+// TLS session; version 6 adds sparse bodies (DataHeader.Sparse, Extent),
+// whose holes do not cross the wire.
+const Version = 6
 
 // Limits on what a decoder accepts.
 const (
@@ -41,6 +42,12 @@ var (
 	DataMagic    = [4]byte{'Z', 'D', 'A', 'T'}
 	TrailerMagic = [4]byte{'Z', 'E', 'N', 'D'}
 	FinMagic     = [4]byte{'Z', 'F', 'I', 'N'}
+	// SparseMagic opens a DataHeader whose body is a run of Extents.
+	SparseMagic = [4]byte{'Z', 'S', 'P', 'R'}
+	// ExtentMagic and HoleMagic open an Extent: bytes that follow, or a
+	// hole (zeros that do not cross the wire).
+	ExtentMagic = [4]byte{'Z', 'E', 'X', 'T'}
+	HoleMagic   = [4]byte{'Z', 'H', 'O', 'L'}
 )
 
 // ErrMalformed reports a record that does not follow the protocol.
@@ -77,6 +84,16 @@ const (
 	// both ends set it; in the clear, an encrypted end sets it in the
 	// Hello with which it refuses a --plaintext peer.
 	FlagTLS = 1 << 2
+	// FlagDryRun (version 6, a sender's only) asks the receiver to plan
+	// the manifest without making or writing anything; no body follows.
+	FlagDryRun = 1 << 3
+	// FlagDelete (version 6, a sender's only) asks the receiver to remove,
+	// under each directory of the manifest, what the manifest does not
+	// name; a receiver does so only if it was started allowing it.
+	FlagDelete = 1 << 4
+	// FlagOwner (version 6, a sender's only) says that an Owner record
+	// follows every file, directory, symlink and range entry.
+	FlagOwner = 1 << 5
 )
 
 // HelloSize is the encoded size of a Hello.
@@ -183,9 +200,13 @@ const (
 	// on, and Reason says why (it serves as many sessions as it may).
 	// ReadEntry returns it as an *AbortError.
 	KindAbort Kind = 6
+	// KindHardlink (version 6) is another name of a file sent earlier in
+	// the same manifest: Link is that file's entry's index. It carries no
+	// body; the receiver links it once the file is in place.
+	KindHardlink Kind = 7
 )
 
-var kindNames = [...]string{KindEnd: "end", KindFile: "file", KindDir: "dir", KindSymlink: "symlink", KindRange: "range", KindOmitted: "omitted", KindAbort: "abort"}
+var kindNames = [...]string{KindEnd: "end", KindFile: "file", KindDir: "dir", KindSymlink: "symlink", KindRange: "range", KindOmitted: "omitted", KindAbort: "abort", KindHardlink: "hardlink"}
 
 func (k Kind) String() string { return enumName(kindNames[:], uint8(k), "kind") }
 
@@ -199,11 +220,15 @@ func enumName(names []string, v uint8, what string) string {
 
 // Entry is one item of the manifest the sender sends first.
 type Entry struct {
-	Kind  Kind
-	Path  string // relative, '/'-separated; checked by CheckPath
-	Mode  uint32 // permission bits (0o7777)
-	MTime int64  // modification time, Unix nanoseconds
-	Size  int64  // files and ranges: the whole file's size
+	Kind Kind
+	Path string // relative, '/'-separated; checked by CheckPath
+	Mode uint32 // permission bits (0o7777)
+	// Link, of a hard link only, is the index of the file entry it is
+	// another name of. (Beside Mode, it takes what was padding: a
+	// receiver charges every entry's size against its memory bound.)
+	Link  uint32
+	MTime int64 // modification time, Unix nanoseconds
+	Size  int64 // files and ranges: the whole file's size
 	// Source identifies the sender's file independently of its name and
 	// contents (a hash of its device and inode on Unix; 0 where unknown):
 	// with Size and MTime it names the version of the file a receiver's
@@ -239,6 +264,9 @@ func (e *Entry) Append(b []byte) []byte {
 		return appendString(b, e.Reason, MaxMessage)
 	case KindAbort:
 		return appendString(b, e.Reason, MaxMessage)
+	case KindHardlink:
+		b = appendString(b, e.Path, MaxPath)
+		return binary.BigEndian.AppendUint32(b, e.Link)
 	}
 	b = appendString(b, e.Path, MaxPath)
 	b = binary.BigEndian.AppendUint32(b, e.Mode)
@@ -280,6 +308,19 @@ func ReadEntry(r *bufio.Reader) (Entry, error) {
 			return Entry{}, err
 		}
 		return Entry{}, &AbortError{Role: RoleSender, Reason: why}
+	case KindHardlink:
+		if e.Path, err = readString(r, MaxPath); err != nil {
+			return Entry{}, err
+		}
+		if err := CheckPath(e.Path); err != nil {
+			return Entry{}, err
+		}
+		var b [4]byte
+		if _, err := io.ReadFull(r, b[:]); err != nil {
+			return Entry{}, eof(err)
+		}
+		e.Link = binary.BigEndian.Uint32(b[:])
+		return e, nil
 	default:
 		return Entry{}, malformed("unknown entry kind %d", k)
 	}
@@ -329,6 +370,34 @@ func ReadEntry(r *bufio.Reader) (Entry, error) {
 		}
 	}
 	return e, nil
+}
+
+// OwnerSize is the encoded size of an Owner record.
+const OwnerSize = 8
+
+// Owner is the numeric owner and group of the entry before it (with
+// FlagOwner).
+type Owner struct{ UID, GID uint32 }
+
+// Owned reports whether an entry of kind k is followed by an Owner record
+// when the sender set FlagOwner.
+func (k Kind) Owned() bool {
+	return k == KindFile || k == KindDir || k == KindSymlink || k == KindRange
+}
+
+// Append appends o's encoding to b.
+func (o *Owner) Append(b []byte) []byte {
+	b = binary.BigEndian.AppendUint32(b, o.UID)
+	return binary.BigEndian.AppendUint32(b, o.GID)
+}
+
+// ReadOwner decodes an Owner record.
+func ReadOwner(r *bufio.Reader) (Owner, error) {
+	var b [OwnerSize]byte
+	if _, err := io.ReadFull(r, b[:]); err != nil {
+		return Owner{}, eof(err)
+	}
+	return Owner{UID: binary.BigEndian.Uint32(b[:]), GID: binary.BigEndian.Uint32(b[4:])}, nil
 }
 
 // Action is the receiver's plan for one entry.
@@ -394,12 +463,20 @@ const DataHeaderSize = 24
 type DataHeader struct {
 	Index  uint32 // the entry's position in the manifest
 	Offset int64  // where in the file the body starts
-	Length int64  // the body's length
+	Length int64  // the body's length: the bytes of the file it stands for
+	// Sparse (version 6) says the body is a run of Extents, each data or
+	// a hole, whose lengths add up to Length; otherwise it is Length
+	// bytes.
+	Sparse bool
 }
 
 // Append appends h's encoding to b.
 func (h *DataHeader) Append(b []byte) []byte {
-	b = append(b, DataMagic[:]...)
+	if h.Sparse {
+		b = append(b, SparseMagic[:]...)
+	} else {
+		b = append(b, DataMagic[:]...)
+	}
 	b = binary.BigEndian.AppendUint32(b, h.Index)
 	b = binary.BigEndian.AppendUint64(b, uint64(h.Offset))
 	return binary.BigEndian.AppendUint64(b, uint64(h.Length))
@@ -420,18 +497,60 @@ func ReadDataHeader(r *bufio.Reader) (h DataHeader, fin bool, err error) {
 	if _, err := io.ReadFull(r, b[:]); err != nil {
 		return h, false, eof(err)
 	}
-	if [4]byte(b[:4]) != DataMagic {
+	if m := [4]byte(b[:4]); m != DataMagic && m != SparseMagic {
 		return h, false, malformed("expected a data header, got %q", b[:4])
 	}
 	h = DataHeader{
 		Index:  binary.BigEndian.Uint32(b[4:]),
 		Offset: int64(binary.BigEndian.Uint64(b[8:])),
 		Length: int64(binary.BigEndian.Uint64(b[16:])),
+		Sparse: [4]byte(b[:4]) == SparseMagic,
 	}
 	if h.Offset < 0 || h.Length < 0 || h.Offset+h.Length < 0 {
 		return h, false, malformed("data header offset %d length %d", h.Offset, h.Length)
 	}
 	return h, false, nil
+}
+
+// ExtentSize is the encoded size of an Extent's record.
+const ExtentSize = 12
+
+// Extent is one piece of a sparse body: Length bytes of the file that
+// follow the record, or, with Hole, Length bytes of zeros that do not.
+type Extent struct {
+	Hole   bool
+	Length int64
+}
+
+// Append appends x's encoding to b.
+func (x *Extent) Append(b []byte) []byte {
+	if x.Hole {
+		b = append(b, HoleMagic[:]...)
+	} else {
+		b = append(b, ExtentMagic[:]...)
+	}
+	return binary.BigEndian.AppendUint64(b, uint64(x.Length))
+}
+
+// ReadExtent decodes an Extent of a sparse body of which left bytes are
+// still to come. An extent must hold at least one byte and no more than
+// left: the extents of a body add up to its header's Length, so a sender
+// cannot make a receiver write or extend a file past the size it
+// announced, nor loop on empty records.
+func ReadExtent(r *bufio.Reader, left int64) (Extent, error) {
+	var b [ExtentSize]byte
+	if _, err := io.ReadFull(r, b[:]); err != nil {
+		return Extent{}, eof(err)
+	}
+	m := [4]byte(b[:4])
+	if m != ExtentMagic && m != HoleMagic {
+		return Extent{}, malformed("expected an extent of a sparse body, got %q", b[:4])
+	}
+	x := Extent{Hole: m == HoleMagic, Length: int64(binary.BigEndian.Uint64(b[4:]))}
+	if x.Length <= 0 || x.Length > left {
+		return Extent{}, malformed("extent of %d bytes where %d remain of the body", x.Length, left)
+	}
+	return x, nil
 }
 
 // Trailer statuses.

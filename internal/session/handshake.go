@@ -38,6 +38,15 @@ func handshake(conn net.Conn, br *bufio.Reader, role proto.Role, o *Options, bin
 	if o.Token != "" {
 		me.Flags |= proto.FlagAuth
 	}
+	if o.DryRun && role == proto.RoleSender {
+		me.Flags |= proto.FlagDryRun
+	}
+	if o.Delete && role == proto.RoleSender {
+		me.Flags |= proto.FlagDelete
+	}
+	if o.Owner && role == proto.RoleSender {
+		me.Flags |= proto.FlagOwner
+	}
 	if _, err := rand.Read(me.Nonce[:]); err != nil {
 		return false, peer, err
 	}
@@ -98,8 +107,22 @@ func judge(me, peer proto.Hello, o *Options) string {
 	case !o.Plaintext && peer.Flags&proto.FlagTLS == 0:
 		// Inside TLS every zcopy peer says so.
 		return "the peer's Hello inside TLS does not say it is encrypted"
-	case peer.Flags&^(proto.FlagVerify|proto.FlagAuth|proto.FlagTLS) != 0:
+	case peer.Flags&^(proto.FlagVerify|proto.FlagAuth|proto.FlagTLS|proto.FlagDryRun|proto.FlagDelete|proto.FlagOwner) != 0:
 		return fmt.Sprintf("unknown hello flags %#x", peer.Flags)
+	case me.Role == proto.RoleReceiver && o.DryRun && peer.Flags&proto.FlagDryRun == 0:
+		return "the receiver was started with --dry-run and takes only a dry run: give the sender --dry-run too, or start the receiver without it"
+	case peer.Flags&proto.FlagDelete != 0 && (peer.Role != proto.RoleSender || peer.Group != 0 || me.Group != 0):
+		return "only a sender asks for --delete, over one stream"
+	case peer.Flags&proto.FlagDelete != 0 && !o.Delete:
+		return "the sender asks for --delete and this receiver does not allow it: start the receiver with --delete too (the one-command form does), or send without it"
+	case peer.Flags&proto.FlagOwner != 0 && (peer.Role != proto.RoleSender || peer.Group != 0 || me.Group != 0):
+		return "only a sender sends owners (--owner), over one stream"
+	case peer.Flags&proto.FlagOwner != 0 && !o.Owner:
+		return "the sender sends owners (--owner) and this receiver does not take them: start the receiver with --owner too (the one-command form does), or send without it"
+	case peer.Flags&proto.FlagDryRun != 0 && peer.Role != proto.RoleSender:
+		return "only a sender asks for a dry run"
+	case peer.Flags&proto.FlagDryRun != 0 && (peer.Group != 0 || me.Group != 0):
+		return "a dry run goes over one stream"
 	case peer.Flags&proto.FlagAuth != 0 && o.Token == "":
 		return "token mismatch: the peer has a token and this end none (give this end the token the listening end printed, by --token or $ZCOPY_TOKEN)"
 	case peer.Flags&proto.FlagAuth == 0 && o.Token != "":

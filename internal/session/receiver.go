@@ -53,6 +53,10 @@ func Receive(ctx context.Context, conn net.Conn, root *os.Root, o Options) (res 
 	conn = l.conn
 	handshakeDone(ctx)
 	r := &receiver{ctx: ctx, conn: conn, br: l.br, root: root, o: &o, verify: res.Verified, res: &res, made: map[string]bool{}, fresh: map[string]bool{}, methods: methodTally{}}
+	r.dry = peer.Flags&proto.FlagDryRun != 0
+	r.delete = peer.Flags&proto.FlagDelete != 0 && o.Delete
+	r.owned = peer.Flags&proto.FlagOwner != 0 && o.Owner
+	res.DryRun = r.dry
 	r.tally.m = memoryFrom(ctx)
 	defer r.tally.release()
 	defer func() { res.Method = r.methods.top(o.Method) }()
@@ -90,7 +94,16 @@ func Receive(ctx context.Context, conn net.Conn, root *os.Root, o Options) (res 
 		r.sendSummary()
 		return res, ctxErr(ctx, err)
 	}
-	if r.group == nil {
+	if !r.dry {
+		r.makeLinks() // before the directories' mtimes are set
+		r.applyOwners()
+	}
+	if r.delete && len(r.res.Failed) == 0 {
+		r.deleteExtraneous()
+	} else if r.delete {
+		r.o.warn("--delete: nothing removed, since not everything arrived")
+	}
+	if r.group == nil && !r.dry {
 		r.dirWork(r.fail)()
 	}
 	if err := r.sendSummary(); err != nil {
@@ -118,6 +131,18 @@ func (r *receiver) readManifest() error {
 		if e.Kind == proto.KindEnd {
 			break
 		}
+		if r.owned {
+			var ow proto.Owner
+			if e.Kind.Owned() {
+				if ow, err = proto.ReadOwner(r.br); err != nil {
+					return ctxErr(r.ctx, fmt.Errorf("reading the manifest: %w", err))
+				}
+			}
+			if why := r.tally.take(ownerCost); why != "" {
+				return r.abort(bw, why)
+			}
+			r.owners = append(r.owners, ow)
+		}
 		if len(r.entries) == proto.MaxEntries {
 			return r.abort(bw, fmt.Sprintf("the manifest has more than %d entries, the most one transfer may have", proto.MaxEntries))
 		}
@@ -128,7 +153,12 @@ func (r *receiver) readManifest() error {
 		dirs := len(r.made) + len(r.fresh)
 		r.entries = append(r.entries, e)
 		i := len(r.entries) - 1
-		p := r.plan(&r.entries[i])
+		var p proto.Plan
+		if r.dry {
+			p = r.planDry(&r.entries[i])
+		} else {
+			p = r.plan(&r.entries[i])
+		}
 		// Only the path and what the data phase needs are kept.
 		r.entries[i].Target, r.entries[i].Reason = "", ""
 		if why := r.tally.take(int64(len(r.made)+len(r.fresh)-dirs) * keyCost); why != "" {
@@ -188,6 +218,11 @@ type receiver struct {
 	root    *os.Root
 	o       *Options
 	verify  bool
+	dry     bool          // the sender asked for a dry run: plan, make nothing
+	links   []int         // hard links planned, by entry: made after the data phase
+	delete  bool          // the sender asked for --delete, and this end allows it
+	owned   bool          // the sender sends owners (--owner), and this end takes them
+	owners  []proto.Owner // by entry, when owned
 	res     *Result
 	entries []proto.Entry
 	plans   []proto.Action // by entry
@@ -401,6 +436,8 @@ func (r *receiver) plan(e *proto.Entry) proto.Plan {
 		r.made[e.Path] = true
 		r.res.Dirs++
 		return proto.Plan{Action: proto.ActionDone}
+	case proto.KindHardlink:
+		return r.planLink(len(r.entries)-1, e, fi, exists)
 	case proto.KindSymlink:
 		if exists {
 			if t, err := d.Readlink(base); err == nil && t == e.Target {
@@ -520,6 +557,9 @@ func (r *receiver) receiveData() error {
 			break
 		}
 		i := int(h.Index)
+		if r.dry {
+			return fmt.Errorf("%w: data in a dry run", proto.ErrMalformed)
+		}
 		if i >= len(r.entries) || r.plans[i] != proto.ActionSend || r.got[i] {
 			return fmt.Errorf("%w: data for entry %d, which was not asked for", proto.ErrMalformed, i)
 		}
@@ -542,7 +582,7 @@ func (r *receiver) receiveData() error {
 		r.progress(0)
 	}
 	for i, a := range r.plans {
-		if a == proto.ActionSend && !r.got[i] {
+		if a == proto.ActionSend && !r.got[i] && !r.dry {
 			r.fail(i, "the sender never sent it")
 		}
 	}
@@ -626,31 +666,69 @@ func (r *receiver) takePart(e *proto.Entry, h proto.DataHeader, held *part.File,
 }
 
 // writeBody writes h's body into f: the bytes already buffered with the
-// header first, the rest straight from the socket by the engine. An error
+// header first, the rest straight from the socket by the engine; a sparse
+// body (holes.go) extent by extent, leaving its holes unwritten. An error
 // ends the session.
 func (r *receiver) writeBody(f *part.File, e *proto.Entry, h proto.DataHeader) error {
 	ranged := e.Kind == proto.KindRange
 	if !ranged {
 		// The part may be longer than the offset we planned on: cut it
-		// back so no stale byte survives.
+		// back so no stale byte survives (and a hole left unwritten
+		// below reads as zeros).
 		if err := f.Truncate(h.Offset); err != nil {
 			return fmt.Errorf("%s: %w", e.Path, err)
 		}
 	}
+	if !h.Sparse {
+		return r.writeData(f, e, h.Offset, h.Length)
+	}
+	pos, left, hole := h.Offset, h.Length, false
+	for left > 0 {
+		r.conn.SetReadDeadline(time.Now().Add(r.o.idleTimeout()))
+		x, err := proto.ReadExtent(r.br, left)
+		if err != nil {
+			if !ranged {
+				r.cut = &Kept{Path: e.Path + PartSuffix, Bytes: pos, Size: e.Size}
+			}
+			return fmt.Errorf("%s: %w%s", e.Path, err, keptNote(ranged))
+		}
+		if hole = x.Hole; hole {
+			r.res.HoleBytes += x.Length
+			r.progress(x.Length)
+		} else if err := r.writeData(f, e, pos, x.Length); err != nil {
+			return err
+		}
+		pos, left = pos+x.Length, left-x.Length
+	}
+	if hole {
+		// The body ends in a hole: the file still reaches its size.
+		// Nothing is ever written past e.Size (extents stay within the
+		// body, bodies within the file), so extending to it cuts no byte
+		// that another stream of the group wrote.
+		if err := f.Truncate(e.Size); err != nil {
+			return fmt.Errorf("%s: %w%s", e.Path, err, keptNote(ranged))
+		}
+	}
+	return nil
+}
+
+// writeData writes the n bytes of a body that belong at off in f.
+func (r *receiver) writeData(f *part.File, e *proto.Entry, off, n int64) error {
+	ranged := e.Kind == proto.KindRange
 	var k int64
-	if n := min(int64(r.br.Buffered()), h.Length); n > 0 {
-		b, _ := r.br.Peek(int(n))
-		if _, err := f.WriteAt(b, h.Offset); err != nil {
+	if b := min(int64(r.br.Buffered()), n); b > 0 {
+		buf, _ := r.br.Peek(int(b))
+		if _, err := f.WriteAt(buf, off); err != nil {
 			return fmt.Errorf("%s: writing: %w%s", e.Path, err, keptNote(ranged))
 		}
-		r.br.Discard(int(n))
-		r.methods.add(zerocopy.ReadWrite, n)
-		k = n
-		r.progress(n)
+		r.br.Discard(int(b))
+		r.methods.add(zerocopy.ReadWrite, b)
+		k = b
+		r.progress(b)
 	}
-	if rest := h.Length - k; rest > 0 {
+	if rest := n - k; rest > 0 {
 		before := r.done
-		st, err := zerocopy.ReceiveFile(r.ctx, f.File, r.conn, h.Offset+k, rest, &zerocopy.ReceiveOptions{
+		st, err := zerocopy.ReceiveFile(r.ctx, f.File, r.conn, off+k, rest, &zerocopy.ReceiveOptions{
 			Method: r.o.Method,
 			Progress: func(n int64) {
 				r.conn.SetReadDeadline(time.Now().Add(r.o.idleTimeout()))
@@ -662,12 +740,12 @@ func (r *receiver) writeBody(f *part.File, e *proto.Entry, h proto.DataHeader) e
 		r.methods.add(st.Method, st.Bytes)
 		if err != nil {
 			if !ranged {
-				r.cut = &Kept{Path: e.Path + PartSuffix, Bytes: h.Offset + k + st.Bytes, Size: e.Size}
+				r.cut = &Kept{Path: e.Path + PartSuffix, Bytes: off + k + st.Bytes, Size: e.Size}
 			}
 			return fmt.Errorf("%s: %w%s", e.Path, err, keptNote(ranged))
 		}
 	}
-	r.res.BytesSent += h.Length
+	r.res.BytesSent += n
 	return nil
 }
 
@@ -757,14 +835,35 @@ const KeptNote = " (the part is kept: the same transfer again resumes it)"
 // dropBody reads and drops the body and trailer of a file that cannot be
 // written, so the session stays in step with the sender.
 func (r *receiver) dropBody(e *proto.Entry, h proto.DataHeader) error {
-	for left := h.Length; left > 0; {
-		r.conn.SetReadDeadline(time.Now().Add(r.o.idleTimeout()))
-		n, err := io.CopyN(io.Discard, r.br, min(left, 1<<20))
-		left -= n
-		r.progress(n)
-		if err != nil {
-			return fmt.Errorf("%s: reading the body: %w", e.Path, eofIsUnexpected(err))
+	drop := func(n int64) error {
+		for left := n; left > 0; {
+			r.conn.SetReadDeadline(time.Now().Add(r.o.idleTimeout()))
+			k, err := io.CopyN(io.Discard, r.br, min(left, 1<<20))
+			left -= k
+			r.progress(k)
+			if err != nil {
+				return fmt.Errorf("%s: reading the body: %w", e.Path, eofIsUnexpected(err))
+			}
 		}
+		return nil
+	}
+	if !h.Sparse {
+		if err := drop(h.Length); err != nil {
+			return err
+		}
+	}
+	for left := h.Length; h.Sparse && left > 0; {
+		r.conn.SetReadDeadline(time.Now().Add(r.o.idleTimeout()))
+		x, err := proto.ReadExtent(r.br, left)
+		if err != nil {
+			return fmt.Errorf("%s: %w", e.Path, err)
+		}
+		if x.Hole {
+			r.progress(x.Length)
+		} else if err := drop(x.Length); err != nil {
+			return err
+		}
+		left -= x.Length
 	}
 	r.conn.SetReadDeadline(time.Now().Add(r.o.idleTimeout()))
 	if _, err := proto.ReadTrailer(r.br); err != nil {

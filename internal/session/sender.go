@@ -53,6 +53,14 @@ func Send(ctx context.Context, conn net.Conn, src Source, o Options) (res Result
 		return res, err
 	}
 	s.countPlans()
+	if o.DryRun {
+		res.DryRun = true
+		if o.OnPlan != nil {
+			for i := range s.items {
+				o.OnPlan(s.items[i].Entry, s.plans[i])
+			}
+		}
+	}
 	conn.SetDeadline(time.Time{})
 	if err = s.sendBodies(); err != nil {
 		return res, err
@@ -89,6 +97,9 @@ func (s *sender) sendManifest() error {
 	var rec []byte
 	for i := range s.items {
 		rec = s.items[i].Append(rec[:0])
+		if s.o.Owner && s.items[i].Kind.Owned() {
+			rec = s.items[i].Owner.Append(rec)
+		}
 		bw.Write(rec)
 	}
 	bw.Write((&proto.Entry{Kind: proto.KindEnd}).Append(rec[:0]))
@@ -173,7 +184,7 @@ func (s *sender) sendBodies() error {
 	var pending []byte // records not yet written: trailers, headers, small bodies
 	var err error
 	for i := range s.items {
-		if s.plans[i].Action != proto.ActionSend {
+		if s.plans[i].Action != proto.ActionSend || s.o.DryRun {
 			continue
 		}
 		s.prog.Name = s.items[i].Path
@@ -198,10 +209,11 @@ func (s *sender) sendBody(i int, pending []byte) ([]byte, error) {
 	it, off := &s.items[i], s.plans[i].Offset
 	if it.Kind == proto.KindFile && it.Size-off <= smallFile && (s.o.Method == zerocopy.Auto || s.o.Method == zerocopy.ReadWrite) {
 		pending = s.appendSmall(pending, uint32(i), it, off)
-		if len(pending) < batchSize {
+		if len(pending) < min(batchSize, int(s.o.Limit.batch())) {
 			return pending, nil
 		}
 		err := s.write(pending)
+		s.o.Limit.wait(s.ctx, int64(len(pending)))
 		return pending[:0], err
 	}
 	return s.sendFile(uint32(i), it, off, pending)
@@ -261,11 +273,17 @@ func (s *sender) countArrived(failed map[uint32]bool) {
 				if s.plans[i].Action == proto.ActionSkip {
 					s.res.SkippedBytes += it.Size
 				}
+				if s.o.DryRun && s.plans[i].Action == proto.ActionSend {
+					s.res.ToSend++
+				}
 			}
 		case proto.ActionDone:
-			if it.Kind == proto.KindDir {
+			switch it.Kind {
+			case proto.KindDir:
 				s.res.Dirs++
-			} else {
+			case proto.KindHardlink:
+				s.res.Hardlinks++
+			default:
 				s.res.Symlinks++
 			}
 		}
@@ -335,12 +353,7 @@ func (s *sender) sendFile(index uint32, it *tree.Item, off int64, pending []byte
 	if it.Kind == proto.KindRange {
 		off = it.Offset
 	}
-	h := proto.DataHeader{Index: index, Offset: off, Length: length}
-	if err := s.write(h.Append(pending)); err != nil {
-		return nil, err
-	}
 	tr := proto.Trailer{Status: proto.StatusOK}
-	var sent int64
 	var before os.FileInfo
 	f, err := it.Open() // beneath the root it was listed under, following no symlink
 	if err == nil {
@@ -352,24 +365,30 @@ func (s *sender) sendFile(index uint32, it *tree.Item, off int64, pending []byte
 			f, err = nil, &os.PathError{Op: "send", Path: it.Local, Err: errChanged}
 		}
 	}
+	h := proto.DataHeader{Index: index, Offset: off, Length: length, Sparse: err == nil && length > 0 && mayHaveHoles(before)}
+	if werr := s.write(h.Append(pending)); werr != nil {
+		if f != nil {
+			f.Close()
+		}
+		return nil, werr
+	}
+	var sent int64   // body bytes sent, of data
+	var sp sparsePad // with h.Sparse: what the body still owes after an error
 	if err == nil {
-		var st zerocopy.Stats
-		st, err = zerocopy.SendFile(s.ctx, s.conn, f, off, length, &zerocopy.SendOptions{
-			Method: s.o.Method,
-			NoCork: true,
-			Progress: func(n int64) {
-				s.conn.SetWriteDeadline(time.Now().Add(s.o.idleTimeout()))
-				s.progress(s.done + n)
-			},
-		})
-		sent = st.Bytes
-		s.methods.add(st.Method, st.Bytes)
+		if h.Sparse {
+			sent, sp, err = s.sendSparse(f, off, length)
+		} else {
+			var st zerocopy.Stats
+			st, err = zerocopy.SendFile(s.ctx, s.conn, f, off, length, s.sendOptions(s.done))
+			sent = st.Bytes
+			s.methods.add(st.Method, st.Bytes)
+			s.done += sent
+		}
 		if err == nil {
 			err = s.checkAfter(f, it, before, &tr)
 		}
 		f.Close()
 	}
-	s.done += sent
 	s.res.BytesSent += sent
 	if err != nil {
 		switch {
@@ -387,13 +406,88 @@ func (s *sender) sendFile(index uint32, it *tree.Item, off int64, pending []byte
 			// A broken lease leaves a past write deadline: reset it, then
 			// pad the body to the length the header promised.
 			s.conn.SetWriteDeadline(time.Now().Add(s.o.idleTimeout()))
-			if _, err := io.CopyN(s.conn, zeros{}, length-sent); err != nil {
+			if !h.Sparse {
+				sp = sparsePad{owed: length - sent}
+			}
+			if err := s.pad(sp); err != nil {
 				return nil, err
 			}
 		}
 	}
 	s.fileSent(it)
 	return tr.Append(nil), nil
+}
+
+// sendOptions are the engine's options for a body of which the session
+// had moved done bytes before it.
+func (s *sender) sendOptions(done int64) *zerocopy.SendOptions {
+	var paced int64
+	return &zerocopy.SendOptions{
+		Method:    s.o.Method,
+		NoCork:    true,
+		ChunkSize: s.o.Limit.chunk(),
+		Progress: func(n int64) {
+			s.o.Limit.wait(s.ctx, n-paced)
+			paced = n
+			s.conn.SetWriteDeadline(time.Now().Add(s.o.idleTimeout()))
+			s.progress(done + n)
+		},
+	}
+}
+
+// sparsePad is what a body cut short by an error still owes the receiver
+// to stay in step: owed bytes (zeros) to finish the extent or dense body
+// that was announced, then, in a sparse body, a hole of rest bytes.
+type sparsePad struct{ owed, rest int64 }
+
+// pad writes what p says the body still owes.
+func (s *sender) pad(p sparsePad) error {
+	if _, err := io.CopyN(s.conn, zeros{}, p.owed); err != nil {
+		return err
+	}
+	s.done += p.owed
+	if p.rest > 0 {
+		s.done += p.rest
+		return s.write((&proto.Extent{Hole: true, Length: p.rest}).Append(nil))
+	}
+	return nil
+}
+
+// sendSparse sends f's bytes from off to off+length as a sparse body
+// (holes.go): a record for each hole, and a record then the bytes for
+// each run of data, moved by the engine. It returns the data bytes sent
+// and, with an error, what the body still owes.
+func (s *sender) sendSparse(f *os.File, off, length int64) (sent int64, p sparsePad, err error) {
+	end := off + length
+	var rec []byte
+	for pos := off; pos < end; {
+		start, stop, _ := nextData(f, pos, end)
+		rec = rec[:0]
+		if start > pos {
+			rec = (&proto.Extent{Hole: true, Length: start - pos}).Append(rec)
+			s.res.HoleBytes += start - pos
+			s.done += start - pos
+			pos = start
+		}
+		if stop > pos {
+			rec = (&proto.Extent{Length: stop - pos}).Append(rec)
+		}
+		if err := s.write(rec); err != nil {
+			return sent, p, err
+		}
+		if stop <= pos {
+			continue
+		}
+		st, err := zerocopy.SendFile(s.ctx, s.conn, f, pos, stop-pos, s.sendOptions(s.done))
+		sent += st.Bytes
+		s.done += st.Bytes
+		s.methods.add(st.Method, st.Bytes)
+		if err != nil {
+			return sent, sparsePad{owed: stop - pos - st.Bytes, rest: end - stop}, err
+		}
+		pos = stop
+	}
+	return sent, p, nil
 }
 
 // checkAfter fills in tr for a body of f that was sent whole: the hash

@@ -74,6 +74,33 @@ type Options struct {
 	// one for the session.
 	Groups *Groups
 
+	// DryRun, at a sender, asks the receiver to plan the transfer and make
+	// or write nothing: the plans say what would be sent, skipped or
+	// refused (OnPlan hears each), and no body moves. The receiver's
+	// answers are those it gives before anything is written, so a file
+	// that would be resumed shows as sent whole. At a receiver, it takes
+	// only a sender's dry run, and refuses any other (Receive may then be
+	// given a nil root: a directory that does not exist yet).
+	DryRun bool
+	// Delete, at a sender, asks the receiver to remove under each
+	// directory sent what the sender did not list there (rsync --delete);
+	// at a receiver, it allows a sender to ask (a sender that asks a
+	// receiver that does not allow it is refused in the handshake). The
+	// receiver removes only once every entry arrived: after any failure
+	// it removes nothing.
+	Delete bool
+	// Owner, at a sender, sends each entry's numeric owner and group; at
+	// a receiver, it takes them, and applies them where it runs as root
+	// (elsewhere it says once that it cannot). A sender that sends owners
+	// to a receiver that does not take them is refused in the handshake.
+	Owner bool
+	// Limit, if set, paces the bodies this sender writes (--bwlimit); the
+	// streams of one transfer share one.
+	Limit *Limiter
+	// OnPlan, if set, hears the receiver's plan for each item (sender
+	// only), in manifest order, once all plans are in.
+	OnPlan func(e proto.Entry, p proto.Plan)
+
 	// Receiver only.
 
 	// Resume continues files whose NAME.zcopy-part the receiver holds,
@@ -184,17 +211,24 @@ func begin(ctx context.Context, conn net.Conn, bufSize int, role proto.Role, o *
 
 // Result is what a session did.
 type Result struct {
-	Files     int             `json:"files"`      // files now complete at the receiver (sent or already there)
-	Bytes     int64           `json:"bytes"`      // bytes of those files
-	BytesSent int64           `json:"bytes_sent"` // body bytes that crossed the wire
-	Skipped   int             `json:"skipped"`    // files the receiver already had
-	Dirs      int             `json:"dirs"`       // directories made or present
-	Symlinks  int             `json:"symlinks"`   // symlinks made
+	Files     int             `json:"files"`             // files now complete at the receiver (sent or already there)
+	Bytes     int64           `json:"bytes"`             // bytes of those files
+	BytesSent int64           `json:"bytes_sent"`        // body bytes that crossed the wire
+	HoleBytes int64           `json:"hole_bytes"`        // bytes of sparse files' holes, which did not cross it
+	Skipped   int             `json:"skipped"`           // files the receiver already had
+	Dirs      int             `json:"dirs"`              // directories made or present
+	Symlinks  int             `json:"symlinks"`          // symlinks made
+	Hardlinks int             `json:"hardlinks"`         // hard links made or present (send -H)
+	Deleted   int             `json:"deleted,omitempty"` // names removed at the receiver (--delete; receiver only)
 	Failed    []string        `json:"failed,omitempty"`
 	Seconds   float64         `json:"seconds"`
 	Method    zerocopy.Method `json:"method"` // the method that moved the most bytes
 	Streams   int             `json:"streams"`
 	Verified  bool            `json:"verified"`
+	// DryRun: nothing was sent or written; Files and Bytes are what
+	// would be complete at the receiver, ToSend what would be sent.
+	DryRun bool `json:"dry_run,omitempty"`
+	ToSend int  `json:"to_send,omitempty"` // files that would be sent (dry run)
 
 	// SkippedBytes are the bytes of the files skipped (counted in Bytes
 	// too).
@@ -246,17 +280,22 @@ func Merge(results []Result) Result {
 		m.Files += r.Files
 		m.Bytes += r.Bytes
 		m.BytesSent += r.BytesSent
+		m.HoleBytes += r.HoleBytes
 		m.Skipped += r.Skipped
 		m.SkippedBytes += r.SkippedBytes
 		m.Resumed += r.Resumed
 		m.Dirs += r.Dirs
 		m.Symlinks += r.Symlinks
+		m.Hardlinks += r.Hardlinks
+		m.Deleted += r.Deleted
 		m.Failed = append(m.Failed, r.Failed...)
 		m.Seconds = max(m.Seconds, r.Seconds)
 		m.Verified = m.Verified && r.Verified
 		if r.Kept != nil {
 			m.Kept = r.Kept
 		}
+		m.DryRun = m.DryRun || r.DryRun
+		m.ToSend += r.ToSend
 		if r.BytesSent > most {
 			most, m.Method = r.BytesSent, r.Method
 		}

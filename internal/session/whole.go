@@ -23,7 +23,7 @@ const wholeMax = smallFile
 // what the sender batches. A receive method named by the user is honoured
 // for every body.
 func (r *receiver) takesWhole(e *proto.Entry, h proto.DataHeader) bool {
-	return e.Kind == proto.KindFile && h.Offset == 0 && h.Length <= wholeMax &&
+	return e.Kind == proto.KindFile && !h.Sparse && h.Offset == 0 && h.Length <= wholeMax &&
 		(r.o.Method == zerocopy.Auto || r.o.Method == zerocopy.ReadWrite)
 }
 

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 
+	"github.com/zcopy/zcopy/internal/proto"
 	"golang.org/x/sys/unix"
 )
 
@@ -45,5 +46,7 @@ func (d dir) lstat(base, local string) (stat, error) {
 		size:  st.Size,
 		mtime: st.Mtim.Nano(),
 		id:    FileID{Dev: uint64(st.Dev), Ino: uint64(st.Ino)},
+		nlink: uint64(st.Nlink),
+		owner: proto.Owner{UID: st.Uid, GID: st.Gid},
 	}, nil
 }

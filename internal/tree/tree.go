@@ -31,6 +31,10 @@ type Item struct {
 	Local string // path on this machine
 	ID    FileID // the file's identity when it was listed
 	root  *root  // the root directory Walk listed it under, if any (Open)
+	nlink uint64 // names the file had when it was listed
+	// Owner is its numeric owner and group (zero where the system does
+	// not say), sent with send --owner.
+	Owner proto.Owner
 }
 
 // FileID names a file independently of its path (device and inode on
@@ -80,6 +84,12 @@ func (it *Item) Same(fi fs.FileInfo) bool {
 // stat'ed), two roots that would arrive under the same name, the file
 // system root, and when the system runs out of descriptors or memory.
 func Walk(roots []string, warn func(string)) ([]Item, error) {
+	return WalkExcluding(roots, nil, warn)
+}
+
+// WalkExcluding is Walk leaving out what x excludes (nil: nothing),
+// roots included.
+func WalkExcluding(roots []string, x *Exclude, warn func(string)) ([]Item, error) {
 	var items []Item
 	seen := map[string]string{}
 	for _, root := range roots {
@@ -108,7 +118,10 @@ func Walk(roots []string, warn func(string)) ([]Item, error) {
 			func() (string, error) { return os.Readlink(clean) }); err != nil {
 			return nil, err
 		}
-		w := &walker{sem: make(chan struct{}, walkers-1)}
+		if x.Excludes(e.Path, e.Kind == proto.KindDir) {
+			continue
+		}
+		w := &walker{sem: make(chan struct{}, walkers-1), x: x}
 		if e.send && e.Kind == proto.KindDir {
 			e.kid = w.begin(&e)
 		}

@@ -39,6 +39,7 @@ type walker struct {
 	sem  chan struct{} // a token for each goroutine beyond the caller's
 	top  top           // the root, open until the walk ends (close)
 	root *root
+	x    *Exclude       // what the walk leaves out, or nil
 	wg   sync.WaitGroup // the goroutines
 
 	mu  sync.Mutex
@@ -189,9 +190,15 @@ func (w *walker) read(n *node, local, name string) error {
 	n.entries = make([]entry, 0, len(names))
 	for _, base := range names {
 		e := entry{Item: Item{Local: filepath.Join(local, base), Entry: proto.Entry{Path: path.Join(name, base)}, root: w.root}}
+		if w.x.byName(e.Path) {
+			continue // not even stat'ed
+		}
 		if err := e.fill(func() (stat, error) { return d.lstat(base, e.Local) },
 			func() (string, error) { return d.readlink(base, e.Local) }); err != nil {
 			return err
+		}
+		if e.Kind == proto.KindDir && w.x.Excludes(e.Path, true) {
+			continue
 		}
 		n.entries = append(n.entries, e)
 	}
@@ -220,7 +227,7 @@ func (e *entry) fill(lstat func() (stat, error), readlink func() (string, error)
 	if hookStatted != nil {
 		hookStatted(e.Local)
 	}
-	e.ID, e.Mode, e.MTime = st.id, st.perm, st.mtime
+	e.ID, e.Mode, e.MTime, e.nlink, e.Owner = st.id, st.perm, st.mtime, st.nlink, st.owner
 	switch {
 	case st.typ == 0:
 		e.Kind, e.Size, e.Source = proto.KindFile, st.size, st.id.Tag()
@@ -365,11 +372,13 @@ type stat struct {
 	size  int64
 	mtime int64 // ns since the epoch
 	id    FileID
+	nlink uint64 // names the file has (1 where unknown)
+	owner proto.Owner
 }
 
 // statOf converts what os.Lstat says.
 func statOf(fi fs.FileInfo) stat {
-	return stat{typ: fi.Mode().Type(), perm: modeBits(fi.Mode()), size: fi.Size(), mtime: fi.ModTime().UnixNano(), id: fileID(fi)}
+	return stat{typ: fi.Mode().Type(), perm: modeBits(fi.Mode()), size: fi.Size(), mtime: fi.ModTime().UnixNano(), id: fileID(fi), nlink: linkCount(fi), owner: ownerOf(fi)}
 }
 
 // typeName words a file type that is not sent, as ls -l's letter would not

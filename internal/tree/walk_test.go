@@ -49,7 +49,7 @@ func walkDirRef(t *testing.T, root string) ([]Item, []string) {
 		if err != nil {
 			return err
 		}
-		it := Item{Local: p, ID: fileID(fi), Entry: proto.Entry{Path: name, Mode: modeBits(fi.Mode()), MTime: fi.ModTime().UnixNano()}}
+		it := Item{Local: p, ID: fileID(fi), nlink: linkCount(fi), Owner: ownerOf(fi), Entry: proto.Entry{Path: name, Mode: modeBits(fi.Mode()), MTime: fi.ModTime().UnixNano()}}
 		switch {
 		case fi.Mode().IsRegular():
 			it.Kind, it.Size, it.Source = proto.KindFile, fi.Size(), it.ID.Tag()
