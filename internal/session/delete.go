@@ -3,6 +3,7 @@ package session
 import (
 	"errors"
 	"io/fs"
+	"os"
 	"path"
 	"slices"
 	"strings"
@@ -39,7 +40,7 @@ func (r *receiver) deleteExtraneous() {
 		if r.root == nil {
 			break
 		}
-		f, err := r.root.Open(dir)
+		d, err := openDirNoFollow(r.root, dir)
 		if errors.Is(err, fs.ErrNotExist) && r.dry {
 			continue // would be made: nothing to remove in it
 		}
@@ -47,31 +48,84 @@ func (r *receiver) deleteExtraneous() {
 			r.o.warn(dir + ": --delete: " + err.Error())
 			continue
 		}
-		names, err := f.Readdirnames(-1)
-		f.Close()
-		if err != nil {
-			r.o.warn(dir + ": --delete: " + err.Error())
-			continue
-		}
-		slices.Sort(names)
-		for _, n := range names {
-			if listed[dir][n] || strings.HasSuffix(n, PartSuffix) || strings.HasSuffix(n, RangesSuffix) {
-				continue
-			}
-			p := path.Join(dir, n)
-			if r.dry {
-				r.o.warn(p + ": would be deleted (--delete)")
-				r.res.Deleted++
-				continue
-			}
-			// RemoveAll, through the root: a symlink is removed, never
-			// followed.
-			if err := r.root.RemoveAll(p); err != nil {
-				r.o.warn(p + ": --delete: " + err.Error())
-				continue
-			}
-			r.o.warn(p + ": deleted (--delete)")
-			r.res.Deleted++
+		r.deleteIn(d, dir, listed[dir])
+		if d != r.root {
+			d.Close()
 		}
 	}
+}
+
+// deleteIn removes from d, the directory dir, the names not in listed (nor
+// part files).
+func (r *receiver) deleteIn(d *os.Root, dir string, listed map[string]bool) {
+	f, err := d.Open(".")
+	if err != nil {
+		r.o.warn(dir + ": --delete: " + err.Error())
+		return
+	}
+	names, err := f.Readdirnames(-1)
+	f.Close()
+	if err != nil {
+		r.o.warn(dir + ": --delete: " + err.Error())
+		return
+	}
+	slices.Sort(names)
+	for _, n := range names {
+		if listed[n] || strings.HasSuffix(n, PartSuffix) || strings.HasSuffix(n, RangesSuffix) {
+			continue
+		}
+		p := path.Join(dir, n)
+		if r.dry {
+			r.o.warn(p + ": would be deleted (--delete)")
+			r.res.Deleted++
+			continue
+		}
+		// RemoveAll of one name in the directory opened: a symlink
+		// is removed, never followed.
+		if err := d.RemoveAll(n); err != nil {
+			r.o.warn(p + ": --delete: " + err.Error())
+			continue
+		}
+		r.o.warn(p + ": deleted (--delete)")
+		r.res.Deleted++
+	}
+}
+
+// errSwapped reports a directory on the way to one that --delete works in
+// that is a symbolic link, or was swapped while it was opened.
+var errSwapped = errors.New("not a directory here (a symbolic link, or swapped while it was opened): nothing removed in it")
+
+// openDirNoFollow opens dir under root one name at a time, following no
+// symbolic link: each name must be a directory when looked at (lstat) and
+// still the same one once opened. os.Root alone would follow a link inside
+// the root, so a directory swapped for a link between the transfer and
+// --delete would have another directory's names removed. It returns root
+// itself for ".".
+func openDirNoFollow(root *os.Root, dir string) (*os.Root, error) {
+	cur := root
+	for _, seg := range strings.Split(dir, "/") {
+		if seg == "." || seg == "" {
+			continue
+		}
+		fi, err := cur.Lstat(seg)
+		var next *os.Root
+		if err == nil {
+			if !fi.IsDir() {
+				err = errSwapped
+			} else if next, err = cur.OpenRoot(seg); err == nil {
+				if st, serr := next.Stat("."); serr != nil || !os.SameFile(fi, st) {
+					next.Close()
+					next, err = nil, errSwapped
+				}
+			}
+		}
+		if cur != root {
+			cur.Close()
+		}
+		if err != nil {
+			return nil, err
+		}
+		cur = next
+	}
+	return cur, nil
 }

@@ -5,8 +5,10 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
+	"github.com/zcopy/zcopy/internal/proto"
 	"github.com/zcopy/zcopy/internal/tree"
 )
 
@@ -121,4 +123,54 @@ func TestDeleteRemovesOnlyInsideTreesSent(t *testing.T) {
 			t.Errorf("removed after a failure: %v", err)
 		}
 	})
+}
+
+// TestDeleteFollowsNoSwappedDirectory: a directory of the manifest that is
+// a symbolic link when --delete comes to it (swapped after the transfer
+// placed its files) is not worked in: the directory the link leads to,
+// inside the receiving directory, keeps what it holds, where os.Root alone
+// would have listed it and removed its names. A review of --delete found
+// the race; here the swap is made before the call, which is where the race
+// would leave it.
+func TestDeleteFollowsNoSwappedDirectory(t *testing.T) {
+	dst := t.TempDir()
+	for _, p := range []string{"tree/extra", "other/precious", "tree/mid/x"} {
+		os.MkdirAll(filepath.Join(dst, filepath.Dir(p)), 0o755)
+		os.WriteFile(filepath.Join(dst, p), []byte(p), 0o644)
+	}
+	os.Symlink("../other", filepath.Join(dst, "tree", "sub"))
+	os.Symlink("../../other", filepath.Join(dst, "tree", "mid", "deep"))
+	root, err := os.OpenRoot(dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Close()
+	var warned []string
+	r := &receiver{
+		root: root,
+		o:    &Options{Warn: func(s string) { warned = append(warned, s) }},
+		res:  &Result{},
+		entries: []proto.Entry{
+			{Kind: proto.KindDir, Path: "tree"},
+			{Kind: proto.KindDir, Path: "tree/sub"},
+			{Kind: proto.KindDir, Path: "tree/mid"},
+			{Kind: proto.KindDir, Path: "tree/mid/deep"},
+		},
+		plans: []proto.Action{proto.ActionDone, proto.ActionDone, proto.ActionDone, proto.ActionDone},
+	}
+	r.deleteExtraneous()
+	got := names(t, dst)
+	want := []string{"other", "other/precious", "tree", "tree/mid", "tree/mid/deep", "tree/sub"}
+	if !slices.Equal(got, want) {
+		t.Errorf("left %v, want %v (tree/extra and tree/mid/x removed, other/precious kept); warnings:\n%v", got, want, warned)
+	}
+	swapped := 0
+	for _, w := range warned {
+		if strings.Contains(w, "nothing removed in it") {
+			swapped++
+		}
+	}
+	if swapped != 2 {
+		t.Errorf("%d warnings about a swapped directory, want 2 (tree/sub, tree/mid/deep):\n%v", swapped, warned)
+	}
 }
