@@ -40,7 +40,7 @@ func TestSendDryRun(t *testing.T) {
 	}
 	want := []string{
 		"dir     proj/",
-		"refuse  proj/differs: exists and differs (use --overwrite to replace it)",
+		"refuse  proj/differs: exists and differs (zcopy recv --overwrite replaces it)",
 		"skip    proj/same (already there: same size and mtime)",
 		"dir     proj/sub/",
 		"send    proj/sub/new (7 B)",
@@ -48,7 +48,7 @@ func TestSendDryRun(t *testing.T) {
 	if got := strings.Split(strings.TrimSpace(out), "\n"); !slices.Equal(got, want) {
 		t.Errorf("stdout:\n%s\nwant:\n%s", out, strings.Join(want, "\n"))
 	}
-	if !strings.Contains(stderr, "dry run, nothing sent or written: would send 1 of 2 files, 1 already there, 1 would not arrive") {
+	if !strings.Contains(stderr, "dry run, nothing sent or written: would send 1 of 2 files, 1 unchanged (already there), 1 would not arrive") {
 		t.Errorf("no dry-run summary in %q", stderr)
 	}
 	if after := listTree(t, dst); !slices.Equal(after, before) {

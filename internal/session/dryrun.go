@@ -81,7 +81,7 @@ func (r *receiver) planDry(e *proto.Entry) proto.Plan {
 				return proto.Plan{Action: proto.ActionDone}
 			}
 			if !r.o.Overwrite || fi.IsDir() {
-				return proto.Plan{Action: proto.ActionRefuse, Message: "exists (use --overwrite to replace it)"}
+				return proto.Plan{Action: proto.ActionRefuse, Message: "exists " + OverwriteHint}
 			}
 		}
 		r.res.Symlinks++
@@ -98,7 +98,7 @@ func (r *receiver) planDry(e *proto.Entry) proto.Plan {
 			return proto.Plan{Action: proto.ActionSkip}
 		case !r.o.Overwrite:
 			r.noteFailed(e.Path + ": exists and differs")
-			return proto.Plan{Action: proto.ActionRefuse, Message: "exists and differs (use --overwrite to replace it)"}
+			return proto.Plan{Action: proto.ActionRefuse, Message: "exists and differs " + OverwriteHint}
 		}
 	}
 	r.res.Files++

@@ -26,7 +26,7 @@ func (r *receiver) planLink(i int, e *proto.Entry, fi fs.FileInfo, exists bool) 
 		tfi, err := r.root.Lstat(t.Path)
 		same := err == nil && os.SameFile(fi, tfi) && r.plans[e.Link] == proto.ActionSkip
 		if !same && (!r.o.Overwrite || fi.IsDir()) {
-			return proto.Plan{Action: proto.ActionRefuse, Message: "exists (use --overwrite to replace it)"}
+			return proto.Plan{Action: proto.ActionRefuse, Message: "exists " + OverwriteHint}
 		}
 	}
 	if !r.dry {
@@ -83,7 +83,7 @@ func (r *receiver) makeLinks() {
 			// Planned with --overwrite (or the file was replaced since):
 			// the name goes, then comes back as a link.
 			if !r.o.Overwrite || fi.IsDir() {
-				r.fail(i, "exists (use --overwrite to replace it)")
+				r.fail(i, "exists " + OverwriteHint)
 				continue
 			}
 			if err := r.root.Remove(e.Path); err != nil {
