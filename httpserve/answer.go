@@ -22,6 +22,9 @@ type answer struct {
 	status int
 	fields []field // header fields besides those of rep, in order
 	body   []byte  // a body held in memory (errors, redirects, listings)
+	// page is a listing's body, counted against Config.ListingMemory until
+	// release (or, on fasthttp, until its body stream is closed).
+	page *listingPage
 
 	// A file body: rep's bytes, whole (no segs) or as segments.
 	file *cachedFile
@@ -235,12 +238,16 @@ func (s *Server) dirAnswer(q *request, dir *cachedFile, name string) *answer {
 	if s.cfg.NoList {
 		return errorAnswer(http.StatusForbidden, "forbidden: directory listing is off")
 	}
-	var buf bytes.Buffer
-	if err := s.writeListing(&buf, q.path, name, dir.f); err != nil {
+	page := &listingPage{s: s}
+	if err := s.writeListing(page, q.path, name, dir.f); err != nil {
+		page.free()
+		if errors.Is(err, errListingBudget) {
+			return s.listingRefused(q)
+		}
 		s.log.Warn("directory listing failed", "path", q.path, "error", err)
 		return errorAnswer(http.StatusInternalServerError, "cannot read the directory")
 	}
-	return &answer{status: http.StatusOK, body: buf.Bytes(), length: int64(buf.Len()), fields: []field{
+	return &answer{status: http.StatusOK, body: page.b, page: page, length: int64(len(page.b)), fields: []field{
 		{"Content-Type", "text/html; charset=utf-8"}, {"Cache-Control", "no-cache"}}}
 }
 
@@ -285,8 +292,13 @@ func (a *answer) bodyReader() io.Reader {
 	return io.MultiReader(append(rs, bytes.NewReader(a.tail))...)
 }
 
-// release gives back the answer's file, if it has one.
+// release gives back the answer's file, if it has one, and its listing
+// page's memory.
 func (a *answer) release() {
+	if a.page != nil {
+		a.page.free()
+		a.page = nil
+	}
 	if a.file != nil {
 		a.file.release()
 		a.file = nil

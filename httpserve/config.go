@@ -26,6 +26,14 @@ const (
 	// per-write limit, not a limit on the whole response, so a large download
 	// to a slow but live client is never cut.
 	DefaultWriteTimeout = 60 * time.Second
+	// DefaultListingMemory bounds the memory of directory listing pages
+	// being built or waiting to be written, all connections together. A
+	// listing shows at most 10,000 entries, so its page is at most about
+	// 14 MB (names of 255 bytes): 64 MiB holds four such pages at once, or
+	// thousands of pages of ordinary directories (a 100-entry page is about
+	// 20 KB), and keeps clients that request large listings and never read
+	// them from growing the server past that.
+	DefaultListingMemory = 64 << 20
 	// DefaultShutdownGrace is how long Serve lets in-flight responses finish
 	// after its context is cancelled.
 	DefaultShutdownGrace = 30 * time.Second
@@ -74,6 +82,13 @@ type Config struct {
 	// NoList answers 403 for a directory that has no index.html instead of
 	// listing it.
 	NoList bool
+	// ListingMemory bounds the bytes of directory listing pages being
+	// built or waiting to be written, all connections together
+	// (DefaultListingMemory if 0, no bound if negative). A page counts
+	// from its first byte until its response is finished, however slowly
+	// the client reads it; a listing that would pass the bound is answered
+	// 503 with Retry-After.
+	ListingMemory int64
 
 	// Logger receives events such as truncated responses and shutdown (at
 	// Warn and Info). Nil discards them.

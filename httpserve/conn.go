@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/zcopy/zcopy/zerocopy"
@@ -36,10 +37,17 @@ type conn struct {
 	net.Conn // the accepted connection; SendFile writes to it directly
 
 	srv          *Server
+	l            *listener // the listener that accepted it, or nil
 	writeTimeout time.Duration
 	closing      sync.Once // the decision to close, lingering or not
 	closeOnce    sync.Once // onClose
 	onClose      func()
+
+	// idle says whether the connection waits between requests (see
+	// markIdle), and idleSince since when (UnixNano): the listener closes
+	// the least recently used idle connections to make room at the cap.
+	idle      atomic.Int32
+	idleSince atomic.Int64
 
 	// The response in progress, set by begin and cleared by release.
 	ctx     context.Context
@@ -53,6 +61,43 @@ type conn struct {
 	// matches what net/http believes it wrote, so nothing more may be
 	// written on this connection.
 	failed error
+}
+
+// A conn's idle states.
+const (
+	connActive    int32 = iota // reading or answering a request
+	connIdle                   // waiting for a request, nothing of it read
+	connReclaimed              // closed by the listener to make room
+	connClosed                 // closed by its stack
+)
+
+// markIdle records that the connection waits for its next request: the
+// stack has written the whole response (net/http's and fasthttp's
+// ConnState StateIdle, which both fire after the response is flushed) and
+// reads nothing yet. The first byte Read returns makes it active again; the
+// listener may close it while it is idle (listener.reclaimIdle), which is a
+// close between requests.
+func (c *conn) markIdle() {
+	c.idleSince.Store(time.Now().UnixNano())
+	if c.idle.CompareAndSwap(connActive, connIdle) {
+		if c.l != nil {
+			c.l.idleNow()
+		}
+	}
+}
+
+// Read reads from the connection; bytes of a request make it active. A
+// connection the listener reclaimed returns no bytes: the request they
+// begin is not answered, as if it had come a moment later, after the close
+// (the client retries it on a new connection; RFC 9112, section 9.3.1).
+func (c *conn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if n > 0 && c.idle.Load() != connActive {
+		if !c.idle.CompareAndSwap(connIdle, connActive) {
+			return 0, net.ErrClosed
+		}
+	}
+	return n, err
 }
 
 var (
@@ -363,6 +408,7 @@ func (c *conn) CloseWrite() error {
 func (c *conn) Close() error {
 	var err error
 	c.closing.Do(func() {
+		c.idle.Store(connClosed)
 		if unreadInput(c.Conn) {
 			if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok && cw.CloseWrite() == nil {
 				go c.linger()

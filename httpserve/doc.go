@@ -95,6 +95,26 @@
 // connections time out, and the listener caps the connections served at
 // once.
 //
+// At that cap, idle connections do not lock new clients out: the listener
+// accepts the new connection and closes the least recently used
+// connections that wait between requests (or for their first), as nginx's
+// ngx_drain_connections does (max(1, min(32, idle/8)) at a time), counted
+// in zcopy_http_idle_connections_reclaimed_total. A connection is idle
+// from the stack's StateIdle (both fire once the response is flushed)
+// until Read returns a byte of its next request, so one reading a request
+// or writing a response is never closed; a client whose idle connection is
+// closed sends its next request on a new one. With none idle, the new
+// connection waits for a slot or for one to go idle. A client that
+// pipelines and has sent part of its next request when its connection goes
+// idle can see it closed; RFC 9112, section 9.3.2 has it retry.
+//
+// Directory listings are built in memory, so their pages count against
+// Config.ListingMemory (64 MiB by default, all connections together) from
+// their first byte until the response is finished, however slowly the
+// client reads (on fasthttp the page is a body stream, given back when
+// fasthttp closes it); a listing past it gets 503 with Retry-After,
+// counted in zcopy_http_listings_refused_total.
+//
 // A request whose line and header exceed 64 KiB gets 431; a GET or HEAD
 // that declares a body is answered and its connection closed without the
 // body being read (on plain HTTP, fasthttp first reads up to 8 KiB of it,

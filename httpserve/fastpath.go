@@ -51,6 +51,14 @@ func (s *Server) newFastServer() *fasthttp.Server {
 		IdleTimeout:    orDefault(s.cfg.IdleTimeout, DefaultIdleTimeout),
 		Logger:         fastLogger{s.log},
 		ErrorHandler:   s.fastError,
+		// StateIdle comes after the response is flushed (ReduceMemoryUsage
+		// flushes after every response): the listener may then close the
+		// connection to make room at the cap.
+		ConnState: func(nc net.Conn, st fasthttp.ConnState) {
+			if c, ok := nc.(*conn); ok && st == fasthttp.StateIdle {
+				c.markIdle()
+			}
+		},
 	}
 }
 
@@ -143,7 +151,16 @@ func (s *Server) serveFast(ctx *fasthttp.RequestCtx) {
 	}
 	w := written{status: a.status, contentLength: a.length}
 	if q.method != http.MethodHead && len(a.body) > 0 {
-		resp.SetBodyRaw(a.body)
+		if a.page != nil {
+			// A listing's page counts against the listing memory budget
+			// until fasthttp has written it, after this handler returns.
+			pb := &pageBody{page: a.page}
+			pb.Reset(a.body)
+			a.page = nil
+			resp.SetBodyStream(pb, len(a.body))
+		} else {
+			resp.SetBodyRaw(a.body)
+		}
 		w.body = int64(len(a.body))
 	}
 	s.metrics.inFlight.Dec()

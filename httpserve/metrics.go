@@ -22,6 +22,10 @@ type metrics struct {
 	connsOpen   prometheus.Gauge
 	connsTotal  prometheus.Counter
 
+	idleReclaimed  prometheus.Counter
+	listingRefused prometheus.Counter
+	listingBytes   prometheus.Gauge
+
 	// The children most responses land in, looked up once: a lookup by
 	// label values hashes them each time.
 	getOK              prometheus.Counter // requests{GET,200}
@@ -60,11 +64,17 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 			"Client connections open."),
 		connsTotal: newCounter("zcopy_http_connections_total",
 			"Client connections accepted."),
+		idleReclaimed: newCounter("zcopy_http_idle_connections_reclaimed_total",
+			"Idle keep-alive connections closed between requests to make room for a new connection at the connection cap."),
+		listingRefused: newCounter("zcopy_http_listings_refused_total",
+			"Directory listings answered 503 because listing pages held the whole listing memory budget."),
+		listingBytes: newGauge("zcopy_http_listing_bytes",
+			"Bytes of directory listing pages being built or waiting to be written."),
 	}
 	m.getOK = m.requests.WithLabelValues(http.MethodGet, "200")
 	m.sendfile = m.bodyBytes.WithLabelValues("sendfile")
 	m.gathered = m.bodyBytes.WithLabelValues("readwrite")
-	reg.MustRegister(m.requests, m.bodyBytes, m.inFlight, m.duration, m.truncations, m.aborted, m.fallbacks, m.connsOpen, m.connsTotal)
+	reg.MustRegister(m.requests, m.bodyBytes, m.inFlight, m.duration, m.truncations, m.aborted, m.fallbacks, m.connsOpen, m.connsTotal, m.idleReclaimed, m.listingRefused, m.listingBytes)
 	return m
 }
 

@@ -1,6 +1,7 @@
 package httpserve
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -28,6 +29,9 @@ type Server struct {
 	maxConns     int
 	writeTimeout time.Duration
 
+	listingLimit    int64          // Config.ListingMemory or its default; 0: no bound
+	listingUsed     atomic.Int64   // bytes of listing pages held (listingBudget)
+	listingLog      atomic.Int64   // UnixNano of the last warning of a refused listing
 	index           []string       // Config.Index or its default
 	accessLogFailed atomic.Bool    // the last access log write failed (warned once)
 	inflight        sync.WaitGroup // requests between their handler's start and finish
@@ -82,6 +86,7 @@ func New(cfg Config) (*Server, error) {
 	if s.maxConns <= 0 {
 		s.maxConns = DefaultMaxConns
 	}
+	s.listingLimit = max(cmp.Or(cfg.ListingMemory, DefaultListingMemory), 0)
 	return s, nil
 }
 
@@ -205,6 +210,19 @@ func (s *Server) newNetHTTPServer(hard context.Context) *http.Server {
 		DisableGeneralOptionsHandler: true,
 		ErrorLog:                     slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 		BaseContext:                  func(net.Listener) context.Context { return hard },
+		// StateIdle comes after the response is flushed: the listener may
+		// then close the connection to make room at the cap.
+		ConnState: func(nc net.Conn, st http.ConnState) {
+			if st != http.StateIdle {
+				return
+			}
+			if tc, ok := nc.(*tls.Conn); ok {
+				nc = tc.NetConn()
+			}
+			if c, ok := nc.(*conn); ok {
+				c.markIdle()
+			}
+		},
 		ConnContext: func(ctx context.Context, nc net.Conn) context.Context {
 			if tc, ok := nc.(*tls.Conn); ok {
 				nc = tc.NetConn()

@@ -133,7 +133,10 @@ func TestWriteTimeout(t *testing.T) {
 	})
 }
 
-// TestConnCap: past MaxConns, a new connection waits until one closes.
+// TestConnCap: past MaxConns, a new connection waits until one closes
+// while none is idle: both connections here are in the middle of a request
+// (part of its header sent), which is never closed to make room (idle ones
+// are: TestIdleConnectionsReclaimedAtCap).
 func TestConnCap(t *testing.T) {
 	ts := startServer(t, httpserve.Config{MaxConns: 2})
 	os.WriteFile(ts.Dir+"/a.txt", []byte("a"), 0o644)
@@ -159,6 +162,7 @@ func TestConnCap(t *testing.T) {
 			if err := request(c, 10*time.Second); err != nil {
 				t.Fatalf("connection %d: %v", i, err)
 			}
+			fmt.Fprint(c, "GET /a.txt HTTP/1.1\r\n") // the next request, begun
 		}
 	}
 	if err := request(conns[2], 500*time.Millisecond); !errors.Is(err, os.ErrDeadlineExceeded) {

@@ -54,6 +54,14 @@ Plain HTTP is served by fasthttp. TLS (--tls-cert and --tls-key) is served
 by net/http and encrypts in user space, so HTTPS bodies are copied through
 the process: sendfile cannot be used there. Both answer alike.
 
+At most --max-conns connections are served at once. When they are all
+open and another client connects, the connections that wait between
+requests (keep-alive, or not yet sent a request) are closed to make room,
+the least recently used first, as nginx does; one in the middle of a request
+or a response never is. Directory listing pages being built or waiting for
+their clients count against --listing-memory (default 64MiB, all clients
+together); past it a listing gets 503 with Retry-After.
+
 Each request is logged (--access-log: stderr, a FILE, or off) in nginx's
 combined format, or as JSON with --log-format json (durations in seconds).
 SIGHUP reopens the access log FILE, as logrotate expects. --metrics ADDR
@@ -80,7 +88,7 @@ func runHTTP(e *env, args []string) int {
 	metricsAddr := fs.String("metrics", "", "serve Prometheus metrics on `ADDR` at /metrics")
 	tlsCert := fs.String("tls-cert", "", "serve HTTPS with the certificate in `FILE` (PEM); needs --tls-key")
 	tlsKey := fs.String("tls-key", "", "the private key for --tls-cert, in `FILE` (PEM)")
-	maxConns := fs.Int("max-conns", httpserve.DefaultMaxConns, "most client connections served at once; more wait to be accepted")
+	maxConns := fs.Int("max-conns", httpserve.DefaultMaxConns, "most client connections served at once; at the cap, idle keep-alive connections are closed (least recently used first) to make room for new ones")
 	openFiles := fs.Int("open-files", httpserve.DefaultOpenFiles, "most files kept open between requests (at most a quarter of the open-file limit); 0 keeps none")
 	readHeader := fs.Duration("read-header-timeout", httpserve.DefaultReadHeaderTimeout, "most time a client may take to send a request header")
 	idle := fs.Duration("idle-timeout", httpserve.DefaultIdleTimeout, "most time a keep-alive connection may wait for its next request")
@@ -89,6 +97,8 @@ func runHTTP(e *env, args []string) int {
 	lease := fs.Bool("lease", false, "hold a read lease on each file while it is sent (Linux): a writer's open cuts the response and waits for the lease's release")
 	noCork := fs.Bool("no-cork", false, "do not cork the response header with the body")
 	var chunk bytesize.Value
+	listingMemory := bytesize.Value(httpserve.DefaultListingMemory)
+	fs.Var(&listingMemory, "listing-memory", "most memory (`SIZE`) for directory listing pages being built or waiting for slow clients, all together; past it a listing gets 503")
 	fs.Var(&chunk, "chunk", "most bytes (`SIZE`) per sendfile or splice call and per mmap window (default 4MiB)")
 	pos, code, ok := parse(e, c, fs, args)
 	if !ok {
@@ -105,6 +115,8 @@ func runHTTP(e *env, args []string) int {
 		return usageError(e, c, "--log-format must be text or json, not %q", *logFormat)
 	case *maxConns <= 0:
 		return usageError(e, c, "--max-conns must be positive")
+	case listingMemory <= 0:
+		return usageError(e, c, "--listing-memory must be positive")
 	}
 	indexes := []string{} // none: always list
 	for _, name := range strings.Split(*index, ",") {
@@ -132,6 +144,7 @@ func runHTTP(e *env, args []string) int {
 		Index:             indexes,
 		Logger:            slog.New(h),
 		MaxConns:          *maxConns,
+		ListingMemory:     int64(listingMemory),
 		OpenFiles:         cmp.Or(*openFiles, -1),
 		ReadHeaderTimeout: noLimit(*readHeader),
 		IdleTimeout:       noLimit(*idle),

@@ -25,7 +25,7 @@ func TestHTTPHelp(t *testing.T) {
 		t.Fatalf("exit %d, stderr %q", code, errb.String())
 	}
 	help := out.String()
-	for _, want := range []string{"TLS", "user space", "sendfile", "--listen", "--method", "--no-list", "--log-format", "--metrics", "--tls-cert", "--tls-key", "--grace", "--max-conns", "--write-timeout"} {
+	for _, want := range []string{"TLS", "user space", "sendfile", "--listen", "--method", "--no-list", "--log-format", "--metrics", "--tls-cert", "--tls-key", "--grace", "--max-conns", "--listing-memory", "--write-timeout"} {
 		if !strings.Contains(help, want) {
 			t.Errorf("--help does not mention %q", want)
 		}
@@ -45,6 +45,7 @@ func TestHTTPUsage(t *testing.T) {
 		{"cert-without-key", []string{"http", dir, "--tls-cert", "c.pem"}, exitUsage},
 		{"bad-log-format", []string{"http", dir, "--log-format", "xml"}, exitUsage},
 		{"zero-conns", []string{"http", dir, "--max-conns", "0"}, exitUsage},
+		{"zero-listing-memory", []string{"http", dir, "--listing-memory", "0"}, exitUsage},
 		{"bad-flag", []string{"http", dir, "--nope"}, exitUsage},
 		{"missing-dir", []string{"http", filepath.Join(dir, "nope"), "--listen", "127.0.0.1:0"}, exitFail},
 		{"not-a-dir", []string{"http", "/etc/passwd", "--listen", "127.0.0.1:0"}, exitFail},
