@@ -94,8 +94,21 @@ func Format(n int64) string {
 // Value is a flag.Value for a byte count.
 type Value int64
 
-// String implements flag.Value.
-func (v *Value) String() string { return strconv.FormatInt(int64(*v), 10) }
+// String implements flag.Value: a whole number of the largest binary
+// unit that divides it (64MiB, as --help shows a default), else bytes.
+// Set reads it back.
+func (v *Value) String() string {
+	n := int64(*v)
+	for _, u := range []struct {
+		name string
+		size int64
+	}{{"TiB", TiB}, {"GiB", GiB}, {"MiB", MiB}, {"KiB", KiB}} {
+		if n != 0 && n%u.size == 0 {
+			return strconv.FormatInt(n/u.size, 10) + u.name
+		}
+	}
+	return strconv.FormatInt(n, 10)
+}
 
 // Set implements flag.Value.
 func (v *Value) Set(s string) error {
