@@ -78,22 +78,5 @@ func (x *Exclude) Excludes(rel string, dir bool) bool {
 }
 
 // byName reports whether rel is left out whatever its type, so that a
-// walk need not stat it.
-func (x *Exclude) byName(rel string) bool {
-	if x == nil {
-		return false
-	}
-	for _, p := range x.pats {
-		if p.dirOnly {
-			continue
-		}
-		name := rel
-		if !p.anchored {
-			name = path.Base(rel)
-		}
-		if doublestar.MatchUnvalidated(p.glob, name) {
-			return true
-		}
-	}
-	return false
-}
+// walk need not stat it: by a pattern that is not for directories only.
+func (x *Exclude) byName(rel string) bool { return x.Excludes(rel, false) }
