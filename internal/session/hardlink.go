@@ -83,7 +83,7 @@ func (r *receiver) makeLinks() {
 			// Planned with --overwrite (or the file was replaced since):
 			// the name goes, then comes back as a link.
 			if !r.o.Overwrite || fi.IsDir() {
-				r.fail(i, "exists " + OverwriteHint)
+				r.fail(i, "exists "+OverwriteHint)
 				continue
 			}
 			if err := r.root.Remove(e.Path); err != nil {
