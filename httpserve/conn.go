@@ -10,6 +10,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/zcopy/zcopy/zerocopy"
@@ -61,6 +62,37 @@ type conn struct {
 	// matches what net/http believes it wrote, so nothing more may be
 	// written on this connection.
 	failed error
+
+	// peer is the connection with its RawConn taken once, for the engine
+	// (nil until the first send, or if it has none): SyscallConn makes a
+	// new one, an allocation, at every call.
+	peer *rawPeer
+}
+
+// rawPeer is a connection whose RawConn was taken once.
+type rawPeer struct {
+	net.Conn
+	rc syscall.RawConn
+}
+
+// SyscallConn returns the RawConn taken once.
+func (p *rawPeer) SyscallConn() (syscall.RawConn, error) { return p.rc, nil }
+
+// dst returns what the engine writes to: c's connection, with its RawConn
+// taken once.
+func (c *conn) dst() io.Writer {
+	if c.peer == nil {
+		sc, ok := c.Conn.(syscall.Conn)
+		if !ok {
+			return c.Conn
+		}
+		rc, err := sc.SyscallConn()
+		if err != nil {
+			return c.Conn
+		}
+		c.peer = &rawPeer{Conn: c.Conn, rc: rc}
+	}
+	return c.peer
 }
 
 // A conn's idle states.
@@ -340,7 +372,7 @@ func (c *conn) sendRange(f *os.File, off, want int64, head, tail []byte, info fs
 		}
 	}
 	c.armWriteDeadline()
-	st, err := zerocopy.SendFile(c.ctx, c.Conn, f, off, want, &opts)
+	st, err := zerocopy.SendFile(c.ctx, c.dst(), f, off, want, &opts)
 	c.held = c.held[:0]
 	c.addStats(st)
 	if err != nil {

@@ -39,48 +39,60 @@ func (t *transfer) withFile(f func() error) error {
 // (os.Open and os.NewFile make pipes and FIFOs non-blocking and put them
 // on the poller): on EAGAIN it waits there, as os.File.Read would.
 func (t *transfer) readFile(p []byte, off int64) (int, error) {
-	var n int
-	var rerr error
-	read := func(fd uintptr) bool {
-		for {
-			var err error
-			if t.seq {
-				n, err = unix.Read(int(fd), p)
-			} else {
-				n, err = unix.Pread(int(fd), p, off)
-			}
-			t.stats.Syscalls++
-			switch {
-			case err == unix.EINTR:
-				continue
-			case err == unix.ESPIPE && !t.seq:
-				// A pipe, FIFO or socket: read it in order from where it
-				// is (pread(2): ESPIPE, "fd is associated with a pipe,
-				// socket, or FIFO").
-				t.seq = true
-				continue
-			case err == unix.EAGAIN:
-				n, rerr = 0, t.stopped()
-				return rerr != nil
-			case err != nil:
-				name := "pread"
-				if t.seq {
-					name = "read"
-				}
-				n, rerr = 0, &FileError{Err: os.NewSyscallError(name, err)}
-			}
-			n = max(n, 0)
-			return true
-		}
-	}
 	if t.regular {
-		read(uintptr(t.fd))
-		return n, rerr
+		// Called directly, without a closure for the poller: a regular
+		// file never waits, and the common case then allocates nothing.
+		var r fileRead
+		t.readOnce(&r, uintptr(t.fd), p, off)
+		return r.n, r.err
 	}
-	if err := t.frc.Read(read); err != nil && rerr == nil {
-		rerr = &FileError{Err: err}
+	var r fileRead
+	if err := t.frc.Read(func(fd uintptr) bool { return t.readOnce(&r, fd, p, off) }); err != nil && r.err == nil {
+		r.err = &FileError{Err: err}
 	}
-	return n, rerr
+	return r.n, r.err
+}
+
+// fileRead is what readOnce read.
+type fileRead struct {
+	n   int
+	err error
+}
+
+// readOnce reads from fd into p at off (or in order, see readFile) into r,
+// retrying EINTR; it reports false when the read should wait on the poller
+// (EAGAIN on a non-blocking source).
+func (t *transfer) readOnce(r *fileRead, fd uintptr, p []byte, off int64) bool {
+	for {
+		var err error
+		if t.seq {
+			r.n, err = unix.Read(int(fd), p)
+		} else {
+			r.n, err = unix.Pread(int(fd), p, off)
+		}
+		t.stats.Syscalls++
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err == unix.ESPIPE && !t.seq:
+			// A pipe, FIFO or socket: read it in order from where it
+			// is (pread(2): ESPIPE, "fd is associated with a pipe,
+			// socket, or FIFO").
+			t.seq = true
+			continue
+		case err == unix.EAGAIN:
+			r.n, r.err = 0, t.stopped()
+			return r.err != nil
+		case err != nil:
+			name := "pread"
+			if t.seq {
+				name = "read"
+			}
+			r.n, r.err = 0, &FileError{Err: os.NewSyscallError(name, err)}
+		}
+		r.n = max(r.n, 0)
+		return true
+	}
 }
 
 // writeFile writes all of p to the file at off, or at its own position when
@@ -111,32 +123,43 @@ func (t *transfer) writePeer(p []byte) (int, error) {
 // rest of p and the bytes already done. EINTR is retried, EAGAIN waits on
 // the poller.
 func (t *transfer) writeAll(rc syscall.RawConn, p []byte, write func(fd int, b []byte, done int) (int, error)) (int, error) {
-	done := 0
-	var werr error
-	err := rc.Write(func(fd uintptr) bool {
-		for done < len(p) {
-			n, err := write(int(fd), p[done:], done)
-			t.stats.Syscalls++
-			done += max(n, 0)
-			switch {
-			case err == unix.EINTR:
-			case err == unix.EAGAIN:
-				werr = t.stopped()
-				return werr != nil
-			case err != nil:
-				werr = os.NewSyscallError("write", err)
-				return true
-			case n == 0:
-				werr = io.ErrShortWrite
-				return true
-			}
-		}
-		return true
-	})
-	if werr == nil {
-		werr = err
+	// The state lives in t and the callback is bound once per transfer:
+	// a closure over locals would cost three allocations a call.
+	t.wr = pendingWrite{p: p, write: write}
+	if t.writeCB == nil {
+		t.writeCB = t.writeSome
 	}
-	return done, werr
+	err := rc.Write(t.writeCB)
+	w := t.wr
+	t.wr = pendingWrite{}
+	if w.err == nil {
+		w.err = err
+	}
+	return w.done, w.err
+}
+
+// writeSome writes what is left of t.wr to fd, retrying EINTR; it
+// reports false when the write should wait on the poller (EAGAIN).
+func (t *transfer) writeSome(fd uintptr) bool {
+	w := &t.wr
+	for w.done < len(w.p) {
+		n, err := w.write(int(fd), w.p[w.done:], w.done)
+		t.stats.Syscalls++
+		w.done += max(n, 0)
+		switch {
+		case err == unix.EINTR:
+		case err == unix.EAGAIN:
+			w.err = t.stopped()
+			return w.err != nil
+		case err != nil:
+			w.err = os.NewSyscallError("write", err)
+			return true
+		case n == 0:
+			w.err = io.ErrShortWrite
+			return true
+		}
+	}
+	return true
 }
 
 // readPeer reads once from the peer into p, waiting on the poller while the

@@ -51,7 +51,7 @@ func ReceiveFile(ctx context.Context, dst *os.File, src io.Reader, off, n int64,
 	if t.conn == nil {
 		t.r = src
 	}
-	if d, ok := src.(interface{ SetReadDeadline(time.Time) error }); ok {
+	if d, ok := src.(interface{ SetReadDeadline(time.Time) error }); ok && ctx.Done() != nil {
 		defer wakeOnCancel(ctx, d.SetReadDeadline)()
 	}
 

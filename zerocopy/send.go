@@ -104,10 +104,10 @@ func SendFile(ctx context.Context, dst io.Writer, src *os.File, off, n int64, op
 	if t.conn == nil {
 		t.w = dst
 	}
-	if d, ok := dst.(interface{ SetWriteDeadline(time.Time) error }); ok {
+	if d, ok := dst.(interface{ SetWriteDeadline(time.Time) error }); ok && ctx.Done() != nil {
 		defer wakeOnCancel(ctx, d.SetWriteDeadline)()
 	}
-	if !regular {
+	if !regular && ctx.Done() != nil {
 		// A pipe or socket source may park the send on the poller too.
 		defer wakeOnCancel(ctx, src.SetReadDeadline)()
 	}

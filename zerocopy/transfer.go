@@ -30,6 +30,17 @@ type transfer struct {
 	progress func(int64)
 	done     int64 // body bytes moved so far
 	noSleep  noSleep
+	wr       pendingWrite       // the write in progress (rawio_unix.go)
+	writeCB  func(uintptr) bool // t.writeSome, bound once
+}
+
+// pendingWrite is the write in progress in writeAll (rawio_unix.go): one
+// at a time per transfer.
+type pendingWrite struct {
+	p     []byte
+	write func(fd int, b []byte, done int) (int, error)
+	done  int
+	err   error
 }
 
 // testHookMoved, if set, is called each time body bytes reach their
