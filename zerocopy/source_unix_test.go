@@ -70,11 +70,15 @@ func TestStreamSources(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			w, err := net.FileConn(os.NewFile(uintptr(fds[1]), "feed"))
+			// net.FileConn duplicates the descriptor; the *os.File is
+			// closed through itself, never by number, or its finalizer
+			// would close the number again once another test reuses it.
+			f := os.NewFile(uintptr(fds[1]), "feed")
+			w, err := net.FileConn(f)
+			f.Close()
 			if err != nil {
 				t.Fatal(err)
 			}
-			unix.Close(fds[1])
 			unix.SetNonblock(fds[0], true)
 			r := os.NewFile(uintptr(fds[0]), "socket")
 			t.Cleanup(func() { r.Close() })

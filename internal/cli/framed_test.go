@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -77,6 +78,22 @@ func TestInterruptedSaysWhatWasKept(t *testing.T) {
 				t.Errorf("--json: %s", stdout.String())
 			}
 		})
+	}
+}
+
+// TestProgressStartsNoGoroutine: the bar is drawn by update only. The
+// library's spinner of a bar without a length redrew from a goroutine of
+// its own, which wrote the writer after the test had read it (a race CI
+// found) and outlived a bar never finished.
+func TestProgressStartsNoGoroutine(t *testing.T) {
+	var out bytes.Buffer
+	p := newBar(&out, "send", 0)
+	defer p.done()
+	p.update(session.Progress{Done: 1, Total: 10})
+	buf := make([]byte, 1<<20)
+	stacks := string(buf[:runtime.Stack(buf, true)])
+	if strings.Contains(stacks, "schollz/progressbar") {
+		t.Errorf("a goroutine of the progress bar library is running:\n%s", stacks)
 	}
 }
 

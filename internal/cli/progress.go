@@ -56,6 +56,11 @@ func newBar(w io.Writer, verb string, every time.Duration) *progress {
 		progressbar.OptionSetPredictTime(false),
 		progressbar.OptionClearOnFinish(),
 		progressbar.OptionFullWidth(),
+		// Without a length the library redraws its spinner from a
+		// goroutine of its own every 100 ms, writing w behind update's
+		// back and outliving the bar if done is not called; at 0 it
+		// starts none.
+		progressbar.OptionSetSpinnerChangeInterval(0),
 	)}
 }
 
