@@ -29,8 +29,9 @@ import (
 // returns (release), before net/http writes anything more.
 //
 // Per-write timeout: every write, and every step of a SendFile, pushes the
-// write deadline to now+writeTimeout, so a stalled client is dropped while a
-// slow one is served.
+// write deadline to now+writeTimeout when less than 7/8 of that is left
+// (armWriteDeadline), so a stalled client is dropped while a slow one is
+// served.
 //
 // A conn is used by one request at a time (HTTP/1.1), from the goroutine
 // that serves it; only Close may come from another goroutine.
@@ -67,6 +68,18 @@ type conn struct {
 	// (nil until the first send, or if it has none): SyscallConn makes a
 	// new one, an allocation, at every call.
 	peer *rawPeer
+
+	// armedUntil is when the write deadline armWriteDeadline set ends
+	// (UnixNano), or 0 once anything else set it.
+	armedUntil atomic.Int64
+	// progressCB is SendFile's Progress for this connection's large
+	// bodies (it pushes the write deadline), made once.
+	progressCB func(int64)
+
+	// body is the fast path's file body of the response in progress: a
+	// connection answers one request at a time, and fasthttp has closed
+	// the last body stream before it reads the next request.
+	body fastBody
 }
 
 // rawPeer is a connection whose RawConn was taken once.
@@ -199,10 +212,37 @@ func (c *conn) flushHeld() error {
 	return err
 }
 
+// armWriteDeadline moves the write deadline to now+writeTimeout, unless the
+// one armed already ends at least 7/8 of writeTimeout from now: so after
+// every write the deadline is between 7/8 and 1 write timeouts away, and a
+// connection answering thousands of small requests a second moves its
+// deadline (a runtime timer) a few times a timeout instead of at every
+// response.
 func (c *conn) armWriteDeadline() {
-	if c.writeTimeout > 0 {
-		c.Conn.SetWriteDeadline(time.Now().Add(c.writeTimeout))
+	if c.writeTimeout <= 0 {
+		return
 	}
+	now := time.Now()
+	if c.armedUntil.Load()-now.UnixNano() >= int64(c.writeTimeout-c.writeTimeout/8) {
+		return
+	}
+	d := now.Add(c.writeTimeout)
+	c.Conn.SetWriteDeadline(d)
+	c.armedUntil.Store(d.UnixNano())
+}
+
+// SetWriteDeadline sets the connection's write deadline (net/http sets
+// one around a TLS handshake); the next write arms its own again.
+func (c *conn) SetWriteDeadline(t time.Time) error {
+	c.armedUntil.Store(0)
+	return c.Conn.SetWriteDeadline(t)
+}
+
+// SetDeadline sets the connection's read and write deadlines; the next
+// write arms its own write deadline again.
+func (c *conn) SetDeadline(t time.Time) error {
+	c.armedUntil.Store(0)
+	return c.Conn.SetDeadline(t)
 }
 
 // ReadFrom sends what src holds. A file, or an io.LimitedReader over one
@@ -363,12 +403,10 @@ func (c *conn) sendRange(f *os.File, off, want int64, head, tail []byte, info fs
 		// A step of the send is progress: push the deadline, at most a few
 		// times per timeout period. (A body this small leaves in one step,
 		// under the deadline armed below.)
-		last := time.Now()
-		opts.Progress = func(int64) {
-			if now := time.Now(); now.Sub(last) > c.writeTimeout/8 {
-				last = now
-				c.Conn.SetWriteDeadline(now.Add(c.writeTimeout))
-			}
+		opts.Progress = c.progressCB
+		if opts.Progress == nil {
+			c.progressCB = func(int64) { c.armWriteDeadline() }
+			opts.Progress = c.progressCB
 		}
 	}
 	c.armWriteDeadline()
@@ -377,7 +415,7 @@ func (c *conn) sendRange(f *os.File, off, want int64, head, tail []byte, info fs
 	c.addStats(st)
 	if err != nil {
 		// SendFile may have left a deadline in the past to wake itself.
-		c.Conn.SetWriteDeadline(time.Time{})
+		c.SetWriteDeadline(time.Time{})
 	}
 	if err == nil {
 		err = short

@@ -143,7 +143,8 @@ func (s *Server) serveFast(ctx *fasthttp.RequestCtx) {
 		c.begin(context.Background())
 		c.hold()
 		resp.ImmediateHeaderFlush = true
-		resp.SetBodyStream(&fastBody{s: s, c: c, a: a, q: q, start: start}, int(a.length))
+		c.body = fastBody{s: s, c: c, a: a, q: q, start: start}
+		resp.SetBodyStream(&c.body, int(a.length))
 		return
 	}
 	if a.status != http.StatusNotModified {

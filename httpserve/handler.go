@@ -109,7 +109,9 @@ type written struct {
 // metrics, the log and the OnResponse hook. Every request the handlers
 // start (s.inflight.Add) ends here, once.
 func (s *Server) finish(q *request, w written, c *conn, a *answer, start time.Time) {
-	resp := &Response{
+	// resp stays on the stack: only the access log and the OnResponse hook
+	// get a copy of it, made when they are configured.
+	resp := Response{
 		Method:        q.method,
 		Path:          q.path,
 		Status:        w.status,
@@ -162,12 +164,16 @@ func (s *Server) finish(q *request, w written, c *conn, a *answer, start time.Ti
 		}
 	}
 	a.release()
-	s.metrics.observe(resp)
-	if s.cfg.AccessLog != nil {
-		s.writeAccess(resp)
-	}
-	if s.cfg.OnResponse != nil {
-		s.cfg.OnResponse(resp)
+	s.metrics.observe(&resp)
+	if s.wantsDetail() {
+		r := new(Response)
+		*r = resp
+		if s.cfg.AccessLog != nil {
+			s.writeAccess(r)
+		}
+		if s.cfg.OnResponse != nil {
+			s.cfg.OnResponse(r)
+		}
 	}
 	s.inflight.Done()
 }

@@ -94,6 +94,34 @@ func TestWriteTimeout(t *testing.T) {
 			t.Errorf("the connection stayed open: %v", err)
 		}
 	})
+	// A deadline armed by an earlier response of the connection is kept
+	// while enough of it is left (armWriteDeadline), never past its use:
+	// after small responses, a stalled body is still dropped.
+	t.Run("stalled-after-keep-alive", func(t *testing.T) {
+		makeFile(t, dir, "small.bin", 4<<10)
+		ts := startServer(t, httpserve.Config{Dir: dir, WriteTimeout: 300 * time.Millisecond})
+		c := slowClient(t, ts.Addr)
+		br := bufio.NewReader(c)
+		for range 3 {
+			fmt.Fprint(c, "GET /small.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+			resp, err := http.ReadResponse(br, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+		}
+		fmt.Fprint(c, "GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+		if _, err := http.ReadResponse(br, nil); err != nil {
+			t.Fatal(err)
+		}
+		r := ts.nthResponse(t, 4)
+		if r.Outcome != httpserve.Aborted || !errors.Is(r.Err, os.ErrDeadlineExceeded) {
+			t.Errorf("outcome %q, error %v; want aborted by the write deadline", r.Outcome, r.Err)
+		}
+	})
 	t.Run("slow", func(t *testing.T) {
 		const timeout = 2 * time.Second
 		ts := startServerWith(t, httpserve.Config{Dir: dir, WriteTimeout: timeout}, net.ListenConfig{Control: testbin.SmallSndBuf})

@@ -39,11 +39,22 @@ import (
 // writer broke the lease, ctx's error when ctx was cancelled, and
 // errors.ErrUnsupported when the method does not exist on this platform;
 // it holds a *FileError when the file, not the peer, failed.
-func SendFile(ctx context.Context, dst io.Writer, src *os.File, off, n int64, opts *SendOptions) (st Stats, err error) {
+func SendFile(ctx context.Context, dst io.Writer, src *os.File, off, n int64, opts *SendOptions) (Stats, error) {
+	// The transfer comes from a pool and holds the figures itself: a
+	// send of a small file then allocates nothing for its bookkeeping.
+	t := getTransfer()
+	defer putTransfer(t)
+	err := t.send(ctx, dst, src, off, n, opts)
+	return t.st, err
+}
+
+// send is SendFile on t, fresh from getTransfer; its figures go to t.st.
+func (t *transfer) send(ctx context.Context, dst io.Writer, src *os.File, off, n int64, opts *SendOptions) (err error) {
 	var o SendOptions
 	if opts != nil {
 		o = *opts
 	}
+	st := t.stats
 	start := time.Now()
 	st.Method = o.Method
 	defer func() {
@@ -54,17 +65,17 @@ func SendFile(ctx context.Context, dst io.Writer, src *os.File, off, n int64, op
 	}()
 
 	if off < 0 {
-		return st, fmt.Errorf("%w: negative offset %d", ErrRange, off)
+		return fmt.Errorf("%w: negative offset %d", ErrRange, off)
 	}
 	if !Supported(o.Method, true) {
-		return st, unsupported(o.Method)
+		return unsupported(o.Method)
 	}
 	fi := o.Info
 	if fi == nil {
 		fi, err = src.Stat()
 		st.Syscalls++
 		if err != nil {
-			return st, &FileError{Err: err}
+			return &FileError{Err: err}
 		}
 	}
 	// A regular file of size 0 may be a procfs or sysfs file whose size is
@@ -75,11 +86,11 @@ func SendFile(ctx context.Context, dst io.Writer, src *os.File, off, n int64, op
 		size := fi.Size()
 		switch {
 		case off > size:
-			return st, fmt.Errorf("%w: offset %d is past the end (%d bytes)", ErrRange, off, size)
+			return fmt.Errorf("%w: offset %d is past the end (%d bytes)", ErrRange, off, size)
 		case n < 0:
 			n = size - off
 		case off+n > size:
-			return st, fmt.Errorf("%w: the range %d+%d ends past the end (%d bytes)", ErrRange, off, n, size)
+			return fmt.Errorf("%w: the range %d+%d ends past the end (%d bytes)", ErrRange, off, n, size)
 		}
 	}
 
@@ -90,16 +101,13 @@ func SendFile(ctx context.Context, dst io.Writer, src *os.File, off, n int64, op
 		ctx, cancel = context.WithCancelCause(parent)
 		defer cancel(nil)
 	}
-	t := &transfer{
-		ctx:      ctx,
-		stats:    &st,
-		auto:     o.Method == Auto,
-		file:     src,
-		regular:  regular,
-		chunk:    o.chunk(),
-		bufSize:  bufferSize(o.BufferSize),
-		progress: o.Progress,
-	}
+	t.ctx = ctx
+	t.auto = o.Method == Auto
+	t.file = src
+	t.regular = regular
+	t.chunk = o.chunk()
+	t.bufSize = bufferSize(o.BufferSize)
+	t.progress = o.Progress
 	t.conn = rawConn(dst)
 	if t.conn == nil {
 		t.w = dst
@@ -143,7 +151,7 @@ func SendFile(ctx context.Context, dst io.Writer, src *os.File, off, n int64, op
 		return nil
 	})
 	st.Bytes = t.done
-	return st, t.cancelError(parent, err, n)
+	return t.cancelError(parent, err, n)
 }
 
 // sendBody moves the body by method m, or for Auto by the first of the

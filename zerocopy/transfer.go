@@ -32,6 +32,28 @@ type transfer struct {
 	noSleep  noSleep
 	wr       pendingWrite       // the write in progress (rawio_unix.go)
 	writeCB  func(uintptr) bool // t.writeSome, bound once
+	st       Stats              // what stats points to in a pooled transfer (send)
+}
+
+// transferPool keeps SendFile's transfers, with writeCB bound once each.
+var transferPool = sync.Pool{New: func() any {
+	t := new(transfer)
+	t.writeCB = t.writeSome
+	return t
+}}
+
+// getTransfer returns a transfer from the pool, cleared, its figures in
+// its own st.
+func getTransfer() *transfer {
+	t := transferPool.Get().(*transfer)
+	t.stats = &t.st
+	return t
+}
+
+// putTransfer clears t, dropping what it refers to, and pools it.
+func putTransfer(t *transfer) {
+	*t = transfer{writeCB: t.writeCB}
+	transferPool.Put(t)
 }
 
 // pendingWrite is the write in progress in writeAll (rawio_unix.go): one

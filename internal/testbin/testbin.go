@@ -100,8 +100,22 @@ func Start(tb testing.TB, cmd *exec.Cmd) *Proc {
 		close(p.Done)
 	}()
 	tb.Cleanup(func() {
+		running := p.Running()
 		cmd.Process.Kill()
 		<-p.Done
+		if tb.Failed() {
+			// What a process said is often why the test failed (a hang
+			// guard's message does not say where the process was).
+			state := "killed at the end of the test"
+			if !running {
+				state = fmt.Sprintf("exited: %v", p.Err)
+			}
+			log := p.Log()
+			if len(log) > 4<<10 {
+				log = "..." + log[len(log)-4<<10:]
+			}
+			tb.Logf("%s (%s); its stderr:\n%s", strings.Join(cmd.Args, " "), state, log)
+		}
 	})
 	return p
 }
