@@ -131,7 +131,11 @@ func (s *Server) fileAnswer(q *request, e *cachedFile, name string) *answer {
 			e, rep, info = v, vrep, vinfo
 		}
 	}
-	a := &answer{status: http.StatusOK, file: e, rep: rep, info: info, length: rep.size, vary: s.cfg.Precompressed}
+	a := q.scratch
+	if a == nil {
+		a = new(answer)
+	}
+	*a = answer{status: http.StatusOK, file: e, rep: rep, info: info, length: rep.size, vary: s.cfg.Precompressed}
 	switch evalPreconditions(q, rep) {
 	case notModified:
 		a.status, a.length = http.StatusNotModified, 0

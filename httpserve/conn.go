@@ -80,6 +80,9 @@ type conn struct {
 	// connection answers one request at a time, and fasthttp has closed
 	// the last body stream before it reads the next request.
 	body fastBody
+	// answer is where the fast path makes a file's answer (request.scratch),
+	// for the same reason.
+	answer answer
 }
 
 // rawPeer is a connection whose RawConn was taken once.

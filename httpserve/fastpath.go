@@ -102,9 +102,12 @@ func (s *Server) serveFast(ctx *fasthttp.RequestCtx) {
 	s.metrics.inFlight.Inc()
 	q, err := requestFromFast(ctx, s.wantsDetail())
 	if s.cfg.Precompressed {
-		q.acceptEncoding = peek(&ctx.Request.Header, "Accept-Encoding")
+		q.acceptEncoding = peek(&ctx.Request.Header, fieldAcceptEncoding)
 	}
 	c, _ := ctx.Conn().(*conn)
+	if c != nil {
+		q.scratch = &c.answer
+	}
 	if q.hasBody {
 		ctx.SetConnectionClose()
 	}
@@ -254,20 +257,20 @@ func requestFromFast(ctx *fasthttp.RequestCtx, detail bool) (request, error) {
 	h := &ctx.Request.Header
 	q := request{
 		method:            method(h),
-		rangeSpec:         peek(h, "Range"),
-		ifMatch:           peek(h, "If-Match"),
-		ifNoneMatch:       peek(h, "If-None-Match"),
-		ifModifiedSince:   peek(h, "If-Modified-Since"),
-		ifUnmodifiedSince: peek(h, "If-Unmodified-Since"),
-		ifRange:           peek(h, "If-Range"),
+		rangeSpec:         peek(h, fieldRange),
+		ifMatch:           peek(h, fieldIfMatch),
+		ifNoneMatch:       peek(h, fieldIfNoneMatch),
+		ifModifiedSince:   peek(h, fieldIfModifiedSince),
+		ifUnmodifiedSince: peek(h, fieldIfUnmodifiedSince),
+		ifRange:           peek(h, fieldIfRange),
 		// fasthttp's ContentLength is -1 for a chunked body and -2 for
 		// none declared.
-		hasBody: h.ContentLength() > 0 || h.ContentLength() == -1 || len(h.Peek("Transfer-Encoding")) > 0,
+		hasBody: h.ContentLength() > 0 || h.ContentLength() == -1 || len(h.PeekCanonical(fieldTransferEncoding)) > 0,
 		addr:    ctx.RemoteAddr(),
 	}
 	if detail {
 		q.uri, q.proto = string(ctx.RequestURI()), string(h.Protocol())
-		q.referer, q.userAgent = peek(h, "Referer"), peek(h, "User-Agent")
+		q.referer, q.userAgent = peek(h, fieldReferer), peek(h, fieldUserAgent)
 	}
 	u := ctx.URI()
 	q.rawQuery = string(u.QueryString())
@@ -321,10 +324,26 @@ func method(h *fasthttp.RequestHeader) string {
 	return string(h.Method())
 }
 
-// peek returns a header field's value, or "" (without allocating) when it
-// is absent.
-func peek(h *fasthttp.RequestHeader, name string) string {
-	v := h.Peek(name)
+// The request header fields the server reads, named in fasthttp's
+// canonical form for PeekCanonical: Peek would copy and normalise the
+// name at every call.
+var (
+	fieldAcceptEncoding    = []byte("Accept-Encoding")
+	fieldRange             = []byte("Range")
+	fieldIfMatch           = []byte("If-Match")
+	fieldIfNoneMatch       = []byte("If-None-Match")
+	fieldIfModifiedSince   = []byte("If-Modified-Since")
+	fieldIfUnmodifiedSince = []byte("If-Unmodified-Since")
+	fieldIfRange           = []byte("If-Range")
+	fieldReferer           = []byte("Referer")
+	fieldUserAgent         = []byte("User-Agent")
+	fieldTransferEncoding  = []byte("Transfer-Encoding")
+)
+
+// peek returns the value of the header field named canonical (one of the
+// field names above), or "" (without allocating) when it is absent.
+func peek(h *fasthttp.RequestHeader, canonical []byte) string {
+	v := h.PeekCanonical(canonical)
 	if len(v) == 0 {
 		return ""
 	}

@@ -27,6 +27,11 @@ type request struct {
 	ifUnmodifiedSince string
 	ifRange           string
 	acceptEncoding    string // read only with Config.Precompressed
+
+	// scratch, if not nil, is where a file's answer is made instead of a
+	// new one: the fast path's conn lends its own, free again once the
+	// response has ended.
+	scratch *answer
 }
 
 // remoteAddr returns the client's address.

@@ -35,12 +35,9 @@ type transfer struct {
 	st       Stats              // what stats points to in a pooled transfer (send)
 }
 
-// transferPool keeps SendFile's transfers, with writeCB bound once each.
-var transferPool = sync.Pool{New: func() any {
-	t := new(transfer)
-	t.writeCB = t.writeSome
-	return t
-}}
+// transferPool keeps SendFile's transfers, each with its writeCB (bound by
+// its first writeAll) kept.
+var transferPool = sync.Pool{New: func() any { return new(transfer) }}
 
 // getTransfer returns a transfer from the pool, cleared, its figures in
 // its own st.
