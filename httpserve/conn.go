@@ -46,7 +46,8 @@ type conn struct {
 	onClose      func()
 
 	// idle says whether the connection waits between requests (see
-	// markIdle), and idleSince since when (UnixNano): the listener closes
+	// markIdle), and idleSince since when, as a tick of its listener's
+	// clock (listener.tick: only the order matters): the listener closes
 	// the least recently used idle connections to make room at the cap.
 	idle      atomic.Int32
 	idleSince atomic.Int64
@@ -126,7 +127,9 @@ const (
 // listener may close it while it is idle (listener.reclaimIdle), which is a
 // close between requests.
 func (c *conn) markIdle() {
-	c.idleSince.Store(time.Now().UnixNano())
+	if c.l != nil {
+		c.idleSince.Store(c.l.tick.Add(1))
+	}
 	if c.idle.CompareAndSwap(connActive, connIdle) {
 		if c.l != nil {
 			c.l.idleNow()

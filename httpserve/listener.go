@@ -33,6 +33,9 @@ type listener struct {
 	waiting  atomic.Bool   // Accept holds a connection and waits for room
 	wakeIdle chan struct{} // a connection went idle while one waits
 	lastLog  atomic.Int64  // UnixNano of the last Info about reclaiming
+	// tick orders the moments connections go idle (conn.idleSince): a
+	// counter, not the clock, which a request would pay to read.
+	tick atomic.Int64
 
 	mu    sync.Mutex
 	conns map[*conn]struct{} // open, for closeAll and reclaimIdle
@@ -82,7 +85,7 @@ func (l *listener) Accept() (net.Conn, error) {
 	}
 	// Waiting for its first request, a connection is idle too (nginx's
 	// ngx_http_init_connection makes it reusable at once).
-	c.idleSince.Store(time.Now().UnixNano())
+	c.idleSince.Store(l.tick.Add(1))
 	c.idle.Store(connIdle)
 	c.onClose = func() {
 		l.mu.Lock()
