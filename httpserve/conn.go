@@ -70,9 +70,15 @@ type conn struct {
 	// new one, an allocation, at every call.
 	peer *rawPeer
 
-	// armedUntil is when the write deadline armWriteDeadline set ends
-	// (UnixNano), or 0 once anything else set it.
+	// armedUntil is when the write deadline armWriteDeadline set ends, in
+	// nanoseconds of the monotonic clock since the server's epoch (a wall
+	// clock stepped back would make an expired deadline look live), or 0
+	// once anything else set it.
 	armedUntil atomic.Int64
+	// engineDeadline is set when the engine set a write deadline (through
+	// rawPeer) to wake a cancelled send; one set after the last byte left
+	// makes no error, so sendRange clears it whenever this is set.
+	engineDeadline atomic.Bool
 	// progressCB is SendFile's Progress for this connection's large
 	// bodies (it pushes the write deadline), made once.
 	progressCB func(int64)
@@ -86,28 +92,40 @@ type conn struct {
 	answer answer
 }
 
-// rawPeer is a connection whose RawConn was taken once.
+// rawPeer is what the engine writes to: c's connection with its RawConn
+// taken once, and a SetWriteDeadline that tells c when the engine set a
+// deadline (to wake itself when cancelled), which conn's own tracking of
+// its write deadline (armedUntil) does not see.
 type rawPeer struct {
 	net.Conn
-	rc syscall.RawConn
+	c  *conn
+	rc syscall.RawConn // nil: the connection has none
 }
 
 // SyscallConn returns the RawConn taken once.
-func (p *rawPeer) SyscallConn() (syscall.RawConn, error) { return p.rc, nil }
+func (p *rawPeer) SyscallConn() (syscall.RawConn, error) {
+	if p.rc == nil {
+		return nil, errors.ErrUnsupported
+	}
+	return p.rc, nil
+}
 
-// dst returns what the engine writes to: c's connection, with its RawConn
-// taken once.
+// SetWriteDeadline sets the connection's write deadline and records that
+// the engine set one: sendRange clears it after the send.
+func (p *rawPeer) SetWriteDeadline(t time.Time) error {
+	p.c.engineDeadline.Store(true)
+	return p.Conn.SetWriteDeadline(t)
+}
+
+// dst returns what the engine writes to (a rawPeer).
 func (c *conn) dst() io.Writer {
 	if c.peer == nil {
-		sc, ok := c.Conn.(syscall.Conn)
-		if !ok {
-			return c.Conn
+		c.peer = &rawPeer{Conn: c.Conn, c: c}
+		if sc, ok := c.Conn.(syscall.Conn); ok {
+			if rc, err := sc.SyscallConn(); err == nil {
+				c.peer.rc = rc
+			}
 		}
-		rc, err := sc.SyscallConn()
-		if err != nil {
-			return c.Conn
-		}
-		c.peer = &rawPeer{Conn: c.Conn, rc: rc}
 	}
 	return c.peer
 }
@@ -228,13 +246,14 @@ func (c *conn) armWriteDeadline() {
 	if c.writeTimeout <= 0 {
 		return
 	}
-	now := time.Now()
-	if c.armedUntil.Load()-now.UnixNano() >= int64(c.writeTimeout-c.writeTimeout/8) {
+	epoch := c.srv.epoch
+	now := time.Since(epoch) // monotonic
+	if time.Duration(c.armedUntil.Load())-now >= c.writeTimeout-c.writeTimeout/8 {
 		return
 	}
-	d := now.Add(c.writeTimeout)
-	c.Conn.SetWriteDeadline(d)
-	c.armedUntil.Store(d.UnixNano())
+	until := now + c.writeTimeout
+	c.Conn.SetWriteDeadline(epoch.Add(until))
+	c.armedUntil.Store(int64(until))
 }
 
 // SetWriteDeadline sets the connection's write deadline (net/http sets
@@ -419,8 +438,10 @@ func (c *conn) sendRange(f *os.File, off, want int64, head, tail []byte, info fs
 	st, err := zerocopy.SendFile(c.ctx, c.dst(), f, off, want, &opts)
 	c.held = c.held[:0]
 	c.addStats(st)
-	if err != nil {
-		// SendFile may have left a deadline in the past to wake itself.
+	if c.engineDeadline.Swap(false) || err != nil {
+		// SendFile may have left a deadline in the past to wake itself,
+		// even after a send that ended well (cancelled after its last
+		// byte left), which no later write may inherit.
 		c.SetWriteDeadline(time.Time{})
 	}
 	if err == nil {

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/zcopy/zcopy/zerocopy"
 )
@@ -163,5 +164,46 @@ func TestFileReader(t *testing.T) {
 	}
 	if _, err := r.Seek(0, 7); err == nil {
 		t.Error("Seek with a bad whence succeeded")
+	}
+}
+
+// TestDeadlineOfACancelledSendNotInherited: a send cancelled just after its
+// last byte left ends well, but the engine has set a write deadline in the
+// past to wake itself; the next response on the connection must not
+// inherit it (conn keeps the deadline it armed while enough of it is left,
+// so it must learn of the engine's).
+func TestDeadlineOfACancelledSendNotInherited(t *testing.T) {
+	data := bytes.Repeat([]byte("z"), 1<<20)
+	path := filepath.Join(t.TempDir(), "f")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	c, done := connPair(t)
+	c.writeTimeout, c.srv.epoch = time.Minute, time.Now()
+	c.write([]byte("warm-up")) // arms the write deadline a minute ahead
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	c.begin(ctx)
+	c.progressCB = func(n int64) {
+		if n >= int64(len(data)) {
+			cancel() // the last byte has left
+		}
+	}
+	n, err := c.sendRange(f, 0, -1, nil, nil, nil)
+	if err != nil || n != int64(len(data)) {
+		t.Fatalf("sendRange = %d, %v; want the whole file and no error", n, err)
+	}
+	c.release()
+	c.begin(context.Background())
+	if _, err := c.Write([]byte("next response")); err != nil {
+		t.Fatalf("the next response failed: %v", err)
+	}
+	if got := done(); !bytes.HasSuffix(got, []byte("next response")) {
+		t.Errorf("received %d bytes without the next response", len(got))
 	}
 }

@@ -28,6 +28,7 @@ type Server struct {
 	metrics      *metrics
 	maxConns     int
 	writeTimeout time.Duration
+	epoch        time.Time // when New ran, with its monotonic reading: conn's deadline clock
 
 	listingLimit    int64          // Config.ListingMemory or its default; 0: no bound
 	listingUsed     atomic.Int64   // bytes of listing pages held (listingBudget)
@@ -73,6 +74,7 @@ func New(cfg Config) (*Server, error) {
 		metrics:      newMetrics(cfg.Registry),
 		maxConns:     cfg.MaxConns,
 		writeTimeout: orDefault(cfg.WriteTimeout, DefaultWriteTimeout),
+		epoch:        time.Now(),
 	}
 	s.files.hideDot = !cfg.Dotfiles
 	if s.log == nil {
