@@ -131,7 +131,15 @@ func (s *Server) serveFast(ctx *fasthttp.RequestCtx) {
 	}
 	resp := &ctx.Response
 	resp.SetStatusCode(a.status)
-	writeFields(a, &resp.Header)
+	// A whole file's 200 on a connection that holds its header for the
+	// body: the representation's fields, rendered once, are added to the
+	// held header (fastBody.WriteTo) instead of set one by one here.
+	prerendered := c != nil && !s.cfg.NoCork && c.failed == nil && a.file != nil && a.body == nil &&
+		a.status == http.StatusOK && q.method == http.MethodGet && a.segs == nil &&
+		!a.vary && a.ctype == "" && a.cr == "" && len(a.fields) == 0 && a.rep.encoding == ""
+	if !prerendered {
+		writeFields(a, &resp.Header)
+	}
 	if a.file != nil && a.body == nil && a.status/100 == 2 && q.method == http.MethodGet {
 		if c == nil { // not a conn of Serve's listener: no engine
 			resp.SetBodyStream(&releaser{Reader: a.bodyReader(), a: a}, int(a.length))
@@ -147,6 +155,9 @@ func (s *Server) serveFast(ctx *fasthttp.RequestCtx) {
 		c.hold()
 		resp.ImmediateHeaderFlush = true
 		c.body = fastBody{s: s, c: c, a: a, q: q, start: start}
+		if prerendered {
+			c.body.fields = a.rep.fields200
+		}
 		resp.SetBodyStream(&c.body, int(a.length))
 		return
 	}
@@ -182,6 +193,9 @@ type fastBody struct {
 	start time.Time
 	sent  int64 // body bytes written
 	done  bool
+	// fields, if not nil, are header fields to add to the header held on
+	// the conn, before its blank line.
+	fields []byte
 }
 
 var _ fasthttp.BodyWriterTo = (*fastBody)(nil)
@@ -191,6 +205,8 @@ func (b *fastBody) SupportsBodyWriteTo() bool { return true }
 
 var errFastBodyRead = errors.New("httpserve: a file body is sent by WriteTo, not read")
 
+var errHeaderNotHeld = errors.New("httpserve: the response header was not held whole for its fields")
+
 // Read is never called: fasthttp calls WriteTo.
 func (b *fastBody) Read([]byte) (int, error) { return 0, errFastBodyRead }
 
@@ -198,6 +214,16 @@ func (b *fastBody) Read([]byte) (int, error) { return 0, errFastBodyRead }
 // the engine; w (fasthttp's buffer, flushed already) is not used.
 func (b *fastBody) WriteTo(io.Writer) (int64, error) {
 	a := b.a
+	if b.fields != nil {
+		// The header fasthttp flushed is held whole, ending in its blank
+		// line; anything else (not possible while holding) is not a
+		// header the fields can join, and the response is abandoned.
+		h := b.c.held
+		if !b.c.holding || !bytes.HasSuffix(h, []byte("\r\n\r\n")) {
+			return b.fail(0, errHeaderNotHeld)
+		}
+		b.c.held = append(append(h[:len(h)-2], b.fields...), '\r', '\n')
+	}
 	if a.segs == nil {
 		n, err := b.c.sendRange(a.file.f, 0, a.rep.size, nil, nil, a.info)
 		b.sent = n

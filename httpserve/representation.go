@@ -23,6 +23,13 @@ type representation struct {
 	contentType  string
 	encoding     string // Content-Encoding of a precompressed variant, or ""
 	sizeText     string // size in decimal
+
+	// fields200 are the header fields of a whole-file 200 (Accept-Ranges,
+	// Last-Modified, ETag, Content-Type), rendered once by writeFields as
+	// "Name: value\r\n" lines: the fast path adds them to the header it
+	// holds (see serveFast) instead of setting them at every response.
+	// Only for a representation without a Content-Encoding.
+	fields200 []byte
 }
 
 // newRepresentation makes the representation of the regular file f, named
@@ -45,7 +52,18 @@ func newRepresentation(name string, f *os.File, fi fs.FileInfo) *representation 
 		n, _ := io.ReadFull(io.NewSectionReader(f, 0, int64(len(buf))), buf[:])
 		r.contentType = http.DetectContentType(buf[:n])
 	}
+	var b fieldLines
+	writeFields(&answer{status: http.StatusOK, rep: r}, &b)
+	r.fields200 = b
 	return r
+}
+
+// fieldLines collects header fields as "Name: value\r\n" lines.
+type fieldLines []byte
+
+// Set appends the field key: value.
+func (b *fieldLines) Set(key, value string) {
+	*b = append(append(append(append(*b, key...), ": "...), value...), "\r\n"...)
 }
 
 // etag makes a strong validator from the modification time and the size, as
