@@ -97,8 +97,8 @@ const maxRequestHeader = 64 << 10
 
 // serveFast answers one request on the fast path.
 func (s *Server) serveFast(ctx *fasthttp.RequestCtx) {
-	start := time.Now()
-	s.inflight.Add(1) // Done in finish
+	start := ctx.Time() // read by fasthttp just before the handler
+	s.inflight.Add(1)   // Done in finish
 	s.metrics.inFlight.Inc()
 	q, err := requestFromFast(ctx, s.wantsDetail())
 	if s.cfg.Precompressed {
