@@ -163,17 +163,21 @@ func (c *conn) markIdle() {
 //
 // Before it reads a connection's next request, Read yields the processor
 // (runtime.Gosched), so that connections are answered in turn. A poll of
-// the network makes runnable every connection whose request has come; the
-// first to run, whose client answers quickly, would find its next request
-// at once and keep the processor while the others wait, for the scheduler
-// polls again only when it has nothing left to run (findRunnable in
-// runtime/proc.go) or from sysmon after 10 ms. nginx too answers each ready
-// connection once per turn of its event loop (ngx_epoll_process_events).
-// In turn, the responses reach the client in bursts, which it reads
-// together, instead of one connection's at a time, each waking it anew.
-// The yield costs a pass through the scheduler per keep-alive request;
-// what it buys is measured in README.md ("zcopy http against nginx,
-// measured"). TestKeepAliveConnectionsServedInTurn guards it.
+// the network makes runnable every connection whose request has come; when
+// every processor is busy, the first to run, whose client answers quickly,
+// would find its next request at once and keep the processor while the
+// others wait in the run queue, for a read that finds data does not park
+// and the scheduler polls again only once its run queues are empty
+// (findRunnable in runtime/proc.go), after a stop of the world, or from
+// sysmon after 10 ms. nginx too answers each ready connection once per
+// turn of its event loop (ngx_epoll_process_events). In turn, the
+// responses reach the client in bursts, which it reads together, instead
+// of one connection's at a time, each waking it anew. The yield puts the
+// goroutine at the back of the global run queue, under the scheduler's
+// lock, once per keep-alive request; what it buys on 2 CPUs is measured in
+// README.md ("zcopy http against nginx, measured"), and it was not
+// measured on a machine with many. TestKeepAliveConnectionsServedInTurn
+// guards it.
 func (c *conn) Read(p []byte) (int, error) {
 	if c.idle.Load() == connIdle {
 		runtime.Gosched()
