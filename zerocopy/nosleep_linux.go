@@ -48,6 +48,10 @@ var rawBusy atomic.Bool
 // with the slot held.
 var testHookRawSendfile func()
 
+// testHookNoSleepCheck, if set, is called with the name of each system
+// call noSleep makes to judge a sendfile ("fstatfs", "fcntl", "cachestat").
+var testHookNoSleepCheck func(call string)
+
 // rawFS lists the file systems (statfs(2) f_type) whose cached pages a
 // sendfile reads without leaving the machine or calling out to user
 // space: ext2/3/4, XFS, Btrfs, F2FS and tmpfs. NFS, SMB, FUSE, 9p, Ceph and
@@ -94,6 +98,15 @@ type noSleep struct {
 	sockMode int8  // 0: not checked, 1: non-blocking, -1: blocking or unknown
 	cold     bool  // a range was found not cached: the file is being read from disk
 	from, to int64 // the file range last found wholly in the page cache
+	checks   int64 // system calls made to judge (Stats.Syscalls counts them)
+}
+
+// check counts one system call made to judge.
+func (s *noSleep) check(call string) {
+	s.checks++
+	if testHookNoSleepCheck != nil {
+		testHookNoSleepCheck(call)
+	}
 }
 
 // sendfile reports whether a sendfile(2) of the bytes [off, off+n) of file
@@ -106,6 +119,7 @@ func (s *noSleep) sendfile(sock, file int, off, n, limit int64) bool {
 	}
 	if s.fsMode == 0 {
 		s.fsMode = -1
+		s.check("fstatfs")
 		if rawFileSystem(file) {
 			s.fsMode = 1
 		}
@@ -115,6 +129,7 @@ func (s *noSleep) sendfile(sock, file int, off, n, limit int64) bool {
 	}
 	if s.sockMode == 0 || s.sock != sock {
 		s.sock, s.sockMode = sock, -1
+		s.check("fcntl")
 		if fl, err := rawFcntlGetfl(sock); err == nil && fl&unix.O_NONBLOCK != 0 {
 			s.sockMode = 1
 		}
@@ -134,15 +149,25 @@ func (s *noSleep) sendfile(sock, file int, off, n, limit int64) bool {
 	// Vouch for a window ahead when it is cached, else for this call alone.
 	end := off + min(max(n, residentWindow), limit-off)
 	switch {
-	case resident(file, off, end-off):
+	case s.resident(file, off, end-off):
 		s.from, s.to = off, end
-	case end > off+n && resident(file, off, n):
+	case end > off+n && s.resident(file, off, n):
 		s.from, s.to = off, off+n
 	default:
 		s.cold = true
 		return false
 	}
 	return true
+}
+
+// resident is the package's resident, counted as a check when it makes
+// its system call.
+func (s *noSleep) resident(file int, off, n int64) bool {
+	if noCachestat.Load() || off < 0 || n <= 0 {
+		return false
+	}
+	s.check("cachestat")
+	return resident(file, off, n)
 }
 
 // resident reports whether every page of the file's bytes [off, off+n) is

@@ -3,9 +3,11 @@ package zerocopy
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -122,6 +124,11 @@ func TestSendfileRawCalls(t *testing.T) {
 				cl, s := tcpPair(t)
 				dst, got, closeDst = cl, readAllAsync(s), func() { cl.Close() }
 			}
+			// The system calls that judge each sendfile are counted in
+			// Stats.Syscalls too.
+			var checks int64
+			testHookNoSleepCheck = func(string) { checks++ }
+			defer func() { testHookNoSleepCheck = nil }()
 			// A chunk smaller than the file so that, cold, later calls
 			// may find pages that sendfile's read-ahead brought in.
 			st, err := SendFile(context.Background(), dst, f, 0, -1, &SendOptions{Method: Sendfile, ChunkSize: 1 << 20})
@@ -132,9 +139,10 @@ func TestSendfileRawCalls(t *testing.T) {
 			if b := <-got; !bytes.Equal(b, data) {
 				t.Fatalf("received %d bytes, want %d (equal=%v)", len(b), len(data), bytes.Equal(b, data))
 			}
-			// Every call but SendFile's fstat is a sendfile.
-			calls := st.Syscalls - 1
-			t.Logf("%d sendfile calls, %d raw", calls, st.RawSyscalls)
+			// Every call but SendFile's fstat and the judging ones is a
+			// sendfile.
+			calls := st.Syscalls - 1 - checks
+			t.Logf("%d sendfile calls, %d raw, %d to judge", calls, st.RawSyscalls, checks)
 			switch {
 			case c.wantRaw && st.RawSyscalls != calls:
 				t.Errorf("%d of %d sendfile calls raw, want all: the file is in the page cache", st.RawSyscalls, calls)
@@ -234,6 +242,47 @@ func TestRawSendfileHoldsOneP(t *testing.T) {
 			t.Errorf("%d raw sendfile calls with GOMAXPROCS 1, want none: one would stop every goroutine", n)
 		}
 	})
+}
+
+// TestRawJudgementSkippedWithOneP guards the order of transfer.sendfile's
+// conditions: with GOMAXPROCS 1 no sendfile may be raw, so the fstatfs,
+// fcntl and cachestat that judge whether one may be are not made (they
+// were, for every response, and thrown away); with 2 they are, once each
+// for a cached file.
+func TestRawJudgementSkippedWithOneP(t *testing.T) {
+	path, data := makeFile(t, 4<<20)
+	needCachestat(t, openFile(t, path))
+	for _, c := range []struct {
+		procs int
+		want  []string
+	}{
+		{1, nil},
+		{2, []string{"fstatfs", "fcntl", "cachestat"}},
+	} {
+		t.Run(fmt.Sprintf("gomaxprocs-%d", c.procs), func(t *testing.T) {
+			defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(c.procs))
+			var checks []string
+			testHookNoSleepCheck = func(call string) { checks = append(checks, call) }
+			defer func() { testHookNoSleepCheck = nil }()
+			f := openFile(t, path)
+			if _, err := io.Copy(io.Discard, f); err != nil { // cached
+				t.Fatal(err)
+			}
+			cl, s := tcpPair(t)
+			got := readAllAsync(s)
+			_, err := SendFile(context.Background(), cl, f, 0, -1, &SendOptions{Method: Sendfile, ChunkSize: 1 << 20})
+			cl.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if b := <-got; !bytes.Equal(b, data) {
+				t.Fatalf("received %d bytes, want %d", len(b), len(data))
+			}
+			if !slices.Equal(checks, c.want) {
+				t.Errorf("system calls made to judge the sendfile calls: %q, want %q", checks, c.want)
+			}
+		})
+	}
 }
 
 // TestRawFileSystems checks which file systems may have raw sendfile

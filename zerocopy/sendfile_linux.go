@@ -65,9 +65,15 @@ func (t *transfer) sendSendfile(off, n int64) (bool, error) {
 // sendfile issues one sendfile(2) of up to n bytes of the file at off to
 // the socket sock, as a raw call when it cannot sleep (see noSleep). limit
 // is where the body ends in the file, or -1 if that is not known.
+//
+// With GOMAXPROCS 1 no call is raw (it would hold the only P), so the
+// system calls that judge whether one may be are not made either.
 func (t *transfer) sendfile(sock int, off, n, limit int64) (int, error) {
 	t.stats.Syscalls++
-	if t.noSleep.sendfile(sock, t.fd, off, n, limit) && runtime.GOMAXPROCS(0) > 1 && rawBusy.CompareAndSwap(false, true) {
+	checks := t.noSleep.checks
+	raw := runtime.GOMAXPROCS(0) > 1 && t.noSleep.sendfile(sock, t.fd, off, n, limit)
+	t.stats.Syscalls += t.noSleep.checks - checks
+	if raw && rawBusy.CompareAndSwap(false, true) {
 		t.stats.RawSyscalls++
 		if testHookRawSendfile != nil {
 			testHookRawSendfile()
