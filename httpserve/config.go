@@ -16,10 +16,15 @@ const (
 	// connections wait in the kernel's accept queue.
 	DefaultMaxConns = 4096
 	// DefaultReadHeaderTimeout bounds the time a client may take to send a
-	// request's header.
+	// request's header. On plain HTTP it runs from a new connection's
+	// first read, and for a later request from its second read: a request
+	// that arrives whole in one read, as nearly all do, arms no deadline
+	// (see readdeadline.go).
 	DefaultReadHeaderTimeout = 10 * time.Second
 	// DefaultIdleTimeout bounds the time a keep-alive connection may wait for
-	// its next request.
+	// its next request. On plain HTTP the deadline moves lazily, so an idle
+	// connection is closed between 7/8 of it and all of it after its last
+	// response.
 	DefaultIdleTimeout = 120 * time.Second
 	// DefaultWriteTimeout bounds each write: a response whose client takes
 	// no byte for this long is abandoned and its connection closed. It is a

@@ -52,6 +52,16 @@ type conn struct {
 	// the least recently used idle connections to make room at the cap.
 	idle      atomic.Int32
 	idleSince atomic.Int64
+	// keptAlive: a response was written, so a wait for a request is a
+	// keep-alive wait (set by markIdle, on the serving goroutine).
+	keptAlive bool
+
+	// The read deadlines the conn arms itself (readdeadline.go): which
+	// timeouts, what the armed one bounds and when it ends, in nanoseconds
+	// of the monotonic clock since the server's epoch.
+	reads     readTimeouts
+	readFor   uint8
+	readUntil time.Duration
 
 	// The response in progress, set by begin and cleared by release.
 	ctx     context.Context
@@ -146,6 +156,7 @@ const (
 // listener may close it while it is idle (listener.reclaimIdle), which is a
 // close between requests.
 func (c *conn) markIdle() {
+	c.keptAlive = true
 	if c.l != nil {
 		c.idleSince.Store(c.l.tick.Add(1))
 	}
@@ -181,6 +192,9 @@ func (c *conn) markIdle() {
 func (c *conn) Read(p []byte) (int, error) {
 	if c.idle.Load() == connIdle {
 		runtime.Gosched()
+	}
+	if c.reads.on {
+		c.armReadDeadline()
 	}
 	n, err := c.Conn.Read(p)
 	if n > 0 && c.idle.Load() != connActive {
@@ -289,6 +303,7 @@ func (c *conn) SetWriteDeadline(t time.Time) error {
 // write arms its own write deadline again.
 func (c *conn) SetDeadline(t time.Time) error {
 	c.armedUntil.Store(0)
+	c.forgetReadDeadline()
 	return c.Conn.SetDeadline(t)
 }
 

@@ -47,10 +47,10 @@ func (s *Server) newFastServer() *fasthttp.Server {
 		// between a worker's Close (which frees a slot) and its return to
 		// fasthttp's pool.
 		ReadBufferSize: maxRequestHeader,
-		ReadTimeout:    orDefault(s.cfg.ReadHeaderTimeout, DefaultReadHeaderTimeout),
-		IdleTimeout:    orDefault(s.cfg.IdleTimeout, DefaultIdleTimeout),
-		Logger:         fastLogger{s.log},
-		ErrorHandler:   s.fastError,
+		// No ReadTimeout nor IdleTimeout: the conns of Serve's listener
+		// arm their read deadlines themselves (readdeadline.go).
+		Logger:       fastLogger{s.log},
+		ErrorHandler: s.fastError,
 		// StateIdle comes after the response is flushed (ReduceMemoryUsage
 		// flushes after every response): the listener may then close the
 		// connection to make room at the cap.

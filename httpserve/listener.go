@@ -36,6 +36,9 @@ type listener struct {
 	// tick orders the moments connections go idle (conn.idleSince): a
 	// counter, not the clock, which a request would pay to read.
 	tick atomic.Int64
+	// reads are the read deadlines its conns arm themselves (the fast
+	// path), set before the first Accept.
+	reads readTimeouts
 
 	mu    sync.Mutex
 	conns map[*conn]struct{} // open, for closeAll and reclaimIdle
@@ -82,6 +85,7 @@ func (l *listener) Accept() (net.Conn, error) {
 		srv:          l.srv,
 		l:            l,
 		writeTimeout: l.srv.writeTimeout,
+		reads:        l.reads,
 	}
 	// Waiting for its first request, a connection is idle too (nginx's
 	// ngx_http_init_connection makes it reusable at once).

@@ -128,6 +128,11 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	closed := http.ErrServerClosed
 	if s.cfg.TLSConfig == nil && fastPath {
 		srv := s.newFastServer()
+		l.reads = readTimeouts{
+			on:     true,
+			header: orDefault(s.cfg.ReadHeaderTimeout, DefaultReadHeaderTimeout),
+			idle:   orDefault(s.cfg.IdleTimeout, DefaultIdleTimeout),
+		}
 		serve = func() error { return srv.Serve(l) }
 		shutdown = srv.ShutdownWithContext
 		closed = nil
