@@ -3,6 +3,7 @@ package zerocopy
 import (
 	"bytes"
 	"context"
+	"maps"
 	"net"
 	"testing"
 	"time"
@@ -97,7 +98,10 @@ func TestCorkSegments(t *testing.T) {
 // TestGather: with Auto, a body of at most GatherMax bytes goes out with its
 // header and trailer in one write (one data segment, no cork, read and
 // write only); a larger body, or a method named by the caller, is corked
-// and sent by that method.
+// and sent by that method. Each way into the gathered send is taken: the
+// engine's own fstat, the caller's stat (Info: sendSmall, straight from
+// SendFile), and a context that can be cancelled (which needs send's
+// watch).
 func TestGather(t *testing.T) {
 	header := bytes.Repeat([]byte("H"), 100)
 	trailer := []byte("T\n")
@@ -107,7 +111,7 @@ func TestGather(t *testing.T) {
 		method     Method
 		wantMethod Method
 		wantCorked bool
-		wantCalls  int64 // system calls after the fstat: pread and write
+		wantCalls  int64 // system calls after any fstat: pread and write
 	}{
 		{"4KiB auto", 4 << 10, Auto, ReadWrite, false, 2},
 		{"GatherMax auto", GatherMax, Auto, ReadWrite, false, 2},
@@ -115,33 +119,61 @@ func TestGather(t *testing.T) {
 		{"GatherMax+1 auto", GatherMax + 1, Auto, Sendfile, true, 0},
 		{"4KiB sendfile", 4 << 10, Sendfile, Sendfile, true, 0},
 	}
+	ways := []struct {
+		name        string
+		info        bool // the caller's stat in SendOptions.Info
+		cancellable bool
+	}{
+		{"own fstat", false, false},
+		{"caller's stat", true, false},
+		{"cancellable", true, true},
+	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			path, data := makeFile(t, int(tc.size))
-			want := append(append(append([]byte{}, header...), data...), trailer...)
-			c, s := tcpPair(t)
-			got := readAllAsync(s)
-			before, _, _ := dataSegsOut(t, c)
-			st, err := SendFile(context.Background(), c, openFile(t, path), 0, -1, &SendOptions{Method: tc.method, Header: header, Trailer: trailer})
-			if err != nil {
-				t.Fatal(err)
-			}
-			after, _, _ := dataSegsOut(t, c)
-			c.CloseWrite()
-			if b := <-got; !bytes.Equal(b, want) {
-				t.Fatalf("received %d bytes, want %d", len(b), len(want))
-			}
-			if st.Method != tc.wantMethod || st.Corked != tc.wantCorked || st.Bytes != tc.size {
-				t.Errorf("Stats %+v, want method %v, corked %v, %d bytes", st, tc.wantMethod, tc.wantCorked, tc.size)
-			}
-			if tc.wantCalls > 0 {
-				if st.Syscalls != 1+tc.wantCalls {
-					t.Errorf("%d system calls, want %d (fstat, then pread and write)", st.Syscalls, 1+tc.wantCalls)
+		for _, way := range ways {
+			t.Run(tc.name+"/"+way.name, func(t *testing.T) {
+				path, data := makeFile(t, int(tc.size))
+				want := append(append(append([]byte{}, header...), data...), trailer...)
+				f := openFile(t, path)
+				o := &SendOptions{Method: tc.method, Header: header, Trailer: trailer}
+				fstat := int64(1)
+				if way.info {
+					fi, err := f.Stat()
+					if err != nil {
+						t.Fatal(err)
+					}
+					o.Info, fstat = fi, 0
 				}
-				if after-before != 1 {
-					t.Errorf("%d data segments, want 1", after-before)
+				ctx := sendContext(t, way.cancellable)
+				c, s := tcpPair(t)
+				got := readAllAsync(s)
+				before, _, _ := dataSegsOut(t, c)
+				var st Stats
+				by := movedBy(t, func() {
+					var err error
+					if st, err = SendFile(ctx, c, f, 0, -1, o); err != nil {
+						t.Fatal(err)
+					}
+				})
+				after, _, _ := dataSegsOut(t, c)
+				c.CloseWrite()
+				if b := <-got; !bytes.Equal(b, want) {
+					t.Fatalf("received %d bytes, want %d", len(b), len(want))
 				}
-			}
-		})
+				if st.Method != tc.wantMethod || st.Corked != tc.wantCorked || st.Bytes != tc.size {
+					t.Errorf("Stats %+v, want method %v, corked %v, %d bytes", st, tc.wantMethod, tc.wantCorked, tc.size)
+				}
+				if tc.wantCalls > 0 {
+					if st.Syscalls != fstat+tc.wantCalls {
+						t.Errorf("%d system calls, want %d (%d fstat, then pread and write)", st.Syscalls, fstat+tc.wantCalls, fstat)
+					}
+					if after-before != 1 {
+						t.Errorf("%d data segments, want 1", after-before)
+					}
+					if w := map[string]int64{"write": tc.size}; !maps.Equal(by, w) {
+						t.Errorf("bytes moved by call: %v, want %v", by, w)
+					}
+				}
+			})
+		}
 	}
 }

@@ -2,6 +2,7 @@ package zerocopy
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -80,4 +81,16 @@ func openFile(tb testing.TB, path string) *os.File {
 	}
 	tb.Cleanup(func() { f.Close() })
 	return f
+}
+
+// sendContext returns context.Background, or, if cancellable, a context
+// that can be cancelled (which the test's end cancels): SendFile watches
+// only the second kind.
+func sendContext(t *testing.T, cancellable bool) context.Context {
+	if !cancellable {
+		return context.Background()
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	return ctx
 }

@@ -27,9 +27,9 @@ func ReceiveFile(ctx context.Context, dst *os.File, src io.Reader, off, n int64,
 	if opts != nil {
 		o = *opts
 	}
-	start := time.Now()
+	start := monotonic()
 	st.Method = o.Method
-	defer func() { st.Duration = time.Since(start) }()
+	defer func() { st.Duration = monotonic() - start }()
 	if !Supported(o.Method, false) {
 		return st, fmt.Errorf("receive into %s: %w", dst.Name(), unsupported(o.Method))
 	}

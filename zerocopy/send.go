@@ -44,7 +44,12 @@ func SendFile(ctx context.Context, dst io.Writer, src *os.File, off, n int64, op
 	// send of a small file then allocates nothing for its bookkeeping.
 	t := getTransfer()
 	defer putTransfer(t)
-	err := t.send(ctx, dst, src, off, n, opts)
+	var err error
+	if m, ok := gatherAtOnce(ctx, opts, off, n); ok {
+		err = t.sendSmall(ctx, dst, src, off, m, opts)
+	} else {
+		err = t.send(ctx, dst, src, off, n, opts)
+	}
 	return t.st, err
 }
 
@@ -55,10 +60,10 @@ func (t *transfer) send(ctx context.Context, dst io.Writer, src *os.File, off, n
 		o = *opts
 	}
 	st := t.stats
-	start := time.Now()
+	start := monotonic()
 	st.Method = o.Method
 	defer func() {
-		st.Duration = time.Since(start)
+		st.Duration = monotonic() - start
 		if err != nil {
 			err = &Error{Op: "send", Path: src.Name(), Method: st.Method, Err: err}
 		}

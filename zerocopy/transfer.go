@@ -87,14 +87,16 @@ func (t *transfer) advance(call string, k int64) {
 }
 
 // truncated builds the error for a send that found the file shorter than
-// the size taken at the start.
+// the size taken at the start. It looks at the file by os.File.Stat (fstat), which needs no descriptor
+// held by the transfer: a gathered send may not hold one (sendSmall).
 func (t *transfer) truncated(off, n int64) error {
-	size, err := t.fileSize()
+	fi, err := t.file.Stat()
+	t.stats.Syscalls++
 	if err != nil {
 		return fmt.Errorf("%w: %d of %d bytes sent", ErrTruncated, t.done, n)
 	}
 	return fmt.Errorf("%w: %d of %d bytes sent, the file now ends at %d (the range ends at %d)",
-		ErrTruncated, t.done, n, size, off+n)
+		ErrTruncated, t.done, n, fi.Size(), off+n)
 }
 
 // noteFallback records that method m was refused for reason err.
@@ -125,6 +127,16 @@ func (t *transfer) byMethods(m Method, auto []Method, run func(Method) (handled 
 // errNoDescriptor is the reason a fast path refuses a peer that has no file
 // descriptor (a TLS connection, a bytes.Buffer, a wrapped writer).
 var errNoDescriptor = errors.New("the peer has no file descriptor")
+
+// monoEpoch is the origin of monotonic: one reading of the clock, taken
+// when the package is initialised and only read after.
+var monoEpoch = time.Now()
+
+// monotonic returns the time on the monotonic clock since monoEpoch. A
+// transfer's Duration is the difference of two such readings: two clock
+// reads (vDSO clock_gettime), where time.Now and time.Since make three,
+// time.Now reading the wall clock too.
+func monotonic() time.Duration { return time.Since(monoEpoch) }
 
 // aLongTimeAgo is a deadline in the past, used to wake a goroutine parked on
 // the netpoller when its context is cancelled or its lease is broken.
