@@ -16,10 +16,10 @@ const (
 	// connections wait in the kernel's accept queue.
 	DefaultMaxConns = 4096
 	// DefaultReadHeaderTimeout bounds the time a client may take to send a
-	// request's header. On plain HTTP it runs from a new connection's
-	// first read, and for a later request from its second read: a request
-	// that arrives whole in one read, as nearly all do, arms no deadline
-	// (see readdeadline.go).
+	// request's header. On plain HTTP it bounds a new connection's wait
+	// for its first byte, and every request from its second read on: a
+	// request that arrives whole in one read, as nearly all do, arms no
+	// deadline (see readdeadline.go).
 	DefaultReadHeaderTimeout = 10 * time.Second
 	// DefaultIdleTimeout bounds the time a keep-alive connection may wait for
 	// its next request. On plain HTTP the deadline moves lazily, so an idle

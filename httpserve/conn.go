@@ -167,6 +167,17 @@ func (c *conn) markIdle() {
 	}
 }
 
+// markActive records that the stack has begun a request (net/http's and
+// fasthttp's ConnState StateActive, which both fire once a request's
+// first byte is in): a request the stack had read ahead, pipelined behind
+// the last, begins without a Read, and the connection must not stay
+// marked idle while it is answered, for the listener would take it for a
+// connection between requests and could close it mid-response, and its
+// reads for the rest of the request would wait under IdleTimeout.
+func (c *conn) markActive() {
+	c.idle.CompareAndSwap(connIdle, connActive)
+}
+
 // Read reads from the connection; bytes of a request make it active. A
 // connection the listener reclaimed returns no bytes: the request they
 // begin is not answered, as if it had come a moment later, after the close
@@ -190,11 +201,18 @@ func (c *conn) markIdle() {
 // measured on a machine with many. TestKeepAliveConnectionsServedInTurn
 // guards it.
 func (c *conn) Read(p []byte) (int, error) {
-	if c.idle.Load() == connIdle {
+	st := c.idle.Load()
+	if st == connIdle {
 		runtime.Gosched()
+		st = c.idle.Load()
+	}
+	if st >= connReclaimed {
+		// Closed meanwhile (reclaimed, or by its stack, whose lingering
+		// close has set its own read deadline).
+		return 0, net.ErrClosed
 	}
 	if c.reads.on {
-		c.armReadDeadline()
+		c.armReadDeadline(st == connIdle)
 	}
 	n, err := c.Conn.Read(p)
 	if n > 0 && c.idle.Load() != connActive {

@@ -53,10 +53,16 @@ func (s *Server) newFastServer() *fasthttp.Server {
 		ErrorHandler: s.fastError,
 		// StateIdle comes after the response is flushed (ReduceMemoryUsage
 		// flushes after every response): the listener may then close the
-		// connection to make room at the cap.
+		// connection to make room at the cap, until StateActive, after a
+		// request's first byte, from the socket or from fasthttp's buffer.
 		ConnState: func(nc net.Conn, st fasthttp.ConnState) {
-			if c, ok := nc.(*conn); ok && st == fasthttp.StateIdle {
-				c.markIdle()
+			if c, ok := nc.(*conn); ok {
+				switch st {
+				case fasthttp.StateIdle:
+					c.markIdle()
+				case fasthttp.StateActive:
+					c.markActive()
+				}
 			}
 		},
 	}

@@ -13,12 +13,14 @@ import (
 // (NGX_TIMER_LAZY_DELAY in ngx_event_timer.h), and a request that arrives
 // in one read, as nearly all do, moves none:
 //   - waiting for a connection's first request: ReadHeaderTimeout from its
-//     first read;
+//     first read (and again from the request's second read, as below);
 //   - waiting for a keep-alive request: IdleTimeout from the wait's start,
 //     moved only when less than 7/8 of it is left, so the wait ends between
 //     7/8 and 1 IdleTimeout after the last response;
-//   - a request that needs a second read (a header in pieces, a body):
-//     ReadHeaderTimeout from that read, for the rest of the request.
+//   - a request that needs a second read (a header in pieces, a body, a
+//     request begun in what the stack read ahead): ReadHeaderTimeout from
+//     that read, for the rest of the request. A request is under way from
+//     its first byte, read or found in the stack's buffer (markActive).
 //
 // A client that trickles its header is cut as before, ReadHeaderTimeout
 // after its request's second read. net/http (HTTPS, 32-bit) sets its own
@@ -40,22 +42,22 @@ const (
 )
 
 // armReadDeadline arms the read deadline the coming read needs, unless the
-// one armed does. It runs on the serving goroutine only, as Read does.
-func (c *conn) armReadDeadline() {
+// one armed does; waiting says the connection waits for a request (it is
+// idle). It runs on the serving goroutine only, as Read does.
+func (c *conn) armReadDeadline(waiting bool) {
 	kind, d := readRequest, c.reads.header
-	if c.idle.Load() == connIdle {
+	if waiting {
 		kind = readFirst
 		if c.keptAlive {
 			kind, d = readIdle, c.reads.idle
 		}
 	}
+	if c.readFor == kind && kind != readIdle {
+		return // a request's bound runs from its start
+	}
 	now := time.Since(c.srv.epoch) // monotonic
-	if c.readFor == kind {
-		// A request's bound runs from its start; an idle one may be
-		// up to 1/8 short.
-		if kind != readIdle || c.readUntil-now >= d-d/8 {
-			return
-		}
+	if c.readFor == kind && c.readUntil-now >= d-d/8 {
+		return // an idle wait's may be up to 1/8 short
 	}
 	c.readFor = kind
 	if d <= 0 {

@@ -45,19 +45,25 @@ func getOn(t *testing.T, c net.Conn, br *bufio.Reader, pause time.Duration, piec
 // connection as on a keep-alive one, though the idle timeout that was
 // armed while the keep-alive connection waited is an hour (the connection
 // arms its read deadlines itself, lazily, and a request read in one go
-// moves none).
+// moves none); and so is one whose first bytes came pipelined behind the
+// last request, read ahead by the stack with it (no read of the socket
+// began it: markActive did).
 func TestReadHeaderTimeoutAfterFirstRead(t *testing.T) {
 	ts := startServer(t, httpserve.Config{ReadHeaderTimeout: 200 * time.Millisecond, IdleTimeout: time.Hour})
 	os.WriteFile(ts.Dir+"/a.txt", []byte("a"), 0o644)
+	const whole = "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n"
 	for _, tc := range []struct {
 		name      string
 		keepAlive bool // a request answered first
+		pipelined bool // the partial request sent in one write with it
 		partial   string
 	}{
-		{"new connection, one byte", false, "G"},
-		{"keep-alive, one byte", true, "G"},
-		{"keep-alive, header without its end", true, "GET /a.txt HTTP/1.1\r\nHost: x\r\n"},
-		{"keep-alive, request line only", true, "GET /a.txt HTTP/1.1\r\n"},
+		{"new connection, one byte", false, false, "G"},
+		{"keep-alive, one byte", true, false, "G"},
+		{"keep-alive, header without its end", true, false, "GET /a.txt HTTP/1.1\r\nHost: x\r\n"},
+		{"keep-alive, request line only", true, false, "GET /a.txt HTTP/1.1\r\n"},
+		{"pipelined, one byte", true, true, "G"},
+		{"pipelined, header without its end", true, true, "GET /a.txt HTTP/1.1\r\nHost: x\r\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, err := net.Dial("tcp", ts.Addr)
@@ -65,10 +71,15 @@ func TestReadHeaderTimeoutAfterFirstRead(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer c.Close()
-			if tc.keepAlive {
+			switch {
+			case tc.pipelined:
+				getOn(t, c, bufio.NewReader(c), 0, whole+tc.partial)
+			case tc.keepAlive:
 				getOn(t, c, bufio.NewReader(c), 0)
+				fmt.Fprint(c, tc.partial)
+			default:
+				fmt.Fprint(c, tc.partial)
 			}
-			fmt.Fprint(c, tc.partial)
 			if closed, err := readUntilClosed(c, 10*time.Second); !closed {
 				t.Fatalf("a client that never finished its header still holds its connection: %v", err)
 			}

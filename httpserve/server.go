@@ -218,16 +218,22 @@ func (s *Server) newNetHTTPServer(hard context.Context) *http.Server {
 		ErrorLog:                     slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 		BaseContext:                  func(net.Listener) context.Context { return hard },
 		// StateIdle comes after the response is flushed: the listener may
-		// then close the connection to make room at the cap.
+		// then close the connection to make room at the cap, until
+		// StateActive, once a request is read (from the socket or from
+		// net/http's buffer).
 		ConnState: func(nc net.Conn, st http.ConnState) {
-			if st != http.StateIdle {
+			if st != http.StateIdle && st != http.StateActive {
 				return
 			}
 			if tc, ok := nc.(*tls.Conn); ok {
 				nc = tc.NetConn()
 			}
 			if c, ok := nc.(*conn); ok {
-				c.markIdle()
+				if st == http.StateIdle {
+					c.markIdle()
+				} else {
+					c.markActive()
+				}
 			}
 		},
 		ConnContext: func(ctx context.Context, nc net.Conn) context.Context {

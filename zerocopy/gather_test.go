@@ -80,3 +80,36 @@ func TestGatheredFileError(t *testing.T) {
 		t.Errorf("the peer got %d bytes (Stats.Bytes %d) of a send whose file could not be read", len(b), st.Bytes)
 	}
 }
+
+// TestGatheredEmptyBody: an empty body (an empty file, as a server sends
+// one) goes gathered as its header and trailer in one write, and no read
+// is made or counted for it, on each way into the gathered send.
+func TestGatheredEmptyBody(t *testing.T) {
+	header, trailer := []byte("HEADER\n"), []byte("TRAILER\n")
+	for _, cancellable := range []bool{false, true} {
+		t.Run(map[bool]string{false: "caller's stat", true: "cancellable"}[cancellable], func(t *testing.T) {
+			path, _ := makeFile(t, 0)
+			f := openFile(t, path)
+			fi, err := f.Stat()
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, s := tcpPair(t)
+			got := readAllAsync(s)
+			var st Stats
+			by := movedBy(t, func() {
+				st, err = SendFile(sendContext(t, cancellable), c, f, 0, 0, &SendOptions{Header: header, Trailer: trailer, Info: fi})
+			})
+			c.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if b, want := <-got, string(header)+string(trailer); string(b) != want {
+				t.Errorf("received %q, want %q", b, want)
+			}
+			if st.Method != ReadWrite || st.Syscalls != 1 || st.Bytes != 0 || len(by) != 0 {
+				t.Errorf("Stats %+v, bytes moved %v: want ReadWrite, one system call (the write), nothing moved", st, by)
+			}
+		})
+	}
+}

@@ -18,8 +18,7 @@ const (
 )
 
 // SendOptions tune SendFile. The zero value is ready to use: Auto method,
-// default sizes, a lease where the kernel grants one, corking when a header
-// or trailer is given.
+// default sizes, no lease, corking when a header or trailer is given.
 type SendOptions struct {
 	// Method is the transfer method; Auto picks one.
 	Method Method
@@ -54,6 +53,9 @@ type SendOptions struct {
 	// baseline a truncation is measured against, so it must be no older
 	// than the caller's own decision about what to send. A server that
 	// revalidates a cached descriptor on each request saves a system call.
+	// It must describe src: a regular file's Info given with a pipe makes
+	// the send fail (pread: illegal seek) where SendFile's own fstat would
+	// have read the pipe in order.
 	Info fs.FileInfo
 }
 
@@ -80,7 +82,9 @@ type Stats struct {
 	Method Method `json:"method"`
 	// Syscalls counts the system calls the engine issued for this transfer,
 	// including those that returned EAGAIN. A Write on a destination that has
-	// no file descriptor counts as one.
+	// no file descriptor counts as one, and so does the read of a gathered
+	// body (see GatherMax), made by os.File.ReadAt: two when the file ends
+	// before the body does.
 	Syscalls int64 `json:"syscalls"`
 	// RawSyscalls counts those of Syscalls that were issued without telling
 	// the Go scheduler, because they could not sleep: on Linux, sendfile(2)

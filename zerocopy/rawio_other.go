@@ -53,13 +53,4 @@ func (t *transfer) readPeer(p []byte) (int, error) {
 	return t.r.Read(p)
 }
 
-func (t *transfer) fileSize() (int64, error) {
-	t.stats.Syscalls++
-	fi, err := t.file.Stat()
-	if err != nil {
-		return 0, &FileError{Err: err}
-	}
-	return fi.Size(), nil
-}
-
 func isRefusal(err error) bool { return errors.Is(err, errors.ErrUnsupported) }

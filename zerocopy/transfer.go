@@ -87,8 +87,9 @@ func (t *transfer) advance(call string, k int64) {
 }
 
 // truncated builds the error for a send that found the file shorter than
-// the size taken at the start. It looks at the file by os.File.Stat (fstat), which needs no descriptor
-// held by the transfer: a gathered send may not hold one (sendSmall).
+// the size taken at the start. It looks at the file by os.File.Stat
+// (fstat), which needs no descriptor held by the transfer: a gathered send
+// may not hold one (sendSmall).
 func (t *transfer) truncated(off, n int64) error {
 	fi, err := t.file.Stat()
 	t.stats.Syscalls++
