@@ -52,6 +52,9 @@
 #   CURL_OPTS    more curl options for the 1 GiB downloads (e.g.
 #                "--limit-rate 800M" to compare CPU at one throughput)
 #   NO_WRK=1     skips the wrk runs; NO_RSS=1 skips the RSS check
+#   WRK_FILES    which files the wrk runs ask for (default "4k 1m"): with
+#                "1m" alone, 40 or more paired repetitions of nginx and
+#                zcopy take a few minutes
 #   RSS_CONNS    connections for the RSS check (default 256)
 #   RSS_DURATION its wrk duration (default 2s)
 #   RSS_FILES    distinct files for the RSS check (default 10000)
@@ -65,6 +68,7 @@ dur=${2:-4s}
 conns=${3:-64}
 threads=${WRK_THREADS:-1}
 gib_reps=${GIB_REPS:-3}
+wrk_files=${WRK_FILES:-4k 1m}
 rss_conns=${RSS_CONNS:-256}
 rss_dur=${RSS_DURATION:-2s}
 rss_files=${RSS_FILES:-10000}
@@ -308,7 +312,7 @@ done
 echo "# 1 GiB downloads done ($((SECONDS - t0)) s)" >&2
 [ -n "${NO_WRK:-}" ] && reps=0
 for rep in $(seq "$reps"); do
-	for f in 4k 1m; do
+	for f in $wrk_files; do
 		for s in "${servers[@]}"; do
 			url="http://127.0.0.1:${port[$s]}"
 			c0=$(cpu "$s")
@@ -389,6 +393,22 @@ if [ -n "${gbs[nginx]:-}" ]; then
 			$1 == "1g" && $2 == "nginx" { ng++; ncpu[ng] = $4; ngbs[ng] = $3 }
 			$1 == "1g" && $2 == s { k++; dc = ($4 - ncpu[k]) * 1000; dg = $3 - ngbs[k]; c += dc; cq += dc*dc; g += dg; gq += dg*dg }
 			END { if (k) printf "%-12s %5d %32s %32s\n", s, k, ci(c, cq, k), ci3(g, gq, k) }' "$res"
+	done
+fi
+if [[ " ${servers[*]} " == *" nginx "* ]] && [ "$reps" -gt 1 ]; then
+	echo
+	echo "## paired against nginx, wrk runs (ratio to nginx within each repetition: median, range, repetitions at 1.0x or more)"
+	printf "%-12s %4s %5s %36s %36s\n" server file n "req/s (server / nginx)" "CPU us/req (server / nginx)"
+	for s in "${servers[@]}"; do
+		[ "$s" = nginx ] && continue
+		for f in $wrk_files; do
+			awk -v s="$s" -v f="$f" '
+				function med(a, n,   i, j, t) { for (i = 2; i <= n; i++) { t = a[i]; for (j = i-1; j >= 1 && a[j] > t; j--) a[j+1] = a[j]; a[j+1] = t } return n % 2 ? a[(n+1)/2] : (a[n/2] + a[n/2+1]) / 2 }
+				function show(a, n,   i, lo, hi, up) { lo = hi = a[1]; for (i = 1; i <= n; i++) { if (a[i] < lo) lo = a[i]; if (a[i] > hi) hi = a[i]; if (a[i] >= 1) up++ } return sprintf("%.3fx (%.2f..%.2f, %d of %d)", med(a, n), lo, hi, up, n) }
+				$1 == f && $2 == "nginx" { ng++; nr[ng] = $3; nc[ng] = $4 }
+				$1 == f && $2 == s { k++; if (nr[k] > 0 && nc[k] > 0) { m++; r[m] = $3 / nr[k]; c[m] = $4 / nc[k] } }
+				END { if (m) printf "%-12s %4s %5d %36s %36s\n", s, f, m, show(r, m), show(c, m) }' "$res"
+		done
 	done
 fi
 if grep -E '^(4k|1m)' "$res" | grep -v ' ok$' >/dev/null; then
