@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/zcopy/zcopy/internal/oncelistener"
 )
 
 // listener wraps the server's listener: it caps the connections open at once
@@ -46,7 +48,7 @@ type listener struct {
 
 func newListener(ln net.Listener, s *Server) *listener {
 	return &listener{
-		Listener: ln,
+		Listener: oncelistener.Wrap(ln), // Serve returns with it closed
 		srv:      s,
 		slots:    make(chan struct{}, s.maxConns),
 		done:     make(chan struct{}),

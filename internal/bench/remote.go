@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/zcopy/zcopy/internal/oncelistener"
 	"github.com/zcopy/zcopy/zerocopy"
 )
 
@@ -94,10 +95,11 @@ func Serve(ctx context.Context, cfg ServeConfig) error {
 		return errors.New("no worker command")
 	}
 	var lc net.ListenConfig
-	ln, err := lc.Listen(ctx, "tcp", withPort(cfg.Addr))
+	l, err := lc.Listen(ctx, "tcp", withPort(cfg.Addr))
 	if err != nil {
 		return err
 	}
+	ln := oncelistener.Wrap(l) // closed by the time Serve returns
 	defer ln.Close()
 	ctx, cancel := context.WithCancel(ctx)
 	stop := context.AfterFunc(ctx, func() { ln.Close() })

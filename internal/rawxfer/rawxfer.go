@@ -23,6 +23,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/zcopy/zcopy/internal/oncelistener"
 	"github.com/zcopy/zcopy/internal/part"
 	"github.com/zcopy/zcopy/internal/proto"
 	"github.com/zcopy/zcopy/internal/secure"
@@ -67,10 +68,11 @@ func Connect(ctx context.Context, ep Endpoint) (net.Conn, error) {
 		return c, nil
 	case ep.Listen != "":
 		var lc net.ListenConfig
-		ln, err := lc.Listen(ctx, "tcp", ep.Listen)
+		l, err := lc.Listen(ctx, "tcp", ep.Listen)
 		if err != nil {
 			return nil, err
 		}
+		ln := oncelistener.Wrap(l) // closed by the time this returns
 		defer ln.Close()
 		if ep.OnListen != nil {
 			ep.OnListen(ln.Addr())
@@ -78,7 +80,7 @@ func Connect(ctx context.Context, ep Endpoint) (net.Conn, error) {
 		stop := context.AfterFunc(ctx, func() { ln.Close() })
 		defer stop()
 		if ep.AcceptTimeout > 0 {
-			if d, ok := ln.(interface{ SetDeadline(time.Time) error }); ok {
+			if d, ok := l.(interface{ SetDeadline(time.Time) error }); ok {
 				d.SetDeadline(time.Now().Add(ep.AcceptTimeout))
 			}
 		}

@@ -17,6 +17,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/zcopy/zcopy/internal/oncelistener"
 )
 
 // Defaults for Config: a server serves up to 1,024 transfers at once,
@@ -91,7 +93,11 @@ type Stats struct {
 // ctx is done; then it closes ln and drains the handlers in flight (see
 // Config.Grace). A temporary accept error (such as running out of file
 // descriptors) is logged and retried after a pause, as net/http does.
+// Serve always closes ln, and has finished closing it when it returns:
+// a peer that connects after that is refused by the kernel.
 func Serve(ctx context.Context, ln net.Listener, cfg Config) (Stats, error) {
+	ln = oncelistener.Wrap(ln) // so that Serve returns with it closed
+	defer ln.Close()
 	stop := context.AfterFunc(ctx, func() { ln.Close() })
 	defer stop()
 	if cfg.Once {

@@ -342,3 +342,87 @@ func TestOnceWait(t *testing.T) {
 		})
 	}
 }
+
+// lateClose is a loopback listener whose Close wakes a blocked Accept at
+// once but closes the socket only a while later, as a net.Listener.Close
+// made in another goroutine (a timer's, ctx's AfterFunc) can be descheduled
+// between internal/poll's evict and its close: the pending Accept has
+// already returned net.ErrClosed while the kernel still completes
+// handshakes. Accept fails with fail, if set, instead of waiting.
+type lateClose struct {
+	*net.TCPListener
+	fail    error
+	once    sync.Once
+	closing chan struct{}
+}
+
+func (l *lateClose) Accept() (net.Conn, error) {
+	if l.fail != nil {
+		return nil, l.fail
+	}
+	c, err := l.TCPListener.Accept()
+	if err != nil {
+		select {
+		case <-l.closing:
+			return nil, net.ErrClosed
+		default:
+		}
+	}
+	return c, err
+}
+
+func (l *lateClose) Close() error {
+	l.once.Do(func() { close(l.closing) })
+	l.SetDeadline(time.Unix(1, 0)) // wakes Accept
+	time.Sleep(100 * time.Millisecond)
+	return l.TCPListener.Close()
+}
+
+// TestServeReturnsListenerClosed: whichever way Serve ends, its listener
+// is closed by the time it returns, though the Close that woke its accept
+// loop (made by the Wait timer or ctx's end, in another goroutine) has not
+// finished; a peer that connects then is refused, not left in the listen
+// queue (CI saw TestOnceWait/only-a-stray connect after Serve returned).
+func TestServeReturnsListenerClosed(t *testing.T) {
+	errBroken := errors.New("broken listener")
+	for _, tc := range []struct {
+		name   string
+		cfg    Config
+		cancel bool  // ctx ends after a while
+		fail   error // Accept's permanent error
+		want   error
+	}{
+		{"once-wait-passes", Config{Once: true, Wait: 50 * time.Millisecond}, false, nil, ErrNoPeer},
+		{"once-ctx-ends", Config{Once: true}, true, nil, nil},
+		{"loop-ctx-ends", Config{}, true, nil, nil},
+		{"once-accept-fails", Config{Once: true}, false, errBroken, errBroken},
+		{"loop-accept-fails", Config{}, false, errBroken, errBroken},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tl, err := net.ListenTCP("tcp", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer tl.Close()
+			ln := &lateClose{TCPListener: tl, fail: tc.fail, closing: make(chan struct{})}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			if tc.cancel {
+				time.AfterFunc(50*time.Millisecond, cancel)
+			}
+			tc.cfg.Handle = func(_ context.Context, c net.Conn, _ func()) { c.Close() }
+			done := make(chan error, 1)
+			go func() {
+				_, err := Serve(ctx, ln, tc.cfg)
+				done <- err
+			}()
+			if err := wait(t, done, "end of Serve"); !errors.Is(err, tc.want) {
+				t.Fatalf("Serve: %v, want %v", err, tc.want)
+			}
+			if c, err := net.Dial("tcp", tl.Addr().String()); err == nil {
+				c.Close()
+				t.Error("still listening after Serve returned")
+			}
+		})
+	}
+}
