@@ -71,12 +71,7 @@ func TestAddressesAsTyped(t *testing.T) {
 	// A bare port to listen on, with nc as the sender.
 	t.Run("listen-bare-port", func(t *testing.T) {
 		nc := testbin.NeedTool(t, "nc")
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
-		ln.Close() // a free port, for zcopy to take
+		port := strconv.Itoa(testbin.FreePort(t)) // for zcopy to take
 		r := start(t, "recv", "--raw", "--listen", port, "-o", out)
 		addr := r.Addr(t)
 		if _, p, _ := net.SplitHostPort(addr); p != port {

@@ -3,7 +3,6 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -263,12 +262,9 @@ func TestKeepSecondSignalCutsAtOnce(t *testing.T) {
 // object with an "error" field when the transfer fails (here: nobody
 // listens at the address).
 func TestFramedJSONCarriesError(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close() // nobody listens there now
+	// Port 1 (tcpmux): nobody listens there, and unlike a port freed by
+	// the test, no listener of a test running beside it can take it.
+	const addr = "127.0.0.1:1"
 	src := filepath.Join(t.TempDir(), "f")
 	os.WriteFile(src, []byte("x"), 0o644)
 	for _, args := range [][]string{

@@ -255,10 +255,13 @@ func TestMethodNeedsPlaintext(t *testing.T) {
 	defer ln.Close()
 	addr := ln.Addr().String()
 	dst := filepath.Join(t.TempDir(), "dst")
-	// connected reports whether a connection came to ln: the command has
-	// exited, so one it made is in the listen queue already.
-	connected := func() bool {
-		ln.(*net.TCPListener).SetDeadline(time.Now().Add(100 * time.Millisecond))
+	// connected reports whether a connection came to ln within wait: the
+	// command has exited, so one it made is in the listen queue already.
+	// Accept fails at once if the deadline has passed when it starts, so
+	// a check that must find a connection waits long (a stall there
+	// cannot fail it); one that must find none may wait briefly.
+	connected := func(wait time.Duration) bool {
+		ln.(*net.TCPListener).SetDeadline(time.Now().Add(wait))
 		c, err := ln.Accept()
 		if err == nil {
 			c.Close()
@@ -281,7 +284,7 @@ func TestMethodNeedsPlaintext(t *testing.T) {
 			if strings.Contains(stderr, "listening") {
 				t.Errorf("zcopy %q listened before refusing its method: %q", args, stderr)
 			}
-			if connected() {
+			if connected(100 * time.Millisecond) {
 				t.Errorf("zcopy %q connected before refusing its method", args)
 			}
 		})
@@ -291,7 +294,7 @@ func TestMethodNeedsPlaintext(t *testing.T) {
 		if code == 2 {
 			t.Errorf("send --plaintext --method sendfile is a usage error: %q", stderr)
 		}
-		if !connected() {
+		if !connected(30 * time.Second) {
 			t.Errorf("send --plaintext --method sendfile did not connect (exit %d: %q)", code, stderr)
 		}
 	})

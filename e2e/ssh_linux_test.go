@@ -56,12 +56,7 @@ func startSSHD(t *testing.T) *sshd {
 	if err := os.MkdirAll("/run/sshd", 0o755); err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
+	port := testbin.FreePort(t)
 	conf := fmt.Sprintf(`ListenAddress 127.0.0.1
 Port %d
 HostKey %[2]s/host
@@ -255,13 +250,9 @@ func TestSSH(t *testing.T) {
 
 	// ssh cannot connect: its own message, and at once.
 	t.Run("bad-host", func(t *testing.T) {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		closed := ln.Addr().(*net.TCPAddr).Port
-		ln.Close()
-		bad := strings.Replace(s.ssh, "-p "+strconv.Itoa(s.port), "-p "+strconv.Itoa(closed), 1)
+		// Port 1 (tcpmux): nobody listens there, and unlike a port freed
+		// by the test, no listener of a test running beside it can take it.
+		bad := strings.Replace(s.ssh, "-p "+strconv.Itoa(s.port), "-p 1", 1)
 		began := time.Now()
 		code, _, serr := run(t, "send", "--ssh", bad, "--remote-zcopy", zcopyBin, file, "127.0.0.1:"+t.TempDir())
 		if took := time.Since(began); code != 1 || !strings.Contains(serr, "Connection refused") || !strings.Contains(serr, "exit status 255") || took > 10*time.Second {

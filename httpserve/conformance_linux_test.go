@@ -533,12 +533,7 @@ func startNginx(t *testing.T, dir string) string {
 	t.Helper()
 	bin := testbin.NeedTool(t, "nginx")
 	work := t.TempDir()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := fmt.Sprintf("127.0.0.1:%d", testbin.FreePort(t))
 	for _, d := range []string{"body", "proxy", "fastcgi", "uwsgi", "scgi"} {
 		if err := os.Mkdir(filepath.Join(work, d), 0o700); err != nil {
 			t.Fatal(err)

@@ -269,7 +269,9 @@ func TestOnceOutlastsStrays(t *testing.T) {
 // TestOnceWait: a one-shot server given Config.Wait ends with ErrNoPeer when
 // it passes with no connection admitted (zcopy send/recv --listen
 // --timeout, issue 18), strays or none; a handshake in progress at that
-// moment may still finish, and is then served.
+// moment may still finish, and is then served. A run in which Wait passed
+// before the stray or the handshake reached the handler (a stalled
+// machine) proves nothing: it is tried again with a longer Wait.
 func TestOnceWait(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
@@ -282,65 +284,98 @@ func TestOnceWait(t *testing.T) {
 		{"handshake-in-progress-served", false, true, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			addr := ln.Addr().String()
-			started, release := make(chan struct{}), make(chan struct{})
-			strayDone := make(chan struct{})
-			done := make(chan error, 1)
-			go func() {
-				_, err := Serve(context.Background(), ln, Config{Once: true, Wait: 100 * time.Millisecond,
-					Handle: func(_ context.Context, c net.Conn, admitted func()) {
-						defer c.Close()
-						b := make([]byte, 5)
-						if _, err := io.ReadFull(c, b); err != nil || string(b) != "hello" {
-							close(strayDone)
-							return
-						}
-						close(started)
-						<-release
-						admitted()
-					}})
-				done <- err
-			}()
-			if tc.stray {
-				c, err := net.Dial("tcp", addr)
-				if err != nil {
-					t.Fatal(err)
+			for w := 100 * time.Millisecond; ; w *= 4 {
+				if onceWaitRun(t, w, tc.stray, tc.inHand, tc.want) {
+					return
 				}
-				c.Close()
-				<-strayDone
-			}
-			if tc.inHand {
-				c, err := net.Dial("tcp", addr)
-				if err != nil {
-					t.Fatal(err)
+				if w > 5*time.Second {
+					t.Fatalf("Wait passed before the peer reached the handler, even at %v", w)
 				}
-				defer c.Close()
-				c.Write([]byte("hello"))
-				<-started
-				// Wait has passed once the listener is closed.
-				for {
-					c, err := net.Dial("tcp", addr)
-					if err != nil {
-						break
-					}
-					c.Close()
-					time.Sleep(10 * time.Millisecond)
-				}
-				close(release)
-			}
-			if err := wait(t, done, "end of Serve"); !errors.Is(err, tc.want) {
-				t.Fatalf("Serve: %v, want %v", err, tc.want)
-			}
-			if c, err := net.Dial("tcp", addr); err == nil {
-				c.Close()
-				t.Error("still listening after Serve returned")
+				t.Logf("Wait (%v) passed before the peer reached the handler: trying again with a longer one", w)
 			}
 		})
 	}
+}
+
+// onceWaitRun is one run of TestOnceWait with Config.Wait w; it reports
+// false if Serve ended before the stray or the handshake reached its
+// handler, leaving the verdict to a run with a longer Wait.
+func onceWaitRun(t *testing.T, w time.Duration, stray, inHand bool, want error) bool {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	started, release := make(chan struct{}), make(chan struct{})
+	strayDone := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		_, err := Serve(context.Background(), ln, Config{Once: true, Wait: w,
+			Handle: func(_ context.Context, c net.Conn, admitted func()) {
+				defer c.Close()
+				b := make([]byte, 5)
+				if _, err := io.ReadFull(c, b); err != nil || string(b) != "hello" {
+					close(strayDone)
+					return
+				}
+				close(started)
+				<-release
+				admitted()
+			}})
+		done <- err
+	}()
+	// reached waits for the handler's signal; false if Serve ended first.
+	reached := func(ch <-chan struct{}) bool {
+		select {
+		case <-ch:
+			return true
+		case <-done:
+			return false
+		case <-time.After(hangGuard):
+			t.Fatal("the handler was not reached and Serve did not end")
+		}
+		return false
+	}
+	if stray {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			return false // Wait passed already
+		}
+		c.Close()
+		if !reached(strayDone) {
+			return false
+		}
+	}
+	if inHand {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			return false
+		}
+		defer c.Close()
+		c.Write([]byte("hello"))
+		if !reached(started) {
+			return false
+		}
+		// Wait has passed once the listener is closed.
+		for {
+			c, err := net.Dial("tcp", addr)
+			if err != nil {
+				break
+			}
+			c.Close()
+			time.Sleep(10 * time.Millisecond)
+		}
+		close(release)
+	}
+	if err := wait(t, done, "end of Serve"); !errors.Is(err, want) {
+		t.Fatalf("Serve: %v, want %v", err, want)
+	}
+	if c, err := net.Dial("tcp", addr); err == nil {
+		c.Close()
+		t.Error("still listening after Serve returned")
+	}
+	return true
 }
 
 // lateClose is a loopback listener whose Close wakes a blocked Accept at

@@ -103,9 +103,11 @@ func TestHandshakeToken(t *testing.T) {
 // TestHandshakeNeitherDialed: two ends that both think they accepted the
 // connection (Options.Dialed false at both, the zero value) wait for each
 // other's proof and give up at their header timeout, having proved
-// nothing.
+// nothing. The timeout is long enough that each end's Hello arrives well
+// within it, however late the other end's goroutine starts: an end that
+// timed out waiting for the Hello would write no verdict.
 func TestHandshakeNeitherDialed(t *testing.T) {
-	o := Options{Token: "s3cret", HeaderTimeout: 100 * time.Millisecond, Plaintext: true}
+	o := Options{Token: "s3cret", HeaderTimeout: time.Second, Plaintext: true}
 	cc, sc := tcpPair(t)
 	var errs [2]error
 	var outs [2][]byte
