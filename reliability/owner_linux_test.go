@@ -63,29 +63,34 @@ func TestResumeAcrossSourceChange(t *testing.T) {
 func resumeAcrossSourceChange(t *testing.T, m secMode) {
 	for _, tc := range []struct {
 		name   string
-		change func(t *testing.T, src string) // nil: the source is unchanged
+		change func(t *testing.T, src, part string) // nil: the source is unchanged
+		// mismatch: nothing the receiver can see before the body tells
+		// the part from the file's start; the resumed file must fail its
+		// whole-file hash (not arrive mixed), and the next run send it
+		// whole.
+		mismatch bool
 	}{
-		{"unchanged", nil},
+		{"unchanged", nil, false},
 		// The case as reported: version 2, of the same size, put in place
 		// by rename (a new inode, a new mtime).
-		{"replaced-same-size", func(t *testing.T, src string) {
+		{"replaced-same-size", func(t *testing.T, src, _ string) {
 			genFile(t, src+".v2", ownerSize)
 			if err := os.Rename(src+".v2", src); err != nil {
 				t.Fatal(err)
 			}
-		}},
+		}, false},
 		// Variant: the new version also carries the old one's mtime (cp -p,
 		// rsync -t of another file): only the identity differs.
-		{"replaced-same-size-and-mtime", func(t *testing.T, src string) {
+		{"replaced-same-size-and-mtime", func(t *testing.T, src, _ string) {
 			fi, _ := os.Stat(src)
 			genFile(t, src+".v2", ownerSize)
 			os.Chtimes(src+".v2", fi.ModTime(), fi.ModTime())
 			if err := os.Rename(src+".v2", src); err != nil {
 				t.Fatal(err)
 			}
-		}},
+		}, false},
 		// Variant: rewritten in place (the same inode), same size.
-		{"rewritten-in-place", func(t *testing.T, src string) {
+		{"rewritten-in-place", func(t *testing.T, src, _ string) {
 			f, err := os.OpenFile(src, os.O_WRONLY, 0)
 			if err != nil {
 				t.Fatal(err)
@@ -94,7 +99,31 @@ func resumeAcrossSourceChange(t *testing.T, m secMode) {
 			f.Close()
 			later := time.Now().Add(time.Hour)
 			os.Chtimes(src, later, later)
-		}},
+		}, false},
+		// Variant (an attack review): rewritten in place with its size
+		// and mtime kept (cp -p or rsync --inplace -t onto the same
+		// inode, a build with a fixed SOURCE_DATE_EPOCH).
+		{"rewritten-in-place-same-size-and-mtime", func(t *testing.T, src, _ string) {
+			fi, _ := os.Stat(src)
+			f, err := os.OpenFile(src, os.O_WRONLY, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.WriteAt(randomBytes(99, 1<<20), 0)
+			f.Close()
+			os.Chtimes(src, fi.ModTime(), fi.ModTime())
+		}, true},
+		// Variant: the part's bytes are not the file's though its record
+		// matches (a part planted by another peer that knew the file's
+		// size, mtime and identity).
+		{"part-not-its-own", func(t *testing.T, _, part string) {
+			f, err := os.OpenFile(part, os.O_WRONLY, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.WriteAt([]byte("EVIL"), 0)
+			f.Close()
+		}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			src := filepath.Join(t.TempDir(), "f.bin")
@@ -104,10 +133,27 @@ func resumeAcrossSourceChange(t *testing.T, m secMode) {
 			final := filepath.Join(dst, "f.bin")
 			kept := interruptedPush(t, m, r, src, final+".zcopy-part")
 			if tc.change != nil {
-				tc.change(t, src)
+				tc.change(t, src, final+".zcopy-part")
 				figs.fault("source replaced between an interrupted transfer and its resume")
 			}
 			code, out, serr := run(t, m.args("send", "--to", r.Addr(t), "--json", src)...)
+			if tc.mismatch {
+				if code == 0 {
+					t.Fatalf("a resume onto a part that is not the file's start exited 0:\n%s", serr)
+				}
+				if _, err := os.Lstat(final); err == nil {
+					t.Fatal("a mixed file arrived under the final name")
+				}
+				if _, err := os.Lstat(final + ".zcopy-part"); err == nil {
+					t.Error("the part that was not the file's start was kept")
+				}
+				if !strings.Contains(serr, "not the start of this file") {
+					t.Errorf("the sender was not told why: %s", serr)
+				}
+				// Run again: sent whole.
+				code, out, serr = run(t, m.args("send", "--to", r.Addr(t), "--json", src)...)
+				kept = 0
+			}
 			if code != 0 {
 				t.Fatalf("the resumed send: exit %d: %s", code, serr)
 			}
@@ -117,7 +163,7 @@ func resumeAcrossSourceChange(t *testing.T, m secMode) {
 			figs.transfer(1)
 			arrivedAs(t, final, src)
 			want := ownerSize - kept
-			if tc.change != nil {
+			if tc.change != nil && !tc.mismatch {
 				want = ownerSize
 				if !strings.Contains(log, "starting over") {
 					t.Errorf("the receiver did not say it started over:\n%s", log)
@@ -132,14 +178,22 @@ func resumeAcrossSourceChange(t *testing.T, m secMode) {
 
 // TestResumePullAcrossSourceChange is case 1 for a pull: recv --from
 // --resume against a sender whose file was replaced since the part was
-// written must start over. In both modes.
+// written must start over; one rewritten in place with its size and mtime
+// kept must fail its whole-file hash, not arrive mixed, and arrive whole
+// on the next run. In both modes.
 func TestResumePullAcrossSourceChange(t *testing.T) {
 	for _, m := range secModes {
-		t.Run(m.name, func(t *testing.T) { resumePullAcrossSourceChange(t, m) })
+		for _, inPlace := range []bool{false, true} {
+			name := m.name + "/replaced"
+			if inPlace {
+				name = m.name + "/rewritten-in-place-same-size-and-mtime"
+			}
+			t.Run(name, func(t *testing.T) { resumePullAcrossSourceChange(t, m, inPlace) })
+		}
 	}
 }
 
-func resumePullAcrossSourceChange(t *testing.T, m secMode) {
+func resumePullAcrossSourceChange(t *testing.T, m secMode, inPlace bool) {
 	src := filepath.Join(t.TempDir(), "f.bin")
 	genFile(t, src, ownerSize)
 	dst := t.TempDir()
@@ -155,15 +209,38 @@ func resumePullAcrossSourceChange(t *testing.T, m secMode) {
 	if n := fileSize(final + ".zcopy-part"); n <= 0 || n >= ownerSize {
 		t.Fatalf("the interrupted pull left a part of %d bytes", n)
 	}
-	genFile(t, src+".v2", ownerSize)
-	os.Rename(src+".v2", src)
+	if inPlace {
+		fi, _ := os.Stat(src)
+		f, err := os.OpenFile(src, os.O_WRONLY, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.WriteAt(randomBytes(99, 1<<20), 0)
+		f.Close()
+		os.Chtimes(src, fi.ModTime(), fi.ModTime())
+	} else {
+		genFile(t, src+".v2", ownerSize)
+		os.Rename(src+".v2", src)
+	}
 	figs.fault("source replaced between an interrupted transfer and its resume")
 	code, _, rerr := run(t, m.args("recv", "--from", s.Addr(t), "--dir", dst, "--resume")...)
+	if inPlace {
+		if code == 0 {
+			t.Fatalf("a resume onto a part that is not the file's start exited 0: %s", rerr)
+		}
+		if _, err := os.Lstat(final); err == nil {
+			t.Fatal("a mixed file arrived under the final name")
+		}
+		if !strings.Contains(rerr, "not the start of this file") {
+			t.Errorf("the receiver did not say why: %s", rerr)
+		}
+		code, _, rerr = run(t, m.args("recv", "--from", s.Addr(t), "--dir", dst, "--resume")...)
+	}
 	s.stop(t)
 	if code != 0 {
 		t.Fatalf("the resumed pull: exit %d: %s", code, rerr)
 	}
-	if !strings.Contains(rerr, "starting over") {
+	if !inPlace && !strings.Contains(rerr, "starting over") {
 		t.Errorf("the receiver did not say it started over: %s", rerr)
 	}
 	figs.transfer(1)

@@ -24,8 +24,10 @@ import (
 // both nonces: session/auth.go); version 5 runs the session inside TLS 1.3
 // unless both ends are --plaintext (FlagTLS), and binds the proof to the
 // TLS session; version 6 adds sparse bodies (DataHeader.Sparse, Extent),
-// whose holes do not cross the wire.
-const Version = 6
+// whose holes do not cross the wire; version 7 puts the hash of the whole
+// file in the trailer of every resumed file, which the receiver checks
+// (a part's record does not prove its bytes are the file's start).
+const Version = 7
 
 // Limits on what a decoder accepts.
 const (

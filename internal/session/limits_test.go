@@ -253,3 +253,49 @@ func TestChargeCoversHeap(t *testing.T) {
 		})
 	}
 }
+
+// TestHashAllowance: while an end hashes a resumed or verified file, its
+// peer waits without a byte on the connection; the receiver's wait for
+// the trailer and the sender's write deadline after a hashed trailer
+// reach past the idle timeout by the time to hash the file (a resume of a
+// file of tens of GB took longer than the idle timeout to hash).
+func TestHashAllowance(t *testing.T) {
+	const idle = 2 * time.Second
+	const size = 10 << 30
+	for _, tc := range []struct {
+		name    string
+		verify  bool
+		offset  int64
+		hashing bool
+	}{
+		{"whole-unverified", false, 0, false},
+		{"resumed", false, 1 << 20, true},
+		{"verified", true, 0, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := &receiver{o: &Options{IdleTimeout: idle}, verify: tc.verify,
+				entries: []proto.Entry{{Kind: proto.KindFile, Path: "f", Size: size}}}
+			if tc.offset > 0 {
+				r.offsets = map[int]int64{0: tc.offset}
+			}
+			want := idle
+			if tc.hashing {
+				want += hashTime(size)
+			}
+			if got := r.trailerWait(0); got != want {
+				t.Errorf("trailer wait %v, want %v", got, want)
+			}
+		})
+	}
+	if d := hashTime(size); d < 50*time.Second {
+		t.Errorf("hashTime(10 GiB) = %v: less than at 200 MB/s", d)
+	}
+	s := &sender{o: &Options{IdleTimeout: idle}}
+	if d := time.Until(s.writeDeadline()); d > idle {
+		t.Errorf("write deadline %v away with no hash pending, want the idle timeout", d)
+	}
+	s.peerHashing = time.Now().Add(idle + hashTime(size))
+	if d := time.Until(s.writeDeadline()); d < hashTime(size) {
+		t.Errorf("write deadline %v away while the receiver hashes 10 GiB, want at least %v", d, hashTime(size))
+	}
+}

@@ -627,7 +627,7 @@ func (r *receiver) receiveFile(i int, h proto.DataHeader) error {
 		keep()
 		return err
 	}
-	r.conn.SetReadDeadline(time.Now().Add(r.o.idleTimeout()))
+	r.conn.SetReadDeadline(time.Now().Add(r.trailerWait(i)))
 	tr, err := proto.ReadTrailer(r.br)
 	if err != nil {
 		keep()
@@ -635,6 +635,17 @@ func (r *receiver) receiveFile(i int, h proto.DataHeader) error {
 	}
 	r.settle(i, f, base, tr)
 	return nil
+}
+
+// trailerWait is how long the receiver waits for entry i's trailer: the
+// idle timeout, and the time to hash the file when the sender hashes it
+// before it writes the trailer (hashes on, or the file resumed).
+func (r *receiver) trailerWait(i int) time.Duration {
+	wait := r.o.idleTimeout()
+	if r.verify || r.offsets[i] > 0 {
+		wait += hashTime(r.entries[i].Size)
+	}
+	return wait
 }
 
 // takePart returns the part e's body is written into: the group's for a
@@ -768,8 +779,15 @@ func (r *receiver) settle(i int, f *part.File, base string, tr proto.Trailer) {
 		if why = hashFault(f.File, e.Size, want); why != "" && !strings.HasPrefix(why, "hashing") {
 			why = changedFault
 		}
-	case why == "" && r.verify:
+	case why == "" && (r.verify || r.offsets[i] > 0):
+		// A part is continued when its record matches the file's size,
+		// mtime and identity, which a file rewritten in place (or a part
+		// left by another peer) can match too: a resumed file is kept
+		// only if it hashes whole as the sender's does.
 		why = hashFault(f.File, e.Size, want)
+		if why != "" && r.offsets[i] > 0 && !strings.HasPrefix(why, "hashing") {
+			why = resumedMismatch
+		}
 	}
 	if why != "" {
 		f.Discard()
@@ -817,6 +835,9 @@ func hashFault(f *os.File, size int64, want [16]byte) string {
 	}
 	return ""
 }
+
+// resumedMismatch says why a resumed file was discarded.
+const resumedMismatch = "the part kept from an earlier attempt was not the start of this file (it was rewritten in place, keeping its size and mtime, or the part was not its own): discarded; run again to send it whole"
 
 // keptNote says what became of the part of a body that was cut short: a
 // whole file's is kept for a resume; a range's goes with its group.

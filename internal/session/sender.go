@@ -313,6 +313,27 @@ type sender struct {
 	res     *Result
 	methods methodTally
 	small   smallReader
+	// peerHashing is until when the receiver may be hashing a file whose
+	// trailer carried a hash, reading nothing meanwhile: write deadlines
+	// reach at least that far.
+	peerHashing time.Time
+}
+
+// writeDeadline is the deadline of the next write: the idle timeout, or
+// later while the receiver may still be hashing a file (hashTime).
+func (s *sender) writeDeadline() time.Time {
+	d := time.Now().Add(s.o.idleTimeout())
+	if s.peerHashing.After(d) {
+		return s.peerHashing
+	}
+	return d
+}
+
+// hashTime is how long an end may take to hash a file of size bytes (a
+// generous 200 MB/s, as verifyTime), during which its peer waits for it
+// without a byte on the connection.
+func hashTime(size int64) time.Duration {
+	return time.Duration(size/200e6+1) * time.Second
 }
 
 // progress reports done body bytes sent in this session to o.Progress.
@@ -339,7 +360,7 @@ func counted(it *tree.Item) bool {
 }
 
 func (s *sender) write(b []byte) error {
-	s.conn.SetWriteDeadline(time.Now().Add(s.o.idleTimeout()))
+	s.conn.SetWriteDeadline(s.writeDeadline())
 	_, err := s.conn.Write(b)
 	return err
 }
@@ -385,7 +406,7 @@ func (s *sender) sendFile(index uint32, it *tree.Item, off int64, pending []byte
 			s.done += sent
 		}
 		if err == nil {
-			err = s.checkAfter(f, it, before, &tr)
+			err = s.checkAfter(f, it, before, off > 0, &tr)
 		}
 		f.Close()
 	}
@@ -405,7 +426,7 @@ func (s *sender) sendFile(index uint32, it *tree.Item, off int64, pending []byte
 			s.o.warn(fmt.Sprintf("%s: %v", it.Local, err))
 			// A broken lease leaves a past write deadline: reset it, then
 			// pad the body to the length the header promised.
-			s.conn.SetWriteDeadline(time.Now().Add(s.o.idleTimeout()))
+			s.conn.SetWriteDeadline(s.writeDeadline())
 			if !h.Sparse {
 				sp = sparsePad{owed: length - sent}
 			}
@@ -415,6 +436,10 @@ func (s *sender) sendFile(index uint32, it *tree.Item, off int64, pending []byte
 		}
 	}
 	s.fileSent(it)
+	if tr.Hash != ([16]byte{}) {
+		// The receiver hashes the file once it has the trailer.
+		s.peerHashing = time.Now().Add(s.o.idleTimeout() + hashTime(it.Size))
+	}
 	return tr.Append(nil), nil
 }
 
@@ -429,7 +454,7 @@ func (s *sender) sendOptions(done int64) *zerocopy.SendOptions {
 		Progress: func(n int64) {
 			s.o.Limit.wait(s.ctx, n-paced)
 			paced = n
-			s.conn.SetWriteDeadline(time.Now().Add(s.o.idleTimeout()))
+			s.conn.SetWriteDeadline(s.writeDeadline())
 			s.progress(done + n)
 		},
 	}
@@ -491,13 +516,15 @@ func (s *sender) sendSparse(f *os.File, off, length int64) (sent int64, p sparse
 }
 
 // checkAfter fills in tr for a body of f that was sent whole: the hash
-// when verifying, and StatusChanged when the file was written while it was
-// sent (its size or mtime moved since before, tree.Changed). A
+// when verifying or when the body continues a part the receiver kept
+// (resumed: the part must be this file's start, which its size and mtime
+// alone do not prove), and StatusChanged when the file was written while
+// it was sent (its size or mtime moved since before, tree.Changed). A
 // changed whole file still gets the hash of its first it.Size bytes as
 // they are now, so the receiver can keep it if that is what arrived (the
 // file only grew); a changed range cannot be checked alone and fails. The
 // error is the file's (hashing it failed), with tr's status set.
-func (s *sender) checkAfter(f *os.File, it *tree.Item, before os.FileInfo, tr *proto.Trailer) error {
+func (s *sender) checkAfter(f *os.File, it *tree.Item, before os.FileInfo, resumed bool, tr *proto.Trailer) error {
 	after, err := f.Stat()
 	if err != nil {
 		tr.Status = proto.StatusReadError
@@ -512,7 +539,7 @@ func (s *sender) checkAfter(f *os.File, it *tree.Item, before os.FileInfo, tr *p
 	// The hash covers the whole file; of a file in ranges, only the range
 	// at offset 0 carries it.
 	whole := it.Kind == proto.KindFile
-	if whole && (s.verify || changed) || !whole && s.verify && !changed && it.Offset == 0 {
+	if whole && (s.verify || changed || resumed) || !whole && s.verify && !changed && it.Offset == 0 {
 		if tr.Hash, err = hashFile(f, it.Size); err != nil {
 			tr.Status = proto.StatusReadError
 			return err
@@ -535,7 +562,7 @@ func (s *sender) appendSmall(b []byte, index uint32, it *tree.Item, off int64) [
 	if err == nil && int64(n) < length {
 		err = fmt.Errorf("%s: %w: %d of %d bytes read", it.Local, zerocopy.ErrTruncated, n, length)
 	}
-	if err == nil && s.verify {
+	if err == nil && (s.verify || off > 0) { // a resumed file is always checked whole
 		if off == 0 {
 			tr.Hash = xxh3Sum(body)
 		} else {

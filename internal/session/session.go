@@ -105,7 +105,9 @@ type Options struct {
 
 	// Resume continues files whose NAME.zcopy-part the receiver holds,
 	// when the part records the same version of the file (package part);
-	// any other part is started over. zcopy recv sets it unless
+	// any other part is started over. A resumed file is kept only if it
+	// hashes whole as the sender's file does (protocol version 7); else it
+	// fails and its part is discarded. zcopy recv sets it unless
 	// --no-resume.
 	Resume bool
 	// Overwrite replaces existing files that differ in size or mtime.
