@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/zcopy/zcopy/internal/proto"
+	"github.com/zcopy/zcopy/internal/tree"
 )
 
 // planDry answers one entry of a dry run (proto.FlagDryRun) as plan
@@ -90,7 +91,7 @@ func (r *receiver) planDry(e *proto.Entry) proto.Plan {
 	if exists {
 		switch {
 		case !fi.Mode().IsRegular():
-			return failPlan(fmt.Sprintf("exists and is a %v, not a file", fi.Mode().Type()))
+			return failPlan(fmt.Sprintf("exists and is %s, not a file", tree.TypeName(fi.Mode().Type())))
 		case fi.Size() == e.Size && fi.ModTime().UnixNano() == e.MTime:
 			r.res.Skipped++
 			r.res.Files++

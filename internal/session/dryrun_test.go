@@ -1,7 +1,6 @@
 package session
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io/fs"
@@ -155,18 +154,7 @@ func TestDryRunRefusals(t *testing.T) {
 		dst := t.TempDir()
 		root, _ := os.OpenRoot(dst)
 		defer root.Close()
-		c, s := tcpPair(t)
-		done := make(chan error, 1)
-		go func() {
-			_, err := Receive(context.Background(), s, root, Options{Plaintext: true, Warn: func(string) {}})
-			s.Close()
-			done <- err
-		}()
-		br := bufio.NewReader(c)
-		c.Write((&proto.Hello{Version: proto.Version, Role: proto.RoleSender, Flags: proto.FlagDryRun}).Append(nil))
-		proto.ReadHello(br)
-		c.Write((&proto.Verdict{OK: true}).Append(nil))
-		proto.ReadVerdict(br)
+		c, br, done := handSender(t, root, proto.FlagDryRun)
 		var m []byte
 		m = (&proto.Entry{Kind: proto.KindFile, Path: "f", Mode: 0o644, Size: 1}).Append(m)
 		m = (&proto.Entry{Kind: proto.KindEnd}).Append(m)

@@ -1,7 +1,6 @@
 package session
 
 import (
-	"bufio"
 	"context"
 	"os"
 	"path/filepath"
@@ -153,18 +152,7 @@ func TestHardLinksHostile(t *testing.T) {
 	dst := t.TempDir()
 	root, _ := os.OpenRoot(dst)
 	defer root.Close()
-	c, s := tcpPair(t)
-	done := make(chan error, 1)
-	go func() {
-		_, err := Receive(context.Background(), s, root, Options{Plaintext: true, Warn: func(string) {}})
-		s.Close()
-		done <- err
-	}()
-	br := bufio.NewReader(c)
-	c.Write((&proto.Hello{Version: proto.Version, Role: proto.RoleSender}).Append(nil))
-	proto.ReadHello(br)
-	c.Write((&proto.Verdict{OK: true}).Append(nil))
-	proto.ReadVerdict(br)
+	c, br, done := handSender(t, root, 0)
 	var m []byte
 	entries := []proto.Entry{
 		{Kind: proto.KindDir, Path: "d", Mode: 0o755},

@@ -252,6 +252,10 @@ const maxOpenDirs = 128
 
 // at returns the root of p's directory (opened once per session, within
 // r.root, so it can no more escape than r.root can) and p's last element.
+// No name on the way is a symbolic link: os.Root alone follows a link
+// that stays inside the root, so a link a sender made, or one already in
+// the receiving directory, would have the entries under it written, and
+// their modes set, in the directory it points to (an attack review).
 func (r *receiver) at(p string) (*os.Root, string, error) {
 	dir, base := path.Split(p)
 	if dir == "" {
@@ -264,15 +268,51 @@ func (r *receiver) at(p string) (*os.Root, string, error) {
 	if len(r.dirs) >= maxOpenDirs {
 		r.closeRoots()
 	}
-	d, err := r.root.OpenRoot(dir)
+	// From the nearest directory open already, a name at a time.
+	from, rest := r.root, dir
+	for up := path.Dir(dir); up != "."; up = path.Dir(up) {
+		if d, ok := r.dirs[up]; ok {
+			from, rest = d, dir[len(up)+1:]
+			break
+		}
+	}
+	d, err := openDirNoFollow(from, rest)
 	if err != nil {
-		return nil, "", err
+		return nil, "", fmt.Errorf("%s: %w", dir, err)
 	}
 	if r.dirs == nil {
 		r.dirs = map[string]*os.Root{}
 	}
 	r.dirs[dir] = d
 	return d, base, nil
+}
+
+// mkdirs makes dir and the directories above it that are missing, as
+// MkdirAll would, but following no symbolic link: a name that exists must
+// be a directory.
+func (r *receiver) mkdirs(dir string) error {
+	for i := 0; i <= len(dir); i++ {
+		if i < len(dir) && dir[i] != '/' {
+			continue
+		}
+		p := dir[:i]
+		if r.made[p] {
+			continue
+		}
+		d, base, err := r.at(p)
+		if err != nil {
+			return err
+		}
+		if err := d.Mkdir(base, 0o755); err == nil {
+			r.fresh[p] = true
+		} else if !errors.Is(err, os.ErrExist) {
+			return err
+		} else if fi, err := d.Lstat(base); err != nil || !fi.IsDir() {
+			return fmt.Errorf("%s: exists and is not a directory", p)
+		}
+		r.made[p] = true
+	}
+	return nil
 }
 
 // closeRoots closes the sub-roots, once nothing is being placed in them.
@@ -406,10 +446,9 @@ func (r *receiver) plan(e *proto.Entry) proto.Plan {
 		return failPlan(fmt.Errorf("names ending in %s or %s are reserved", PartSuffix, RangesSuffix))
 	}
 	if dir := path.Dir(e.Path); dir != "." && !r.made[dir] {
-		if err := r.root.MkdirAll(dir, 0o755); err != nil {
+		if err := r.mkdirs(dir); err != nil {
 			return failPlan(err)
 		}
-		r.made[dir] = true
 	}
 	d, base, err := r.at(e.Path)
 	if err != nil {
@@ -432,6 +471,12 @@ func (r *receiver) plan(e *proto.Entry) proto.Plan {
 			r.fresh[e.Path] = true
 		} else if !errors.Is(err, os.ErrExist) {
 			return failPlan(err)
+		} else if !exists {
+			// Not looked at (a directory this session made): what is
+			// there came earlier in this manifest, and may be a symlink.
+			if fi, err := d.Lstat(base); err != nil || !fi.IsDir() {
+				return failPlan(fmt.Errorf("exists and is not a directory"))
+			}
 		}
 		r.made[e.Path] = true
 		r.res.Dirs++
@@ -465,7 +510,7 @@ func (r *receiver) plan(e *proto.Entry) proto.Plan {
 	if exists {
 		switch {
 		case !fi.Mode().IsRegular():
-			return failPlan(fmt.Errorf("exists and is a %v, not a file", fi.Mode().Type()))
+			return failPlan(fmt.Errorf("exists and is %s, not a file", tree.TypeName(fi.Mode().Type())))
 		case fi.Size() == e.Size && fi.ModTime().UnixNano() == e.MTime:
 			if first {
 				r.res.Skipped++
@@ -963,13 +1008,21 @@ func (r *receiver) dirWork(report func(i int, msg string)) func() {
 	return func() {
 		for _, i := range dirs {
 			e := &entries[i]
-			if err := root.Chmod(e.Path, tree.FileMode(e.Mode)); err != nil {
+			// Opened following no symlink, and changed through that
+			// descriptor: a name swapped for a link since is not followed.
+			d, err := openDirNoFollow(root, e.Path)
+			if err != nil {
 				report(i, err.Error())
 				continue
 			}
 			mt := time.Unix(0, e.MTime)
-			if err := root.Chtimes(e.Path, mt, mt); err != nil {
+			if err := d.Chmod(".", tree.FileMode(e.Mode)); err != nil {
 				report(i, err.Error())
+			} else if err := d.Chtimes(".", mt, mt); err != nil {
+				report(i, err.Error())
+			}
+			if d != root {
+				d.Close()
 			}
 		}
 	}

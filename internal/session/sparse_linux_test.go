@@ -1,7 +1,6 @@
 package session
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -310,18 +309,7 @@ func TestSparseHostileExtents(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer root.Close()
-			c, s := tcpPair(t)
-			done := make(chan error, 1)
-			go func() {
-				_, err := Receive(context.Background(), s, root, Options{Plaintext: true, Warn: func(string) {}})
-				s.Close()
-				done <- err
-			}()
-			br := bufio.NewReader(c)
-			c.Write((&proto.Hello{Version: proto.Version, Role: proto.RoleSender}).Append(nil))
-			proto.ReadHello(br)
-			c.Write((&proto.Verdict{OK: true}).Append(nil))
-			proto.ReadVerdict(br)
+			c, br, done := handSender(t, root, 0)
 			var m []byte
 			m = (&proto.Entry{Kind: proto.KindFile, Path: "f", Mode: 0o644, Size: size}).Append(m)
 			m = (&proto.Entry{Kind: proto.KindEnd}).Append(m)

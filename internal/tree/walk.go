@@ -244,7 +244,7 @@ func (e *entry) fill(lstat func() (stat, error), readlink func() (string, error)
 		}
 		e.Kind, e.Target = proto.KindSymlink, target
 	default:
-		e.warn = fmt.Sprintf("%s: left out: %s is not a file, directory or symlink", e.Local, typeName(st.typ))
+		e.warn = fmt.Sprintf("%s: left out: %s is not a file, directory or symlink", e.Local, TypeName(st.typ))
 		return nil
 	}
 	e.send = true
@@ -381,10 +381,18 @@ func statOf(fi fs.FileInfo) stat {
 	return stat{typ: fi.Mode().Type(), perm: modeBits(fi.Mode()), size: fi.Size(), mtime: fi.ModTime().UnixNano(), id: fileID(fi), nlink: linkCount(fi), owner: ownerOf(fi)}
 }
 
-// typeName words a file type that is not sent, as ls -l's letter would not
-// ("a p---------" reached the user: issue 18).
-func typeName(typ fs.FileMode) string {
+// TypeName words a file type (fs.FileMode.Type()) with its article, for
+// messages: "a symbolic link", "a FIFO (named pipe)", where ls -l's letter
+// would not do ("a p---------" reached the user: issue 18; "a L---------"
+// an attack review).
+func TypeName(typ fs.FileMode) string {
 	switch {
+	case typ == 0:
+		return "a regular file"
+	case typ&fs.ModeDir != 0:
+		return "a directory"
+	case typ&fs.ModeSymlink != 0:
+		return "a symbolic link"
 	case typ&fs.ModeNamedPipe != 0:
 		return "a FIFO (named pipe)"
 	case typ&fs.ModeSocket != 0:

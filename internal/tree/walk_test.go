@@ -59,7 +59,7 @@ func walkDirRef(t *testing.T, root string) ([]Item, []string) {
 			it.Kind = proto.KindSymlink
 			it.Target, _ = os.Readlink(p)
 		default:
-			warns = append(warns, fmt.Sprintf("%s: left out: %s is not a file, directory or symlink", p, typeName(fi.Mode().Type())))
+			warns = append(warns, fmt.Sprintf("%s: left out: %s is not a file, directory or symlink", p, TypeName(fi.Mode().Type())))
 			return nil
 		}
 		items = append(items, it)

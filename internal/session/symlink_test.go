@@ -1,0 +1,195 @@
+package session
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/zcopy/zcopy/internal/proto"
+)
+
+// receiveManifest runs a receiver on root against a hand-written sender
+// that offers entries, sends a body of 'x's for each entry planned for
+// sending, and ends; it returns the plans.
+func receiveManifest(t *testing.T, root *os.Root, entries []proto.Entry) []proto.Plan {
+	t.Helper()
+	c, br, done := handSender(t, root, 0)
+	var m []byte
+	for _, e := range entries {
+		m = e.Append(m)
+	}
+	c.Write((&proto.Entry{Kind: proto.KindEnd}).Append(m))
+	plans := make([]proto.Plan, len(entries))
+	for i := range entries {
+		p, err := proto.ReadPlan(br)
+		if err != nil {
+			t.Fatal(err)
+		}
+		plans[i] = p
+	}
+	var d []byte
+	for i, p := range plans {
+		if p.Action != proto.ActionSend {
+			continue
+		}
+		n := entries[i].Size - p.Offset
+		d = (&proto.DataHeader{Index: uint32(i), Offset: p.Offset, Length: n}).Append(d)
+		d = append(d, bytes.Repeat([]byte{'x'}, int(n))...)
+		d = (&proto.Trailer{}).Append(d)
+	}
+	c.Write(append(d, proto.FinMagic[:]...))
+	if _, err := proto.ReadSummary(br); err != nil {
+		t.Fatal(err)
+	}
+	<-done
+	return plans
+}
+
+// TestReceiverFollowsNoSymlink (an attack review): a sender that makes a
+// symlink and then names it as a directory, or names entries under it, or
+// under a symlink already in the receiving directory, must have those
+// entries fail: nothing is written in, and no mode or mtime set on, the
+// directory or file the link points to (the receiver took a directory it
+// had made for empty, and os.Root follows links that stay inside it: a
+// root-owned file became setuid and world-writable, with exit 0).
+func TestReceiverFollowsNoSymlink(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		entries []proto.Entry
+		failing []int    // entries that must fail
+		absent  []string // names that must not exist afterwards
+	}{
+		{"dir-over-its-own-symlink", []proto.Entry{
+			{Kind: proto.KindDir, Path: "d", Mode: 0o755},
+			{Kind: proto.KindSymlink, Path: "d/s", Target: "../victim"},
+			{Kind: proto.KindDir, Path: "d/s", Mode: 0o6777, MTime: 123456789},
+		}, []int{2}, nil},
+		{"dir-over-its-own-symlink-to-the-root", []proto.Entry{
+			{Kind: proto.KindDir, Path: "d", Mode: 0o755},
+			{Kind: proto.KindSymlink, Path: "d/s", Target: ".."},
+			{Kind: proto.KindDir, Path: "d/s", Mode: 0o6777, MTime: 123456789},
+		}, []int{2}, nil},
+		{"file-under-its-own-symlink", []proto.Entry{
+			{Kind: proto.KindDir, Path: "d", Mode: 0o755},
+			{Kind: proto.KindSymlink, Path: "d/s", Target: "../private"},
+			{Kind: proto.KindDir, Path: "d/s", Mode: 0o777},
+			{Kind: proto.KindFile, Path: "d/s/planted", Mode: 0o644, Size: 3},
+		}, []int{2, 3}, []string{"private/planted"}},
+		{"file-under-its-own-symlink-unnamed-parent", []proto.Entry{
+			{Kind: proto.KindSymlink, Path: "s", Target: "private"},
+			{Kind: proto.KindFile, Path: "s/planted", Mode: 0o644, Size: 3},
+			{Kind: proto.KindFile, Path: "s/sub/planted", Mode: 0o644, Size: 3},
+		}, []int{1, 2}, []string{"private/planted", "private/sub"}},
+		{"file-under-a-symlink-already-there", []proto.Entry{
+			{Kind: proto.KindFile, Path: "link/planted", Mode: 0o644, Size: 3},
+			{Kind: proto.KindFile, Path: "link/sub/planted", Mode: 0o644, Size: 3},
+		}, []int{0, 1}, []string{"private/planted", "private/sub"}},
+		{"dir-at-a-symlink-already-there", []proto.Entry{
+			{Kind: proto.KindDir, Path: "link", Mode: 0o777, MTime: 123456789},
+			{Kind: proto.KindDir, Path: "link/sub", Mode: 0o777},
+		}, []int{0, 1}, []string{"private/sub"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dst := t.TempDir()
+			os.Chmod(dst, 0o755)
+			if err := os.WriteFile(filepath.Join(dst, "victim"), []byte("v"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			os.Mkdir(filepath.Join(dst, "private"), 0o700)
+			os.Symlink("private", filepath.Join(dst, "link"))
+			before := modes(t, dst, "victim", "private", ".")
+			root, err := os.OpenRoot(dst)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer root.Close()
+			plans := receiveManifest(t, root, tc.entries)
+			for _, i := range tc.failing {
+				if plans[i].Action != proto.ActionFail {
+					t.Errorf("%s (%v): planned %v, want fail", tc.entries[i].Path, tc.entries[i].Kind, plans[i].Action)
+				}
+			}
+			after := modes(t, dst, "victim", "private", ".")
+			for name, m := range before {
+				if after[name] != m {
+					t.Errorf("%s: mode and mtime %v, were %v: set through a symlink", name, after[name], m)
+				}
+			}
+			for _, n := range tc.absent {
+				if _, err := os.Lstat(filepath.Join(dst, n)); err == nil {
+					t.Errorf("%s was made through a symlink", n)
+				}
+			}
+		})
+	}
+}
+
+// modes returns the mode and mtime of each name under dir (the mode only
+// of ".", in which the transfer makes names).
+func modes(t *testing.T, dir string, names ...string) map[string]string {
+	t.Helper()
+	m := map[string]string{}
+	for _, n := range names {
+		fi, err := os.Lstat(filepath.Join(dir, n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m[n] = fi.Mode().String()
+		if n != "." {
+			m[n] += " " + fi.ModTime().String()
+		}
+	}
+	return m
+}
+
+// TestReceiverSetsDirModes: the directories a transfer makes get their
+// mode and mtime, set through the directory opened (no symlink followed).
+func TestReceiverSetsDirModes(t *testing.T) {
+	dst := t.TempDir()
+	root, err := os.OpenRoot(dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Close()
+	receiveManifest(t, root, []proto.Entry{
+		{Kind: proto.KindDir, Path: "d", Mode: 0o750, MTime: 123456789e9},
+		{Kind: proto.KindDir, Path: "d/e", Mode: 0o700, MTime: 223456789e9},
+		{Kind: proto.KindFile, Path: "d/e/f", Mode: 0o644, Size: 3},
+	})
+	for _, c := range []struct {
+		path  string
+		mode  os.FileMode
+		mtime int64
+	}{{"d", 0o750, 123456789}, {"d/e", 0o700, 223456789}} {
+		fi, err := os.Stat(filepath.Join(dst, c.path))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm() != c.mode || fi.ModTime().Unix() != c.mtime {
+			t.Errorf("%s: %v %v, want %v at %d", c.path, fi.Mode().Perm(), fi.ModTime().Unix(), c.mode, c.mtime)
+		}
+	}
+	if b, err := os.ReadFile(filepath.Join(dst, "d/e/f")); err != nil || string(b) != "xxx" {
+		t.Errorf("d/e/f: %q, %v", b, err)
+	}
+}
+
+// TestRefusedTypeNamed: a file whose name holds something else is refused
+// with that thing named in words ("a symbolic link"), not as a mode string
+// ("a L---------", an attack review).
+func TestRefusedTypeNamed(t *testing.T) {
+	dst := t.TempDir()
+	os.Symlink("elsewhere", filepath.Join(dst, "f"))
+	root, err := os.OpenRoot(dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Close()
+	plans := receiveManifest(t, root, []proto.Entry{
+		{Kind: proto.KindFile, Path: "f", Mode: 0o644, Size: 3},
+	})
+	if want := "exists and is a symbolic link, not a file"; plans[0].Action != proto.ActionFail || plans[0].Message != want {
+		t.Errorf("plan %v %q, want fail %q", plans[0].Action, plans[0].Message, want)
+	}
+}
