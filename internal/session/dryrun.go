@@ -35,15 +35,17 @@ func (r *receiver) planDry(e *proto.Entry) proto.Plan {
 	// all (a --dir that does not exist), nothing is there.
 	absent := r.fresh[dir] || r.root == nil
 	if dir != "." && !absent && !r.made[dir] {
-		fi, err := r.root.Lstat(dir)
+		// Following no symlink on the way, as the transfer would (at).
+		d, err := openDirNoFollow(r.root, dir)
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
 			r.fresh[dir], absent = true, true
+		case errors.Is(err, errSwapped):
+			return failPlan("a directory above it exists and is not a directory")
 		case err != nil:
 			return failPlan(err.Error())
-		case !fi.IsDir():
-			return failPlan("a directory above it exists and is not a directory")
 		default:
+			d.Close()
 			r.made[dir] = true
 		}
 	}

@@ -10,11 +10,12 @@ import (
 )
 
 // receiveManifest runs a receiver on root against a hand-written sender
-// that offers entries, sends a body of 'x's for each entry planned for
-// sending, and ends; it returns the plans.
-func receiveManifest(t *testing.T, root *os.Root, entries []proto.Entry) []proto.Plan {
+// that offers entries (with flags in its Hello), sends a body of 'x's for
+// each entry planned for sending (none in a dry run), and ends; it
+// returns the plans.
+func receiveManifest(t *testing.T, root *os.Root, flags uint8, entries []proto.Entry) []proto.Plan {
 	t.Helper()
-	c, br, done := handSender(t, root, 0)
+	c, br, done := handSender(t, root, flags)
 	var m []byte
 	for _, e := range entries {
 		m = e.Append(m)
@@ -30,7 +31,7 @@ func receiveManifest(t *testing.T, root *os.Root, entries []proto.Entry) []proto
 	}
 	var d []byte
 	for i, p := range plans {
-		if p.Action != proto.ActionSend {
+		if p.Action != proto.ActionSend || flags&proto.FlagDryRun != 0 {
 			continue
 		}
 		n := entries[i].Size - p.Offset
@@ -104,7 +105,7 @@ func TestReceiverFollowsNoSymlink(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer root.Close()
-			plans := receiveManifest(t, root, tc.entries)
+			plans := receiveManifest(t, root, 0, tc.entries)
 			for _, i := range tc.failing {
 				if plans[i].Action != proto.ActionFail {
 					t.Errorf("%s (%v): planned %v, want fail", tc.entries[i].Path, tc.entries[i].Kind, plans[i].Action)
@@ -152,7 +153,7 @@ func TestReceiverSetsDirModes(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer root.Close()
-	receiveManifest(t, root, []proto.Entry{
+	receiveManifest(t, root, 0, []proto.Entry{
 		{Kind: proto.KindDir, Path: "d", Mode: 0o750, MTime: 123456789e9},
 		{Kind: proto.KindDir, Path: "d/e", Mode: 0o700, MTime: 223456789e9},
 		{Kind: proto.KindFile, Path: "d/e/f", Mode: 0o644, Size: 3},
@@ -186,10 +187,34 @@ func TestRefusedTypeNamed(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer root.Close()
-	plans := receiveManifest(t, root, []proto.Entry{
+	plans := receiveManifest(t, root, 0, []proto.Entry{
 		{Kind: proto.KindFile, Path: "f", Mode: 0o644, Size: 3},
 	})
 	if want := "exists and is a symbolic link, not a file"; plans[0].Action != proto.ActionFail || plans[0].Message != want {
 		t.Errorf("plan %v %q, want fail %q", plans[0].Action, plans[0].Message, want)
+	}
+}
+
+// TestDryRunFollowsNoSymlink: a dry run plans an entry under a symlink in
+// the receiving directory as the transfer would, failed (it looked through
+// the link, and said it would send).
+func TestDryRunFollowsNoSymlink(t *testing.T) {
+	dst := t.TempDir()
+	os.Mkdir(filepath.Join(dst, "private"), 0o700)
+	os.Mkdir(filepath.Join(dst, "private", "sub"), 0o700)
+	os.Symlink("private", filepath.Join(dst, "link"))
+	root, err := os.OpenRoot(dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Close()
+	entries := []proto.Entry{
+		{Kind: proto.KindFile, Path: "link/planted", Mode: 0o644, Size: 3},
+		{Kind: proto.KindFile, Path: "link/sub/planted", Mode: 0o644, Size: 3},
+	}
+	for i, p := range receiveManifest(t, root, proto.FlagDryRun, entries) {
+		if p.Action != proto.ActionFail {
+			t.Errorf("%s: planned %v in a dry run, want fail", entries[i].Path, p.Action)
+		}
 	}
 }
