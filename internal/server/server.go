@@ -107,6 +107,7 @@ func Serve(ctx context.Context, ln net.Listener, cfg Config) (Stats, error) {
 	s.sessions, s.cut = context.WithCancel(context.WithoutCancel(ctx))
 	defer s.cut()
 	err := s.loop(ctx, ln)
+	ln.Close() // before the drain: the kernel completes no more handshakes
 	return s.drain(), err
 }
 

@@ -45,7 +45,7 @@ func (r *receiver) deleteExtraneous() {
 			continue // would be made: nothing to remove in it
 		}
 		if err != nil {
-			r.o.warn(dir + ": --delete: " + err.Error())
+			r.o.warn(dir + ": --delete: " + err.Error() + ": nothing removed in it")
 			continue
 		}
 		r.deleteIn(d, dir, listed[dir])
@@ -91,9 +91,10 @@ func (r *receiver) deleteIn(d *os.Root, dir string, listed map[string]bool) {
 	}
 }
 
-// errSwapped reports a directory on the way to one that --delete works in
-// that is a symbolic link, or was swapped while it was opened.
-var errSwapped = errors.New("not a directory here (a symbolic link, or swapped while it was opened): nothing removed in it")
+// errSwapped reports a name on the way to a directory (one the receiver
+// writes in, or --delete works in) that is not a directory: a symbolic
+// link, or swapped while it was opened.
+var errSwapped = errors.New("not a directory here (a symbolic link, or swapped while it was opened)")
 
 // openDirNoFollow opens dir under root one name at a time, following no
 // symbolic link: each name must be a directory when looked at (lstat) and

@@ -298,4 +298,9 @@ func TestHashAllowance(t *testing.T) {
 	if d := time.Until(s.writeDeadline()); d < hashTime(size) {
 		t.Errorf("write deadline %v away while the receiver hashes 10 GiB, want at least %v", d, hashTime(size))
 	}
+	// The last file resumed: the summary comes after the receiver hashed
+	// it (a review found the summary's wait left at the idle timeout).
+	if d := time.Until(s.summaryDeadline()); d < hashTime(size) {
+		t.Errorf("summary deadline %v away while the receiver hashes 10 GiB, want at least %v", d, hashTime(size))
+	}
 }

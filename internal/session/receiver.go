@@ -653,10 +653,7 @@ func (r *receiver) receiveFile(i int, h proto.DataHeader) error {
 		}
 		return r.receiveWhole(i, h)
 	}
-	_, base, err := r.at(e.Path)
-	if err != nil {
-		return fmt.Errorf("%s: %w", e.Path, err)
-	}
+	base := path.Base(e.Path)
 	f, why := r.takePart(e, h, held, base)
 	if f == nil {
 		r.fail(i, why)
@@ -882,7 +879,7 @@ func hashFault(f *os.File, size int64, want [16]byte) string {
 }
 
 // resumedMismatch says why a resumed file was discarded.
-const resumedMismatch = "the part kept from an earlier attempt was not the start of this file (it was rewritten in place, keeping its size and mtime, or the part was not its own): discarded; run again to send it whole"
+const resumedMismatch = "resumed from a part kept from an earlier attempt, it does not hash as the sender's file: the part was most likely not the start of this file (the file was rewritten in place keeping its size and mtime, or the part was not its own): discarded; run again to send it whole"
 
 // keptNote says what became of the part of a body that was cut short: a
 // whole file's is kept for a resume; a range's goes with its group.
@@ -1008,17 +1005,21 @@ func (r *receiver) dirWork(report func(i int, msg string)) func() {
 	return func() {
 		for _, i := range dirs {
 			e := &entries[i]
-			// Opened following no symlink, and changed through that
-			// descriptor: a name swapped for a link since is not followed.
-			d, err := openDirNoFollow(root, e.Path)
+			// Through its parent, opened following no symlink, and only
+			// if it is still a directory (not opened itself: a directory
+			// its owner may not read, 0o300, can still be given its mode).
+			d, err := openDirNoFollow(root, path.Dir(e.Path))
 			if err != nil {
 				report(i, err.Error())
 				continue
 			}
+			base := path.Base(e.Path)
 			mt := time.Unix(0, e.MTime)
-			if err := d.Chmod(".", tree.FileMode(e.Mode)); err != nil {
+			if fi, err := d.Lstat(base); err != nil || !fi.IsDir() {
+				report(i, "not a directory here any more: its mode and mtime were not set")
+			} else if err := d.Chmod(base, tree.FileMode(e.Mode)); err != nil {
 				report(i, err.Error())
-			} else if err := d.Chtimes(".", mt, mt); err != nil {
+			} else if err := d.Chtimes(base, mt, mt); err != nil {
 				report(i, err.Error())
 			}
 			if d != root {

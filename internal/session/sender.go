@@ -222,7 +222,7 @@ func (s *sender) sendBody(i int, pending []byte) ([]byte, error) {
 // readSummary reads the receiver's summary and counts the items that
 // arrived. The error is ErrFailed (wrapped) if any item failed.
 func (s *sender) readSummary() error {
-	s.conn.SetReadDeadline(time.Now().Add(s.o.idleTimeout() + verifyTime(s.verify, s.prog.Total)))
+	s.conn.SetReadDeadline(s.summaryDeadline())
 	sum, err := proto.ReadSummary(s.br)
 	if err != nil {
 		return ctxErr(s.ctx, fmt.Errorf("reading the receiver's summary: %w", err))
@@ -323,6 +323,18 @@ type sender struct {
 // later while the receiver may still be hashing a file (hashTime).
 func (s *sender) writeDeadline() time.Time {
 	d := time.Now().Add(s.o.idleTimeout())
+	if s.peerHashing.After(d) {
+		return s.peerHashing
+	}
+	return d
+}
+
+// summaryDeadline is how long the sender waits for the receiver's summary:
+// the idle timeout, and the time to hash everything with --verify, or at
+// least the last file the receiver hashes (a resumed one) before it
+// answers.
+func (s *sender) summaryDeadline() time.Time {
+	d := time.Now().Add(s.o.idleTimeout() + verifyTime(s.verify, s.prog.Total))
 	if s.peerHashing.After(d) {
 		return s.peerHashing
 	}
@@ -436,8 +448,9 @@ func (s *sender) sendFile(index uint32, it *tree.Item, off int64, pending []byte
 		}
 	}
 	s.fileSent(it)
-	if tr.Hash != ([16]byte{}) {
-		// The receiver hashes the file once it has the trailer.
+	if tr.Hash != ([16]byte{}) || it.Kind == proto.KindRange && s.verify {
+		// The receiver hashes the file once it has the trailer (of a
+		// file in ranges, the stream whose range completes it does).
 		s.peerHashing = time.Now().Add(s.o.idleTimeout() + hashTime(it.Size))
 	}
 	return tr.Append(nil), nil
