@@ -84,7 +84,8 @@ func (r *receiver) planDry(e *proto.Entry) proto.Plan {
 				return proto.Plan{Action: proto.ActionDone}
 			}
 			if !r.o.Overwrite || fi.IsDir() {
-				return proto.Plan{Action: proto.ActionRefuse, Message: "exists " + OverwriteHint}
+				r.noteFailed(e.Path + ": exists and differs")
+				return proto.Plan{Action: proto.ActionRefuse, Message: "exists and differs " + OverwriteHint}
 			}
 		}
 		r.res.Symlinks++

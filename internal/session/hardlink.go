@@ -26,7 +26,7 @@ func (r *receiver) planLink(i int, e *proto.Entry, fi fs.FileInfo, exists bool) 
 		tfi, err := r.root.Lstat(t.Path)
 		same := err == nil && os.SameFile(fi, tfi) && r.plans[e.Link] == proto.ActionSkip
 		if !same && (!r.o.Overwrite || fi.IsDir()) {
-			return proto.Plan{Action: proto.ActionRefuse, Message: "exists " + OverwriteHint}
+			return r.refuse(e, "exists and is not the file it names")
 		}
 	}
 	if !r.dry {

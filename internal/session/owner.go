@@ -1,7 +1,9 @@
 package session
 
 import (
+	"io/fs"
 	"os"
+	"path"
 
 	"github.com/zcopy/zcopy/internal/proto"
 	"github.com/zcopy/zcopy/internal/tree"
@@ -15,11 +17,15 @@ const ownerCost = proto.OwnerSize * 9 / 4
 var geteuid = os.Geteuid
 
 // applyOwners gives each entry that arrived, or was here already, the
-// owner and group the sender sent (--owner), through the root and without
-// following a symlink, where this end runs as root; elsewhere it says once
-// that it cannot. A file's set-user-ID and set-group-ID bits, which
-// chown(2) clears, are set again. Directories get their modes later
-// (dirWork).
+// owner and group the sender sent (--owner), where this end runs as root;
+// elsewhere it says once that it cannot. Each name is reached through its
+// directory, opened following no symlink, and changed only if it is still
+// what the entry is (a file, a directory, a symlink): another session, or
+// a local user, may have swapped a directory on the way, or the name, for
+// a symlink since the data phase (an attack review: a file outside the
+// transfer became setuid 7777). A file's set-user-ID and set-group-ID
+// bits, with which files are not placed (placedMode), are set once it has
+// its owner. Directories get their modes later (dirWork).
 func (r *receiver) applyOwners() {
 	if !r.owned || len(r.owners) == 0 {
 		return
@@ -32,6 +38,13 @@ func (r *receiver) applyOwners() {
 	for _, f := range r.failures {
 		failed[f.Index] = true
 	}
+	var dir string
+	var d *os.Root
+	defer func() {
+		if d != nil && d != r.root {
+			d.Close()
+		}
+	}()
 	for i, e := range r.entries {
 		if failed[uint32(i)] || !e.Kind.Owned() {
 			continue
@@ -41,15 +54,51 @@ func (r *receiver) applyOwners() {
 		default:
 			continue
 		}
-		ow := r.owners[i]
-		if err := r.root.Lchown(e.Path, int(ow.UID), int(ow.GID)); err != nil {
+		if p := path.Dir(e.Path); d == nil || p != dir {
+			if d != nil && d != r.root {
+				d.Close()
+			}
+			var err error
+			if d, err = openDirNoFollow(r.root, p); err != nil {
+				d = nil
+				r.fail(i, "--owner: "+p+": "+err.Error())
+				continue
+			}
+			dir = p
+		}
+		base := path.Base(e.Path)
+		fi, err := d.Lstat(base)
+		if err != nil {
 			r.fail(i, "--owner: "+err.Error())
 			continue
 		}
-		if e.Kind == proto.KindFile && e.Mode&0o6000 != 0 {
-			if err := r.root.Chmod(e.Path, tree.FileMode(e.Mode)); err != nil {
+		if !sameKind(e.Kind, fi.Mode()) {
+			r.fail(i, "--owner: no longer what arrived: now "+tree.TypeName(fi.Mode().Type())+"; its owner was not set")
+			continue
+		}
+		ow := r.owners[i]
+		if err := d.Lchown(base, int(ow.UID), int(ow.GID)); err != nil {
+			r.fail(i, "--owner: "+err.Error())
+			continue
+		}
+		if e.Kind != proto.KindSymlink && e.Kind != proto.KindDir && e.Mode&0o6000 != 0 {
+			if err := d.Chmod(base, tree.FileMode(e.Mode)); err != nil {
 				r.fail(i, "--owner: "+err.Error())
 			}
 		}
+	}
+}
+
+// sameKind reports whether a name of mode m is what an entry of kind k
+// makes: a regular file for a file or a range of one, a directory, a
+// symlink.
+func sameKind(k proto.Kind, m fs.FileMode) bool {
+	switch k {
+	case proto.KindDir:
+		return m.IsDir()
+	case proto.KindSymlink:
+		return m&fs.ModeSymlink != 0
+	default:
+		return m.IsRegular()
 	}
 }

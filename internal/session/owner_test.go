@@ -7,7 +7,9 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
+	"github.com/zcopy/zcopy/internal/proto"
 	"github.com/zcopy/zcopy/internal/tree"
 )
 
@@ -97,4 +99,123 @@ func TestOwnerKept(t *testing.T) {
 			t.Errorf("send %v, receive %v; want a refusal naming --owner", serr, rerr)
 		}
 	})
+}
+
+// TestSetuidOnlyWithOwner (an attack review): a receiver running as root
+// gives a file its set-user-ID and set-group-ID bits only with --owner,
+// and only once the file has the sender's owner. Without --owner the
+// sender's programs arrived setuid root; with it, a file sat setuid root
+// under its final name until the data phase was over, and for good when
+// the transfer was cut before it was.
+func TestSetuidOnlyWithOwner(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: the fault is a root receiver's")
+	}
+	const uid, gid = 65534, 65533
+	src := filepath.Join(t.TempDir(), "src")
+	os.MkdirAll(src, 0o755)
+	tool := filepath.Join(src, "tool")
+	os.WriteFile(tool, []byte("#!/bin/true\n"), 0o755)
+	os.Lchown(tool, uid, gid)
+	os.Chmod(tool, 0o755|os.ModeSetuid|os.ModeSetgid)
+	items, err := tree.Walk([]string{src}, func(string) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Run("without-owner", func(t *testing.T) {
+		dst := t.TempDir()
+		root, _ := os.OpenRoot(dst)
+		defer root.Close()
+		c, done := receiveOn(t, root, Options{Plaintext: true, Warn: func(string) {}})
+		if _, err := Send(context.Background(), c, Items(items), Options{Plaintext: true, Dialed: true}); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		fi, err := os.Stat(filepath.Join(dst, "src", "tool"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode()&(os.ModeSetuid|os.ModeSetgid) != 0 || fi.Mode().Perm() != 0o755 {
+			t.Errorf("tool arrived %v owned by the receiver; want 0755, without set-user-ID or set-group-ID", fi.Mode())
+		}
+	})
+	t.Run("owner-cut-before-the-end", func(t *testing.T) {
+		// A hand-written sender with owners sends the file's body, then
+		// closes without ending the session: the file is placed, and its
+		// owner never comes.
+		dst := t.TempDir()
+		root, _ := os.OpenRoot(dst)
+		defer root.Close()
+		c, br, done := handSenderWith(t, root, proto.FlagOwner, Options{Plaintext: true, Owner: true, Warn: func(string) {}})
+		body := []byte("#!/bin/true\n")
+		m := (&proto.Entry{Kind: proto.KindFile, Path: "tool", Mode: 0o6755, Size: int64(len(body)), MTime: 1e18}).Append(nil)
+		m = (&proto.Owner{UID: uid, GID: gid}).Append(m)
+		c.Write((&proto.Entry{Kind: proto.KindEnd}).Append(m))
+		if p, err := proto.ReadPlan(br); err != nil || p.Action != proto.ActionSend {
+			t.Fatalf("plan %v, %v", p, err)
+		}
+		d := (&proto.DataHeader{Index: 0, Length: int64(len(body))}).Append(nil)
+		d = append(d, body...)
+		c.Write((&proto.Trailer{}).Append(d))
+		// Placed whole while the session still runs.
+		var fi os.FileInfo
+		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+			if fi, err = os.Stat(filepath.Join(dst, "tool")); err == nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("the file was not placed")
+			}
+		}
+		c.Close()
+		if err := <-done; err == nil {
+			t.Fatal("a cut session reported no error")
+		}
+		if fi.Mode()&(os.ModeSetuid|os.ModeSetgid) != 0 {
+			t.Errorf("tool left %v owned by root after a cut session; want no set-user-ID or set-group-ID", fi.Mode())
+		}
+	})
+}
+
+// TestOwnerFollowsNoSymlink (an attack review): --owner changes a name
+// only if it is still what its entry made, reached through directories
+// opened following no symlink. A file planned as skipped, then replaced
+// in the same manifest by a symlink to another file (--overwrite), had
+// that other file made setuid 7777.
+func TestOwnerFollowsNoSymlink(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: --owner changes owners only as root")
+	}
+	dst := t.TempDir()
+	x, victim := filepath.Join(dst, "x"), filepath.Join(dst, "victim")
+	os.WriteFile(x, []byte("xxxxxx"), 0o644)
+	mt := time.Unix(1e9, 0)
+	os.Chtimes(x, mt, mt)
+	os.WriteFile(victim, []byte("v"), 0o755)
+	root, _ := os.OpenRoot(dst)
+	defer root.Close()
+	c, br, done := handSenderWith(t, root, proto.FlagOwner, Options{Plaintext: true, Owner: true, Overwrite: true, Warn: func(string) {}})
+	ow := proto.Owner{UID: 1234, GID: 1234}
+	m := (&proto.Entry{Kind: proto.KindFile, Path: "x", Mode: 0o7777, Size: 6, MTime: mt.UnixNano()}).Append(nil)
+	m = ow.Append(m)
+	m = (&proto.Entry{Kind: proto.KindSymlink, Path: "x", Target: "victim"}).Append(m)
+	m = ow.Append(m)
+	c.Write((&proto.Entry{Kind: proto.KindEnd}).Append(m))
+	for range 2 {
+		if _, err := proto.ReadPlan(br); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.Write(proto.FinMagic[:])
+	proto.ReadSummary(br)
+	<-done
+	fi, err := os.Stat(victim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u, _ := ownerIDs(t, victim); fi.Mode() != 0o755 || u != 0 {
+		t.Errorf("victim, never named: %v owned by %d; want 0755 owned by root", fi.Mode(), u)
+	}
 }

@@ -424,6 +424,15 @@ func (r *receiver) noteFailed(s string) {
 	r.res.Failed = append(r.res.Failed, s)
 }
 
+// refuse plans entry e refused (what is here stays), saying so at this end
+// and counting it as failed, as the sender does: the transfer did not
+// deliver it, so neither end exits 0, and --delete removes nothing.
+func (r *receiver) refuse(e *proto.Entry, what string) proto.Plan {
+	r.o.warn(e.Path + ": refused: " + what + " " + OverwriteHint)
+	r.noteFailed(e.Path + ": " + what)
+	return proto.Plan{Action: proto.ActionRefuse, Message: what + " " + OverwriteHint}
+}
+
 // unkeptFailure stands for a failure whose text the session did not keep.
 const unkeptFailure = "(failed; the reason was not kept: the failures passed this transfer's memory bound, --manifest-memory)"
 
@@ -490,7 +499,7 @@ func (r *receiver) plan(e *proto.Entry) proto.Plan {
 				return proto.Plan{Action: proto.ActionDone}
 			}
 			if !r.o.Overwrite || fi.IsDir() {
-				return proto.Plan{Action: proto.ActionRefuse, Message: "exists " + OverwriteHint}
+				return r.refuse(e, "exists and differs")
 			}
 			if err := d.Remove(base); err != nil {
 				return failPlan(err)
@@ -521,9 +530,7 @@ func (r *receiver) plan(e *proto.Entry) proto.Plan {
 			}
 			return proto.Plan{Action: proto.ActionSkip}
 		case !r.o.Overwrite:
-			r.o.warn(e.Path + ": refused: exists and differs " + OverwriteHint)
-			r.noteFailed(e.Path + ": exists and differs")
-			return proto.Plan{Action: proto.ActionRefuse, Message: "exists and differs " + OverwriteHint}
+			return r.refuse(e, "exists and differs")
 		}
 	}
 	if e.Kind == proto.KindRange {

@@ -2,6 +2,7 @@ package session
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -14,6 +15,13 @@ import (
 // each entry planned for sending (none in a dry run), and ends; it
 // returns the plans.
 func receiveManifest(t *testing.T, root *os.Root, flags uint8, entries []proto.Entry) []proto.Plan {
+	plans, _ := receiveManifestErr(t, root, flags, entries)
+	return plans
+}
+
+// receiveManifestErr is receiveManifest, also returning the receiver's
+// error.
+func receiveManifestErr(t *testing.T, root *os.Root, flags uint8, entries []proto.Entry) ([]proto.Plan, error) {
 	t.Helper()
 	c, br, done := handSender(t, root, flags)
 	var m []byte
@@ -43,8 +51,7 @@ func receiveManifest(t *testing.T, root *os.Root, flags uint8, entries []proto.E
 	if _, err := proto.ReadSummary(br); err != nil {
 		t.Fatal(err)
 	}
-	<-done
-	return plans
+	return plans, <-done
 }
 
 // TestReceiverFollowsNoSymlink (an attack review): a sender that makes a
@@ -216,5 +223,43 @@ func TestDryRunFollowsNoSymlink(t *testing.T) {
 		if p.Action != proto.ActionFail {
 			t.Errorf("%s: planned %v in a dry run, want fail", entries[i].Path, p.Action)
 		}
+	}
+}
+
+// TestRefusalCountsAsFailure (an attack review): a symlink or a hard link
+// refused because its name holds something else is a failure at the
+// receiver too, as a refused file is: the receiver exited 0 while the
+// sender exited 23, and --delete went on to remove names.
+func TestRefusalCountsAsFailure(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		entries []proto.Entry
+		refused int
+	}{
+		{"symlink-differs", []proto.Entry{
+			{Kind: proto.KindSymlink, Path: "l", Target: "y"},
+		}, 0},
+		{"hardlink-differs", []proto.Entry{
+			{Kind: proto.KindFile, Path: "f", Mode: 0o644, Size: 3},
+			{Kind: proto.KindHardlink, Path: "b", Link: 0},
+		}, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dst := t.TempDir()
+			os.Symlink("x", filepath.Join(dst, "l"))
+			os.WriteFile(filepath.Join(dst, "b"), []byte("other"), 0o644)
+			root, err := os.OpenRoot(dst)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer root.Close()
+			plans, err := receiveManifestErr(t, root, 0, tc.entries)
+			if p := plans[tc.refused]; p.Action != proto.ActionRefuse {
+				t.Fatalf("%s: planned %v, want refuse", tc.entries[tc.refused].Path, p.Action)
+			}
+			if !errors.Is(err, ErrFailed) {
+				t.Errorf("receiver: %v; want ErrFailed for the refused entry", err)
+			}
+		})
 	}
 }

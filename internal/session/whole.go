@@ -92,6 +92,15 @@ func (r *receiver) collect() {
 	}
 }
 
+// placedMode is the mode a file is placed with: the sender's, without the
+// set-user-ID and set-group-ID bits. Only --owner gives those, once the
+// file has the sender's owner (applyOwners): a receiver running as root
+// made the sender's programs setuid root without --owner, and with it
+// until the data phase was over, for good if the transfer was cut (an
+// attack review). cp -p and tar drop them too when they cannot keep the
+// owner.
+func placedMode(m uint32) uint32 { return m &^ 0o6000 }
+
 // placeNamed writes body to NAME.zcopy-part in d and finishes it into
 // place (replacing a file that appeared meanwhile only if replace); on
 // failure the part is removed. It is the portable way a placer places a
@@ -118,7 +127,7 @@ func versionOf(e *proto.Entry) part.Version {
 // and places it under base (see part.File.Place). On an error the part is
 // removed.
 func finishPart(f *part.File, base string, e *proto.Entry, fsync, replace bool) error {
-	err := f.Chmod(tree.FileMode(e.Mode))
+	err := f.Chmod(tree.FileMode(placedMode(e.Mode)))
 	if err == nil && fsync {
 		if err = f.Sync(); err != nil {
 			err = fmt.Errorf("fsync: %w", err)

@@ -47,7 +47,7 @@ func (p *placer) placeWhole(d *os.Root, base string, e *proto.Entry, body []byte
 	defer unix.Close(fd)
 	op, err := "write", pwriteAll(fd, body)
 	if err == nil && chmod {
-		op, err = "chmod", unix.Fchmod(fd, e.Mode)
+		op, err = "chmod", unix.Fchmod(fd, placedMode(e.Mode))
 	}
 	if err == nil && p.fsync {
 		op, err = "fsync", unix.Fsync(fd)
