@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
@@ -423,8 +424,11 @@ func (g *group) closeFiles() {
 }
 
 // end records that one stream ended; work, if not nil, is kept for when
-// the last stream ends, and run then (by that stream's goroutine).
-func (g *group) end(gs *Groups, work func()) {
+// the last stream ends, and run then (by that stream's goroutine). The
+// last stream gets the files whose ranges never all arrived though none
+// failed (a sender that announced ranges not covering a file): they are
+// removed with the group, and that stream reports them.
+func (g *group) end(gs *Groups, work func()) (lost []string) {
 	g.mu.Lock()
 	if work != nil {
 		g.atEnd = append(g.atEnd, work)
@@ -438,15 +442,24 @@ func (g *group) end(gs *Groups, work func()) {
 	}
 	g.mu.Unlock()
 	if !last {
-		return
+		return nil
 	}
 	gs.mu.Lock()
 	if gs.m[g.key] == g {
 		delete(gs.m, g.key)
 	}
 	gs.mu.Unlock()
+	g.mu.Lock()
+	for p, f := range g.files {
+		if !f.placed && f.failed == "" {
+			lost = append(lost, p)
+		}
+	}
+	g.mu.Unlock()
+	slices.Sort(lost)
 	g.closeFiles()
 	for _, f := range todo {
 		f()
 	}
+	return lost
 }

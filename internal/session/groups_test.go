@@ -1,6 +1,7 @@
 package session
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"os"
@@ -303,5 +304,57 @@ func TestSharesExpiryRearmed(t *testing.T) {
 	s.expire(k, sh, 2)
 	if s.m[k] != nil {
 		t.Fatal("the expiry armed by the last stream to come left the group held")
+	}
+}
+
+// TestGroupRangesNotCovering (an attack review): a sender over two
+// streams that announces a range of a file and never the rest (its other
+// stream's manifest is empty) had the receiver exit 0, the file named,
+// planned and never placed. The stream that ends the group now reports it.
+func TestGroupRangesNotCovering(t *testing.T) {
+	root := tempRoot(t)
+	dst := root.Name()
+	o := Options{Plaintext: true, Groups: &Groups{}, Warn: func(string) {}}
+	const size, half = 2 << 20, 1 << 20
+	stream := func(i uint8, entries []proto.Entry) error {
+		c, done := receiveOn(t, root, o)
+		br := bufio.NewReader(c)
+		c.Write((&proto.Hello{Version: proto.Version, Role: proto.RoleSender, Group: 77, Stream: i, Streams: 2}).Append(nil))
+		proto.ReadHello(br)
+		c.Write((&proto.Verdict{OK: true}).Append(nil))
+		proto.ReadVerdict(br)
+		var m []byte
+		for _, e := range entries {
+			m = e.Append(m)
+		}
+		c.Write((&proto.Entry{Kind: proto.KindEnd}).Append(m))
+		var d []byte
+		for j, e := range entries {
+			p, err := proto.ReadPlan(br)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.Action == proto.ActionSend {
+				d = (&proto.DataHeader{Index: uint32(j), Offset: e.Offset, Length: e.Length}).Append(d)
+				d = append(d, make([]byte, e.Length)...)
+				d = (&proto.Trailer{}).Append(d)
+			}
+		}
+		c.Write(append(d, proto.FinMagic[:]...))
+		proto.ReadSummary(br)
+		return <-done
+	}
+	err0 := stream(0, []proto.Entry{{Kind: proto.KindRange, Path: "big", Mode: 0o644, Size: size, MTime: 1e18, Offset: 0, Length: half}})
+	err1 := stream(1, nil)
+	if err0 != nil {
+		t.Errorf("stream 0, whose range arrived: %v", err0)
+	}
+	if !errors.Is(err1, ErrFailed) {
+		t.Errorf("stream 1, which ends the group: %v; want ErrFailed for the file never completed", err1)
+	}
+	for _, n := range []string{"big", "big" + RangesSuffix} {
+		if _, err := os.Lstat(filepath.Join(dst, n)); err == nil {
+			t.Errorf("%s is here", n)
+		}
 	}
 }

@@ -75,7 +75,19 @@ func Receive(ctx context.Context, conn net.Conn, root *os.Root, o Options) (res 
 		r.group = groups.join(peerHost(conn), peer)
 		res.Streams = int(peer.Streams)
 		var dirWork func()
-		defer func() { r.group.end(groups, dirWork) }()
+		defer func() {
+			// The last stream reports the files the group could not
+			// complete, which no stream had failed.
+			lost := r.group.end(groups, dirWork)
+			for _, p := range lost {
+				msg := p + ": " + rangesLost
+				o.warn(msg)
+				res.Failed = append(res.Failed, msg)
+			}
+			if len(lost) > 0 && err == nil {
+				err = fmt.Errorf("%w: %d files that arrive in ranges never arrived whole", ErrFailed, len(lost))
+			}
+		}()
 		defer func() {
 			if err == nil || errors.Is(err, ErrFailed) {
 				dirWork = r.dirWork(func(i int, msg string) { o.warn(r.entries[i].Path + ": " + msg) })
@@ -884,6 +896,10 @@ func hashFault(f *os.File, size int64, want [16]byte) string {
 	}
 	return ""
 }
+
+// rangesLost says why a file that was to arrive in ranges was not placed
+// though no range of it failed.
+const rangesLost = "its ranges never all arrived (the sender announced less than the whole file): nothing placed"
 
 // resumedMismatch says why a resumed file was discarded.
 const resumedMismatch = "resumed from a part kept from an earlier attempt, it does not hash as the sender's file: the part was most likely not the start of this file (the file was rewritten in place keeping its size and mtime, or the part was not its own): discarded; run again to send it whole"

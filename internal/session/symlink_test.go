@@ -154,12 +154,8 @@ func modes(t *testing.T, dir string, names ...string) map[string]string {
 // TestReceiverSetsDirModes: the directories a transfer makes get their
 // mode and mtime, set through the directory opened (no symlink followed).
 func TestReceiverSetsDirModes(t *testing.T) {
-	dst := t.TempDir()
-	root, err := os.OpenRoot(dst)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer root.Close()
+	root := tempRoot(t)
+	dst := root.Name()
 	receiveManifest(t, root, 0, []proto.Entry{
 		{Kind: proto.KindDir, Path: "d", Mode: 0o750, MTime: 123456789e9},
 		{Kind: proto.KindDir, Path: "d/e", Mode: 0o700, MTime: 223456789e9},
