@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io/fs"
 	"os"
+	"path"
 
 	"github.com/zcopy/zcopy/internal/proto"
 )
@@ -54,7 +55,10 @@ func (r *receiver) failLink(e *proto.Entry, why string) proto.Plan {
 
 // makeLinks links the hard links planned, once every body is in: each to
 // its file, if that arrived (or was here); a name that is already that
-// file is left as it is.
+// file is left as it is. Both names are reached through their directories
+// opened following no symlink: another session, or a local user, may have
+// swapped a directory on the way for a link since the names were planned
+// (an attack review: a file outside the transfer was replaced).
 func (r *receiver) makeLinks() {
 	if len(r.links) == 0 {
 		return
@@ -70,34 +74,57 @@ func (r *receiver) makeLinks() {
 			r.fail(i, "its file, "+t.Path+", did not arrive")
 			continue
 		}
-		tfi, err := r.root.Lstat(t.Path)
-		if err != nil || !tfi.Mode().IsRegular() {
-			r.fail(i, "its file, "+t.Path+", is not here")
-			continue
-		}
-		if fi, err := r.root.Lstat(e.Path); err == nil {
-			if os.SameFile(fi, tfi) {
-				r.res.Hardlinks++
-				continue
-			}
-			// Planned with --overwrite (or the file was replaced since):
-			// the name goes, then comes back as a link.
-			if !r.o.Overwrite || fi.IsDir() {
-				r.fail(i, "exists "+OverwriteHint)
-				continue
-			}
-			if err := r.root.Remove(e.Path); err != nil {
-				r.fail(i, err.Error())
-				continue
-			}
-		} else if !errors.Is(err, fs.ErrNotExist) {
-			r.fail(i, err.Error())
-			continue
-		}
-		if err := r.root.Link(t.Path, e.Path); err != nil {
-			r.fail(i, err.Error())
+		if err := r.link(t.Path, e.Path); err != "" {
+			r.fail(i, err)
 			continue
 		}
 		r.res.Hardlinks++
+	}
+}
+
+// link makes name a hard link to the file target (both arrived under the
+// root), replacing what is at name only with Overwrite; it returns why it
+// could not, or "".
+func (r *receiver) link(target, name string) string {
+	td, err := openDirNoFollow(r.root, path.Dir(target))
+	if err != nil {
+		return "its file, " + target + ", is not here: " + err.Error()
+	}
+	defer closeSub(r.root, td)
+	tfi, err := td.Lstat(path.Base(target))
+	if err != nil || !tfi.Mode().IsRegular() {
+		return "its file, " + target + ", is not here"
+	}
+	nd, err := openDirNoFollow(r.root, path.Dir(name))
+	if err != nil {
+		return path.Dir(name) + ": " + err.Error()
+	}
+	defer closeSub(r.root, nd)
+	base := path.Base(name)
+	if fi, err := nd.Lstat(base); err == nil {
+		if os.SameFile(fi, tfi) {
+			return ""
+		}
+		// Planned with --overwrite (or the file was replaced since):
+		// the name goes, then comes back as a link.
+		if !r.o.Overwrite || fi.IsDir() {
+			return "exists " + OverwriteHint
+		}
+		if err := nd.Remove(base); err != nil {
+			return err.Error()
+		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return err.Error()
+	}
+	if err := linkAt(r.root, td, target, nd, name); err != nil {
+		return err.Error()
+	}
+	return ""
+}
+
+// closeSub closes d unless it is root itself.
+func closeSub(root, d *os.Root) {
+	if d != root {
+		d.Close()
 	}
 }

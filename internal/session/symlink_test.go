@@ -259,3 +259,52 @@ func TestRefusalCountsAsFailure(t *testing.T) {
 		})
 	}
 }
+
+// TestLinkFollowsNoSymlink (an attack review): a hard link is made through
+// its directories opened following no symlink. A directory on the way,
+// swapped for a link to another directory between the plan and the end of
+// the data phase (by another session's --delete and symlink, or a local
+// user), had the file there replaced by the link (with --overwrite).
+func TestLinkFollowsNoSymlink(t *testing.T) {
+	root := tempRoot(t)
+	dst := root.Name()
+	os.Mkdir(filepath.Join(dst, "loot"), 0o755)
+	loot := filepath.Join(dst, "loot", "x")
+	os.WriteFile(loot, []byte("precious"), 0o600)
+	c, br, done := handSenderWith(t, root, 0, Options{Plaintext: true, Overwrite: true, Warn: func(string) {}})
+	entries := []proto.Entry{
+		{Kind: proto.KindDir, Path: "top", Mode: 0o755},
+		{Kind: proto.KindDir, Path: "top/sub", Mode: 0o755},
+		{Kind: proto.KindFile, Path: "top/f", Mode: 0o644, Size: 4},
+		{Kind: proto.KindHardlink, Path: "top/sub/x", Link: 2},
+	}
+	var m []byte
+	for _, e := range entries {
+		m = e.Append(m)
+	}
+	c.Write((&proto.Entry{Kind: proto.KindEnd}).Append(m))
+	for range entries {
+		if _, err := proto.ReadPlan(br); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d := (&proto.DataHeader{Index: 2, Length: 4}).Append(nil)
+	d = append(d, "EVIL"...)
+	c.Write((&proto.Trailer{}).Append(d))
+	// The swap, before the data phase ends.
+	sub := filepath.Join(dst, "top", "sub")
+	if err := os.RemoveAll(sub); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("../loot", sub); err != nil {
+		t.Fatal(err)
+	}
+	c.Write(proto.FinMagic[:])
+	proto.ReadSummary(br)
+	if err := <-done; !errors.Is(err, ErrFailed) {
+		t.Errorf("receiver: %v; want ErrFailed for the link that could not be made", err)
+	}
+	if b, err := os.ReadFile(loot); err != nil || string(b) != "precious" {
+		t.Errorf("loot/x, never named: %q, %v; want it untouched", b, err)
+	}
+}
