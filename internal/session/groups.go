@@ -256,6 +256,10 @@ type group struct {
 	idle    *time.Timer // expires the group while nothing runs in it
 	files   map[string]*rangedFile
 	atEnd   []func()
+	// broken is set when a stream ended with an error of its session (not
+	// only failed files): the files it left incomplete are its failure,
+	// not the sender's.
+	broken bool
 	// refused says why the group was not kept (GroupLimits): every range
 	// announced on its stream fails with it.
 	refused string
@@ -423,13 +427,25 @@ func (g *group) closeFiles() {
 	}
 }
 
-// end records that one stream ended; work, if not nil, is kept for when
-// the last stream ends, and run then (by that stream's goroutine). The
-// last stream gets the files whose ranges never all arrived though none
-// failed (a sender that announced ranges not covering a file): they are
-// removed with the group, and that stream reports them.
-func (g *group) end(gs *Groups, work func()) (lost []string) {
+// failFile records that the file at p, arriving in ranges, failed (why),
+// if the group holds it and it had not failed yet.
+func (g *group) failFile(p, why string) {
 	g.mu.Lock()
+	defer g.mu.Unlock()
+	if f := g.files[p]; f != nil && f.failed == "" {
+		f.failed = why
+	}
+}
+
+// end records that one stream ended (broken: with an error of its
+// session); work, if not nil, is kept for when the last stream ends, and
+// run then (by that stream's goroutine). The last stream gets the files
+// whose ranges never all arrived though every stream ended whole and none
+// failed them (a sender that announced ranges not covering a file): they
+// are removed with the group, and that stream reports them.
+func (g *group) end(gs *Groups, work func(), broken bool) (lost []string) {
+	g.mu.Lock()
+	g.broken = g.broken || broken
 	if work != nil {
 		g.atEnd = append(g.atEnd, work)
 	}
@@ -451,7 +467,7 @@ func (g *group) end(gs *Groups, work func()) (lost []string) {
 	gs.mu.Unlock()
 	g.mu.Lock()
 	for p, f := range g.files {
-		if !f.placed && f.failed == "" {
+		if !f.placed && f.failed == "" && !g.broken {
 			lost = append(lost, p)
 		}
 	}

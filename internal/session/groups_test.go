@@ -59,7 +59,7 @@ func TestGroupExpiresOnlyWhenIdle(t *testing.T) {
 	if g.part("f") == nil {
 		t.Fatal("the group let go of its file while a stream was running")
 	}
-	g.end(gs, nil) // the only stream that came ends; the other never comes
+	g.end(gs, nil, false) // the only stream that came ends; the other never comes
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		if _, err := os.Lstat(ranges); os.IsNotExist(err) {
@@ -79,7 +79,7 @@ func TestGroupExpiresOnlyWhenIdle(t *testing.T) {
 	if g2.part("f") == nil {
 		t.Error("Close took the file of a group with a running stream")
 	}
-	g2.end(gs, nil)
+	g2.end(gs, nil, false)
 	gs.Close()
 }
 
@@ -175,14 +175,14 @@ func TestGroupsRefusedPastLimits(t *testing.T) {
 		t.Fatalf("another host's first group: %v", err)
 	}
 	// Group 1 ends (both its streams): room for group 99 of h.
-	held[1].end(gs, nil)
-	held[1].end(gs, nil)
+	held[1].end(gs, nil, false)
+	held[1].end(gs, nil, false)
 	again := gs.join("h", proto.Hello{Group: 99, Stream: 1, Streams: 2})
 	if err := rangeIn(again); err != nil {
 		t.Fatalf("once a group ended: %v", err)
 	}
 	ran := false
-	over.end(gs, func() { ran = true })
+	over.end(gs, func() { ran = true }, false)
 	if !ran {
 		t.Error("the refused stream's directory work did not run when it ended")
 	}
@@ -310,51 +310,81 @@ func TestSharesExpiryRearmed(t *testing.T) {
 // TestGroupRangesNotCovering (an attack review): a sender over two
 // streams that announces a range of a file and never the rest (its other
 // stream's manifest is empty) had the receiver exit 0, the file named,
-// planned and never placed. The stream that ends the group now reports it.
+// planned and never placed. The stream that ends the group now reports it;
+// a file a stream already failed, or left incomplete when its session
+// broke, is not reported again, nor blamed on what the sender announced.
 func TestGroupRangesNotCovering(t *testing.T) {
-	root := tempRoot(t)
-	dst := root.Name()
-	o := Options{Plaintext: true, Groups: &Groups{}, Warn: func(string) {}}
 	const size, half = 2 << 20, 1 << 20
-	stream := func(i uint8, entries []proto.Entry) error {
-		c, done := receiveOn(t, root, o)
-		br := bufio.NewReader(c)
-		c.Write((&proto.Hello{Version: proto.Version, Role: proto.RoleSender, Group: 77, Stream: i, Streams: 2}).Append(nil))
-		proto.ReadHello(br)
-		c.Write((&proto.Verdict{OK: true}).Append(nil))
-		proto.ReadVerdict(br)
-		var m []byte
-		for _, e := range entries {
-			m = e.Append(m)
-		}
-		c.Write((&proto.Entry{Kind: proto.KindEnd}).Append(m))
-		var d []byte
-		for j, e := range entries {
-			p, err := proto.ReadPlan(br)
-			if err != nil {
-				t.Fatal(err)
+	big := func(off int64) proto.Entry {
+		return proto.Entry{Kind: proto.KindRange, Path: "big", Mode: 0o644, Size: size, MTime: 1e18, Offset: off, Length: half}
+	}
+	for _, tc := range []struct {
+		name        string
+		entries     []proto.Entry
+		bodies      int  // how many of the planned bodies stream 0 sends
+		cut         bool // stream 0 closes before its end
+		want0       error
+		lastReports bool // stream 1, which ends the group, fails for the file
+	}{
+		{"half-announced", []proto.Entry{big(0)}, 1, false, nil, true},
+		{"half-never-sent", []proto.Entry{big(0), big(half)}, 1, false, ErrFailed, false},
+		{"stream-cut", []proto.Entry{big(0), big(half)}, 1, true, nil, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			root := tempRoot(t)
+			dst := root.Name()
+			o := Options{Plaintext: true, Groups: &Groups{}, Warn: func(string) {}}
+			run := func(i uint8, entries []proto.Entry, bodies int, cut bool) error {
+				c, done := receiveOn(t, root, o)
+				br := bufio.NewReader(c)
+				c.Write((&proto.Hello{Version: proto.Version, Role: proto.RoleSender, Group: 77, Stream: i, Streams: 2}).Append(nil))
+				proto.ReadHello(br)
+				c.Write((&proto.Verdict{OK: true}).Append(nil))
+				proto.ReadVerdict(br)
+				var m []byte
+				for _, e := range entries {
+					m = e.Append(m)
+				}
+				c.Write((&proto.Entry{Kind: proto.KindEnd}).Append(m))
+				var d []byte
+				for j, e := range entries {
+					p, err := proto.ReadPlan(br)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if p.Action == proto.ActionSend && bodies > 0 {
+						bodies--
+						d = (&proto.DataHeader{Index: uint32(j), Offset: e.Offset, Length: e.Length}).Append(d)
+						d = append(d, make([]byte, e.Length)...)
+						d = (&proto.Trailer{}).Append(d)
+					}
+				}
+				if cut {
+					c.Write(d[:len(d)-10]) // the trailer never comes
+					c.Close()
+					return <-done
+				}
+				c.Write(append(d, proto.FinMagic[:]...))
+				proto.ReadSummary(br)
+				return <-done
 			}
-			if p.Action == proto.ActionSend {
-				d = (&proto.DataHeader{Index: uint32(j), Offset: e.Offset, Length: e.Length}).Append(d)
-				d = append(d, make([]byte, e.Length)...)
-				d = (&proto.Trailer{}).Append(d)
+			err0 := run(0, tc.entries, tc.bodies, tc.cut)
+			err1 := run(1, nil, 0, false)
+			if tc.cut {
+				if err0 == nil {
+					t.Error("stream 0, cut: no error")
+				}
+			} else if !errors.Is(err0, tc.want0) || tc.want0 == nil && err0 != nil {
+				t.Errorf("stream 0: %v, want %v", err0, tc.want0)
 			}
-		}
-		c.Write(append(d, proto.FinMagic[:]...))
-		proto.ReadSummary(br)
-		return <-done
-	}
-	err0 := stream(0, []proto.Entry{{Kind: proto.KindRange, Path: "big", Mode: 0o644, Size: size, MTime: 1e18, Offset: 0, Length: half}})
-	err1 := stream(1, nil)
-	if err0 != nil {
-		t.Errorf("stream 0, whose range arrived: %v", err0)
-	}
-	if !errors.Is(err1, ErrFailed) {
-		t.Errorf("stream 1, which ends the group: %v; want ErrFailed for the file never completed", err1)
-	}
-	for _, n := range []string{"big", "big" + RangesSuffix} {
-		if _, err := os.Lstat(filepath.Join(dst, n)); err == nil {
-			t.Errorf("%s is here", n)
-		}
+			if got := errors.Is(err1, ErrFailed); got != tc.lastReports {
+				t.Errorf("stream 1, which ends the group: %v; want a failure for the file: %v", err1, tc.lastReports)
+			}
+			for _, n := range []string{"big", "big" + RangesSuffix} {
+				if _, err := os.Lstat(filepath.Join(dst, n)); err == nil {
+					t.Errorf("%s is here", n)
+				}
+			}
+		})
 	}
 }

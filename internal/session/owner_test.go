@@ -126,7 +126,8 @@ func TestSetuidOnlyWithOwner(t *testing.T) {
 		dst := t.TempDir()
 		root, _ := os.OpenRoot(dst)
 		defer root.Close()
-		c, done := receiveOn(t, root, Options{Plaintext: true, Warn: func(string) {}})
+		var said []string
+		c, done := receiveOn(t, root, Options{Plaintext: true, Warn: func(s string) { said = append(said, s) }})
 		if _, err := Send(context.Background(), c, Items(items), Options{Plaintext: true, Dialed: true}); err != nil {
 			t.Fatal(err)
 		}
@@ -139,6 +140,9 @@ func TestSetuidOnlyWithOwner(t *testing.T) {
 		}
 		if fi.Mode()&(os.ModeSetuid|os.ModeSetgid) != 0 || fi.Mode().Perm() != 0o755 {
 			t.Errorf("tool arrived %v owned by the receiver; want 0755, without set-user-ID or set-group-ID", fi.Mode())
+		}
+		if !strings.Contains(strings.Join(said, "\n"), "without its set-user-ID and set-group-ID bits") {
+			t.Errorf("the receiver did not say the bits were dropped: %q", said)
 		}
 	})
 	t.Run("owner-cut-before-the-end", func(t *testing.T) {

@@ -97,11 +97,11 @@ func TestGroupRanges(t *testing.T) {
 		t.Errorf("after both ranges: %v %v %v %q", done, hash, hashed, why)
 	}
 	ran := false
-	g.end(gs, func() { ran = true })
+	g.end(gs, func() { ran = true }, false)
 	if ran {
 		t.Error("ran the group's work after one of two streams")
 	}
-	g.end(gs, nil)
+	g.end(gs, nil, false)
 	if !ran {
 		t.Error("did not run the group's work after the last stream")
 	}

@@ -78,14 +78,14 @@ func Receive(ctx context.Context, conn net.Conn, root *os.Root, o Options) (res 
 		defer func() {
 			// The last stream reports the files the group could not
 			// complete, which no stream had failed.
-			lost := r.group.end(groups, dirWork)
+			lost := r.group.end(groups, dirWork, err != nil && !errors.Is(err, ErrFailed))
 			for _, p := range lost {
 				msg := p + ": " + rangesLost
 				o.warn(msg)
 				res.Failed = append(res.Failed, msg)
 			}
 			if len(lost) > 0 && err == nil {
-				err = fmt.Errorf("%w: %d files that arrive in ranges never arrived whole", ErrFailed, len(lost))
+				err = fmt.Errorf("%w: %d of the files that arrive in ranges never arrived whole", ErrFailed, len(lost))
 			}
 		}()
 		defer func() {
@@ -253,6 +253,9 @@ type receiver struct {
 	fresh   map[string]bool // directories this session made: nothing was in them
 	methods methodTally
 	group   *group // the streams this one belongs to, or nil
+	// saidSpecial is set once the session has said that files arrive
+	// without set-user-ID and set-group-ID bits (placedMode).
+	saidSpecial bool
 	// held are the parts taken while planning, by entry, until their
 	// bodies arrive; partDirs the directories they are in.
 	held     map[int]*part.File
@@ -417,6 +420,9 @@ func (r *receiver) fail(i int, msg string) {
 		return
 	}
 	name := r.entries[i].Path
+	if r.group != nil && r.entries[i].Kind == proto.KindRange {
+		r.group.failFile(name, msg)
+	}
 	kept := msg
 	if r.tally.take(stringCost(len(msg))+8) != "" {
 		kept = unkeptFailure
@@ -453,6 +459,9 @@ const unkeptFailure = "(failed; the reason was not kept: the failures passed thi
 func (r *receiver) plan(e *proto.Entry) proto.Plan {
 	failPlan := func(err error) proto.Plan {
 		msg := err.Error()
+		if r.group != nil && e.Kind == proto.KindRange {
+			r.group.failFile(e.Path, msg)
+		}
 		r.o.warn(e.Path + ": " + msg)
 		r.noteFailed(e.Path + ": " + msg)
 		return proto.Plan{Action: proto.ActionFail, Message: msg}
@@ -525,6 +534,10 @@ func (r *receiver) plan(e *proto.Entry) proto.Plan {
 	}
 	// A file, or a range of one.
 	first := e.Kind == proto.KindFile || e.Offset == 0 // counts the file
+	if e.Mode&0o6000 != 0 && !r.saidSpecial && !(r.owned && geteuid() == 0) {
+		r.saidSpecial = true
+		r.o.warn(e.Path + ": arrives without its set-user-ID and set-group-ID bits (and so may others): only a receiver running as root with --owner gives them")
+	}
 	if e.Kind == proto.KindRange && r.group == nil {
 		return failPlan(fmt.Errorf("a range of a file outside a group of streams"))
 	}
@@ -1038,7 +1051,9 @@ func (r *receiver) dirWork(report func(i int, msg string)) func() {
 			}
 			base := path.Base(e.Path)
 			mt := time.Unix(0, e.MTime)
-			if fi, err := d.Lstat(base); err != nil || !fi.IsDir() {
+			if fi, err := d.Lstat(base); err != nil {
+				report(i, err.Error())
+			} else if !fi.IsDir() {
 				report(i, "not a directory here any more: its mode and mtime were not set")
 			} else if err := d.Chmod(base, tree.FileMode(e.Mode)); err != nil {
 				report(i, err.Error())
